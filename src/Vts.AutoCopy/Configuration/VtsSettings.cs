@@ -1,0 +1,208 @@
+using System.Collections.Immutable;
+using System.Net;
+using Akka.Configuration;
+using Renci.SshNet;
+using Vts.AutoCopy.Domain;
+
+namespace Vts.AutoCopy.Configuration;
+
+/// <summary>Thrown for any configuration that cannot run; its message is shown to the operator as is.</summary>
+public sealed class ConfigurationInvalidException(string message) : Exception(message);
+
+public sealed record RetrySettings(TimeSpan Interval, int MaxAttempts);
+
+/// <summary>How the target's host key is pinned (R10): one of the two, never trust-on-first-use.</summary>
+public sealed record HostKeyPin(string? Sha256Fingerprint, string? KnownHostsFile);
+
+public sealed record TargetSettings(
+    TargetName Name,
+    string Host,
+    int Port,
+    string User,
+    string PrivateKeyFile,
+    HostKeyPin HostKey,
+    string VaultRoot,
+    TimeSpan ConnectTimeout,
+    TimeSpan OperationTimeout);
+
+public sealed record PoolSettings(PoolName Name, TargetName Target, PoolName TargetPool);
+
+public sealed record EmsSettings(IPEndPoint Listen, TimeSpan IdleTimeout, TimeSpan AckTimeout);
+
+public sealed record AutoCopySettings(
+    RetrySettings Retry,
+    int MaxConcurrentTransfers,
+    ImmutableDictionary<TargetName, TargetSettings> Targets,
+    ImmutableDictionary<PoolName, PoolSettings> Pools);
+
+/// <summary>Everything under <c>vts { }</c>, read once at start and validated there.</summary>
+public sealed record VtsSettings(
+    string NodeName,
+    string StateDir,
+    string VaultRoot,
+    EmsSettings Ems,
+    AutoCopySettings AutoCopy)
+{
+    public static VtsSettings FromConfig(Config root)
+    {
+        if (!root.HasPath("vts"))
+            throw new ConfigurationInvalidException("configuration has no 'vts' section");
+        var vts = root.GetConfig("vts");
+
+        var nodeName = RequiredString(vts, "node-name", "vts.node-name");
+        var stateDir = RequiredString(vts, "state-dir", "vts.state-dir");
+        var vaultRoot = RequiredString(vts, "vault-root", "vts.vault-root");
+        if (!Directory.Exists(vaultRoot))
+            throw new ConfigurationInvalidException($"vts.vault-root: folder '{vaultRoot}' does not exist");
+
+        var ems = new EmsSettings(
+            Endpoint(RequiredString(vts, "ems.listen", "vts.ems.listen"), "vts.ems.listen"),
+            Duration(vts, "ems.idle-timeout", "vts.ems.idle-timeout", TimeSpan.FromMinutes(5)),
+            Duration(vts, "ems.ack-timeout", "vts.ems.ack-timeout", TimeSpan.FromSeconds(10)));
+
+        return new VtsSettings(nodeName, Path.GetFullPath(stateDir), Path.GetFullPath(vaultRoot), ems,
+            ReadAutoCopy(vts.GetConfig("autocopy") ?? Config.Empty));
+    }
+
+    private static AutoCopySettings ReadAutoCopy(Config autocopy)
+    {
+        var retry = new RetrySettings(
+            Duration(autocopy, "retry.interval", "vts.autocopy.retry.interval", TimeSpan.FromMinutes(5)),
+            Int(autocopy, "retry.max-attempts", "vts.autocopy.retry.max-attempts", 12, 1, 1000));
+        var maxConcurrent = Int(autocopy, "max-concurrent-transfers", "vts.autocopy.max-concurrent-transfers", 2, 1, 64);
+
+        var targets = ImmutableDictionary.CreateBuilder<TargetName, TargetSettings>();
+        foreach (var (name, block) in Children(autocopy, "targets"))
+        {
+            var target = ReadTarget(name, block);
+            targets[target.Name] = target;
+        }
+
+        var pools = ImmutableDictionary.CreateBuilder<PoolName, PoolSettings>();
+        foreach (var (name, block) in Children(autocopy, "pools"))
+        {
+            var where = $"vts.autocopy.pools.{name}";
+            RejectUnknownKeys(block, where, "target", "target-pool");
+            if (!PoolName.TryParse(name, out var pool, out var error))
+                throw new ConfigurationInvalidException($"{where}: {error}");
+            var targetText = RequiredString(block, "target", $"{where}.target");
+            var target = targets.Keys.FirstOrDefault(t => t.Value == targetText)
+                ?? throw new ConfigurationInvalidException(
+                    $"{where}.target: unknown target '{targetText}' (configured: {string.Join(", ", targets.Keys.Select(t => t.Value).DefaultIfEmpty("none"))})");
+            if (!PoolName.TryParse(RequiredString(block, "target-pool", $"{where}.target-pool"), out var targetPool, out error))
+                throw new ConfigurationInvalidException($"{where}.target-pool: {error}");
+            pools[pool] = new PoolSettings(pool, target, targetPool);
+        }
+
+        return new AutoCopySettings(retry, maxConcurrent, targets.ToImmutable(), pools.ToImmutable());
+    }
+
+    private static TargetSettings ReadTarget(string name, Config block)
+    {
+        var where = $"vts.autocopy.targets.{name}";
+        RejectUnknownKeys(block, where, "host", "port", "user", "private-key-file", "host-key-sha256",
+            "known-hosts-file", "vault-root", "connect-timeout", "operation-timeout");
+        TargetName targetName;
+        try { targetName = TargetName.Parse(name); }
+        catch (FormatException e) { throw new ConfigurationInvalidException($"{where}: {e.Message}"); }
+
+        var host = RequiredString(block, "host", $"{where}.host");
+        var port = Int(block, "port", $"{where}.port", 22, 1, 65535);
+        var user = RequiredString(block, "user", $"{where}.user");
+
+        var keyFile = RequiredString(block, "private-key-file", $"{where}.private-key-file");
+        if (!File.Exists(keyFile))
+            throw new ConfigurationInvalidException($"{where}.private-key-file: file '{keyFile}' does not exist");
+        try { using var _ = new PrivateKeyFile(keyFile); }
+        catch (Exception e) { throw new ConfigurationInvalidException($"{where}.private-key-file: '{keyFile}' is not a usable private key ({e.Message})"); }
+
+        var fingerprint = OptionalString(block, "host-key-sha256");
+        var knownHosts = OptionalString(block, "known-hosts-file");
+        if ((fingerprint is null) == (knownHosts is null))
+            throw new ConfigurationInvalidException(
+                $"{where}: set exactly one of host-key-sha256 or known-hosts-file (the target's host key must be pinned)");
+        if (fingerprint is not null && !HostKeyFingerprint.IsWellFormed(fingerprint))
+            throw new ConfigurationInvalidException(
+                $"{where}.host-key-sha256: '{Printable.Clip(fingerprint)}' is not a SHA256 fingerprint (expected 'SHA256:' and 43 base64 characters, as ssh-keygen -lf prints)");
+        if (knownHosts is not null && !File.Exists(knownHosts))
+            throw new ConfigurationInvalidException($"{where}.known-hosts-file: file '{knownHosts}' does not exist");
+
+        var vaultRoot = RequiredString(block, "vault-root", $"{where}.vault-root");
+        if (!vaultRoot.StartsWith('/') || vaultRoot.Contains("'") || vaultRoot.Split('/').Contains(".."))
+            throw new ConfigurationInvalidException($"{where}.vault-root: '{Printable.Clip(vaultRoot)}' must be an absolute path without '..' or quotes");
+
+        return new TargetSettings(targetName, host, port, user, keyFile, new HostKeyPin(fingerprint, knownHosts),
+            vaultRoot.TrimEnd('/') is "" ? "/" : vaultRoot.TrimEnd('/'),
+            Duration(block, "connect-timeout", $"{where}.connect-timeout", TimeSpan.FromSeconds(15)),
+            Duration(block, "operation-timeout", $"{where}.operation-timeout", TimeSpan.FromSeconds(60)));
+    }
+
+    private static IEnumerable<(string Name, Config Block)> Children(Config parent, string path)
+    {
+        if (!parent.HasPath(path)) yield break;
+        var obj = parent.GetValue(path);
+        if (!obj.IsObject())
+            throw new ConfigurationInvalidException($"vts.autocopy.{path} must be an object");
+        foreach (var key in obj.GetObject().Items.Keys)
+        {
+            var child = parent.GetValue($"{path}.{Quote(key)}");
+            if (!child.IsObject())
+                throw new ConfigurationInvalidException($"vts.autocopy.{path}.{key} must be an object {{ … }}");
+            yield return (key, parent.GetConfig($"{path}.{Quote(key)}"));
+        }
+    }
+
+    private static string Quote(string key) => key.Any(c => !char.IsLetterOrDigit(c) && c is not '-' and not '_') ? $"\"{key}\"" : key;
+
+    private static void RejectUnknownKeys(Config block, string where, params string[] known)
+    {
+        foreach (var key in block.Root.GetObject().Items.Keys)
+            if (!known.Contains(key))
+                throw new ConfigurationInvalidException($"{where}: unknown key '{Printable.Clip(key)}' (known: {string.Join(", ", known)})");
+    }
+
+    private static string RequiredString(Config c, string path, string where)
+    {
+        var value = OptionalString(c, path, where);
+        return value ?? throw new ConfigurationInvalidException($"{where} is required");
+    }
+
+    private static string? OptionalString(Config c, string path, string? where = null)
+    {
+        if (!c.HasPath(path)) return null;
+        var v = c.GetValue(path);
+        if (v.IsObject() || v.IsArray())
+            throw new ConfigurationInvalidException($"{where ?? path} must be a string");
+        var s = v.GetString();
+        return string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+    }
+
+    private static int Int(Config c, string path, string where, int fallback, int min, int max)
+    {
+        if (!c.HasPath(path)) return fallback;
+        var text = c.GetValue(path).GetString();
+        if (!int.TryParse(text, out var n) || n < min || n > max)
+            throw new ConfigurationInvalidException($"{where}: '{Printable.Clip(text)}' is not a whole number from {min} to {max}");
+        return n;
+    }
+
+    private static TimeSpan Duration(Config c, string path, string where, TimeSpan fallback)
+    {
+        if (!c.HasPath(path)) return fallback;
+        TimeSpan value;
+        try { value = c.GetTimeSpan(path, fallback, allowInfinite: false); }
+        catch (Exception) { throw new ConfigurationInvalidException($"{where}: '{Printable.Clip(c.GetValue(path).GetString())}' is not a duration (e.g. 500ms, 30s, 5m)"); }
+        if (value <= TimeSpan.Zero)
+            throw new ConfigurationInvalidException($"{where}: must be longer than zero");
+        return value;
+    }
+
+    private static IPEndPoint Endpoint(string text, string where)
+    {
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !IPAddress.TryParse(text[..colon].Trim('[', ']'), out var ip)
+            || !int.TryParse(text[(colon + 1)..], out var port) || port is < 0 or > 65535)
+            throw new ConfigurationInvalidException($"{where}: '{Printable.Clip(text)}' is not ADDRESS:PORT (e.g. 127.0.0.1:7400)");
+        return new IPEndPoint(ip, port);
+    }
+}

@@ -1,0 +1,36 @@
+using Vts.AutoCopy.Domain;
+
+namespace Vts.AutoCopy.CopyEngine;
+
+/// <summary>Anything routed to a pool's supervisor; the pool name is the shard and entity id (SPEC §5).</summary>
+public interface IPoolCommand
+{
+    PoolName Pool { get; }
+}
+
+/// <summary>Anything the pool supervisor hands on to one tape's copy actor.</summary>
+public interface ITapeCommand : IPoolCommand
+{
+    Volser Volser { get; }
+}
+
+/// <summary>An EMS mount, to be journaled; answered with <see cref="TapeEventJournaled"/>.</summary>
+public sealed record RecordMount(PoolName Pool, Volser Volser, string EventId, MountMode Mode, DateTimeOffset At) : ITapeCommand;
+
+/// <summary>An EMS dismount, to be journaled; answered with <see cref="TapeEventJournaled"/>.</summary>
+public sealed record RecordDismount(PoolName Pool, Volser Volser, string EventId, DateTimeOffset At) : ITapeCommand;
+
+/// <param name="Duplicate">the id was seen before: acknowledged again, no second effect.</param>
+public sealed record TapeEventJournaled(string EventId, bool Duplicate);
+
+/// <summary>Start a fresh series of attempts for a failed tape (R7); answered with <see cref="RetryAnswer"/>.</summary>
+public sealed record RetryCopy(PoolName Pool, Volser Volser) : ITapeCommand;
+
+public sealed record RetryAnswer(bool Started, string Detail);
+
+public sealed record GetTapeStatus(PoolName Pool, Volser Volser) : ITapeCommand;
+
+public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState State);
+
+/// <summary>Starts a pool's supervisor (and so resumes its due copies) without touching any tape.</summary>
+public sealed record WakePool(PoolName Pool) : IPoolCommand;

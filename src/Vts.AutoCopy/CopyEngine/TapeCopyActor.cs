@@ -1,0 +1,294 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Transport;
+
+namespace Vts.AutoCopy.CopyEngine;
+
+/// <summary>Owns one tape's copy life: journals its EMS events, asks for a transfer slot, runs the transfer as a
+/// piped task it can cancel, and keeps the retry timer as a journaled due time (R2–R9). Every fact is journaled
+/// before its effect; the timer is re-armed from the journal after any restart.</summary>
+public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
+{
+    /// <summary>The parent may stop this actor: it has nothing to do.</summary>
+    public sealed record TapeSettled(Volser Volser);
+
+    /// <summary>The parent's request to stop, answered by stopping or by <see cref="TapeStays"/>.</summary>
+    public sealed record StopIfSettled;
+
+    public sealed record TapeStays(Volser Volser);
+
+    private sealed record RetryDue;
+
+    private sealed record TransferFinished(int Attempt, TransferOutcome Outcome);
+
+    private const string RetryTimer = "retry";
+    private const int SnapshotEvery = 100;
+
+    private readonly PoolSettings _pool;
+    private readonly Volser _volser;
+    private readonly CopyEngineContext _engine;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private TapeCopyState _state = TapeCopyState.Initial;
+    private CancellationTokenSource? _transfer;
+    private bool _slotRequested;
+    private bool _holdsSlot;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static string PersistenceIdFor(PoolName pool, Volser volser) => $"tape-{pool}-{volser}";
+
+    public static Props Props(PoolSettings pool, Volser volser, CopyEngineContext engine) =>
+        Akka.Actor.Props.Create(() => new TapeCopyActor(pool, volser, engine));
+
+    public override string PersistenceId { get; }
+
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
+
+    private TargetSettings Target => _engine.AutoCopy.Targets[_pool.Target];
+
+    public TapeCopyActor(PoolSettings pool, Volser volser, CopyEngineContext engine)
+    {
+        _pool = pool;
+        _volser = volser;
+        _engine = engine;
+        PersistenceId = PersistenceIdFor(pool.Name, volser);
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is TapeCopyState s) _state = s;
+        });
+        Recover<ITapeEvent>(e => _state = _state.Apply(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _state = _state.Interrupted();
+            Schedule(recovering: true);
+        });
+
+        Become(Ready);
+    }
+
+    /// <summary>The normal behaviour: whatever the phase, commands are handled here; the phase decides.</summary>
+    private void Ready()
+    {
+        Command<RecordMount>(OnMount);
+        Command<RecordDismount>(OnDismount);
+        Command<RetryCopy>(OnRetry);
+        Command<GetTapeStatus>(_ => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state)));
+        Command<TransferSlotGranted>(_ => OnSlotGranted());
+        Command<RetryDue>(_ => Schedule(recovering: false));
+        Command<TransferFinished>(OnTransferFinished);
+        Command<StopIfSettled>(_ => OnStopIfSettled());
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "snapshot of {0} not saved", PersistenceId));
+    }
+
+    /// <summary>A mount stopped the running transfer; until the transfer says it has stopped, later EMS events
+    /// wait, so that a dismount is never applied to a transfer that is still settling (R5, R6).</summary>
+    private void CancellingTransfer()
+    {
+        Command<TransferFinished>(f =>
+        {
+            OnTransferFinished(f);
+            Stash.UnstashAll();
+            Become(Ready);
+        });
+        Command<GetTapeStatus>(_ => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state)));
+        Command<SaveSnapshotSuccess>(_ => { });
+        CommandAny(_ => Stash.Stash());
+    }
+
+    private void OnMount(RecordMount mount)
+    {
+        if (_state.HasSeen(mount.EventId))
+        {
+            Sender.Tell(new TapeEventJournaled(mount.EventId, Duplicate: true));
+            return;
+        }
+        Persist(new MountRecorded(mount.EventId, mount.Mode, mount.At), e =>
+        {
+            Update(e);
+            Sender.Tell(new TapeEventJournaled(mount.EventId, Duplicate: false));
+            Timers.Cancel(RetryTimer);
+            if (_transfer is { } running)
+            {
+                running.Cancel();
+                Become(CancellingTransfer);
+            }
+        });
+    }
+
+    private void OnDismount(RecordDismount dismount)
+    {
+        if (_state.HasSeen(dismount.EventId))
+        {
+            Sender.Tell(new TapeEventJournaled(dismount.EventId, Duplicate: true));
+            return;
+        }
+        Persist(new DismountRecorded(dismount.EventId, _state.Mounted is not null, dismount.At), e =>
+        {
+            Update(e);
+            Sender.Tell(new TapeEventJournaled(dismount.EventId, Duplicate: false));
+            if (!e.MountKnown)
+                Report(Severity.Info, MessageIds.DismountWithoutMount,
+                    "dismount without a known mount; copy made due (a missed copy is worse than an extra one)");
+            Schedule(recovering: false);
+        });
+    }
+
+    private void OnRetry(RetryCopy _)
+    {
+        if (_state.Phase is not (CopyPhase.Failed or CopyPhase.WaitingToRetry))
+        {
+            Sender.Tell(new RetryAnswer(false, $"nothing to retry: copy state is {_state.Phase}"));
+            return;
+        }
+        Persist(new RetryRequested(Now), e =>
+        {
+            Update(e);
+            Sender.Tell(new RetryAnswer(true, "fresh series of attempts started"));
+            Report(Severity.Info, MessageIds.CopyRetryRequested, "operator started a fresh series of attempts");
+            Timers.Cancel(RetryTimer);
+            Schedule(recovering: false);
+        });
+    }
+
+    private void OnSlotGranted()
+    {
+        _slotRequested = false;
+        _holdsSlot = true;
+        if (_transfer is not null || !_state.MayStartAttempt(Now))
+        {
+            ReleaseSlot();
+            Schedule(recovering: false);
+            return;
+        }
+        Persist(new AttemptStarted(_state.Attempts + 1, Now), e =>
+        {
+            Update(e);
+            StartTransfer(e.Attempt);
+        });
+    }
+
+    private void StartTransfer(int attempt)
+    {
+        var cancellation = new CancellationTokenSource();
+        _transfer = cancellation;
+        var request = new TransferRequest(
+            Path.Combine(_engine.VaultRoot, _pool.Name.Value, _volser.Value), Target, _pool.TargetPool, _volser);
+        _engine.Transport.CopyAsync(request, cancellation.Token).PipeTo(Self,
+            success: outcome => new TransferFinished(attempt, outcome),
+            failure: ex => new TransferFinished(attempt, new TransferOutcome.Failed($"transfer failed: {ex.Message}")));
+    }
+
+    private void OnTransferFinished(TransferFinished finished)
+    {
+        if (_state.Phase != CopyPhase.Copying || finished.Attempt != _state.Attempts) return;
+        _transfer?.Dispose();
+        _transfer = null;
+        ReleaseSlot();
+
+        var outcome = finished.Outcome is TransferOutcome.Cancelled || _state.Mounted is null || finished.Outcome is TransferOutcome.Succeeded
+            ? finished.Outcome
+            : new TransferOutcome.Cancelled("tape mounted during transfer");
+        PersistAll(_state.DecideTransferOutcome(outcome, _engine.AutoCopy.Retry, Now), e =>
+        {
+            Update(e);
+            switch (e)
+            {
+                case CopyCompleted c:
+                    Report(Severity.Info, MessageIds.CopyCompleted,
+                        $"copied to {_pool.Target}:{_pool.TargetPool}/{_volser}, {c.Size} bytes, sha256 {c.Sha256}, attempt {c.Attempt}");
+                    break;
+                case AttemptCancelled c:
+                    Report(Severity.Info, MessageIds.CopyCancelledByMount, $"attempt {c.Attempt} cancelled: {c.Reason}; copy stays due");
+                    break;
+                case AttemptFailed f when outcome is TransferOutcome.Failed { Security: true }:
+                    Report(Severity.Critical, MessageIds.TargetNotTrusted,
+                        $"target {_pool.Target} not trusted, attempt {f.Attempt} refused: {f.Cause}");
+                    break;
+                case AttemptFailed f when f.NextAttemptAt is { } next:
+                    Report(Severity.Warning, MessageIds.AttemptFailed,
+                        $"attempt {f.Attempt} of {_engine.AutoCopy.Retry.MaxAttempts} to {_pool.Target} failed: {f.Cause}; next at {next:u}");
+                    break;
+                case CopyFailed f:
+                    Report(Severity.Error, MessageIds.CopyFailed,
+                        $"copy to {_pool.Target}:{_pool.TargetPool} failed after {f.Attempts} attempts; last cause: {f.Cause}");
+                    break;
+            }
+            if (e is CopyCompleted or AttemptCancelled or CopyFailed || e is AttemptFailed { NextAttemptAt: not null })
+                Schedule(recovering: false);
+        });
+    }
+
+    private void OnStopIfSettled()
+    {
+        if (_state.IsSettled && _transfer is null && !_slotRequested && !_holdsSlot)
+            Context.Stop(Self);
+        else
+            Sender.Tell(new TapeStays(_volser));
+    }
+
+    /// <summary>Decides what the tape waits for next, from its state alone.</summary>
+    private void Schedule(bool recovering)
+    {
+        if (_transfer is not null) return;
+        if (_state.Mounted is not null) return; // R5: the copy waits for the dismount.
+        switch (_state.Phase)
+        {
+            case CopyPhase.Due:
+                Timers.Cancel(RetryTimer);
+                RequestSlot();
+                break;
+            case CopyPhase.WaitingToRetry when _state.NextAttemptAt is { } next:
+                var wait = next - Now;
+                if (wait <= TimeSpan.Zero && !recovering)
+                {
+                    RequestSlot();
+                }
+                else
+                {
+                    // Overdue retries found at recovery are spread out instead of all firing at once (R8).
+                    if (wait <= TimeSpan.Zero)
+                        wait = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * _engine.RecoverySpread.TotalMilliseconds);
+                    Timers.StartSingleTimer(RetryTimer, new RetryDue(), wait);
+                }
+                break;
+            case CopyPhase.Idle:
+                Context.Parent.Tell(new TapeSettled(_volser));
+                break;
+        }
+    }
+
+    private void RequestSlot()
+    {
+        if (_slotRequested || _holdsSlot) return;
+        _slotRequested = true;
+        _engine.TransferGate.Tell(new RequestTransferSlot(_pool.Target, _pool.Name, _volser, _state.DueSince ?? Now));
+    }
+
+    private void ReleaseSlot()
+    {
+        if (!_holdsSlot) return;
+        _holdsSlot = false;
+        _engine.TransferGate.Tell(new ReleaseTransferSlot(_pool.Target));
+    }
+
+    private void Update(ITapeEvent e)
+    {
+        _state = _state.Apply(e);
+        if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(_state);
+    }
+
+    private void Report(Severity severity, int messageId, string text) =>
+        _engine.EventLog.Tell(new EventLogEntry(Now, severity, messageId, _engine.NodeName, _pool.Name.Value, _volser.Value, text));
+
+    protected override void PostStop()
+    {
+        _transfer?.Cancel();
+        base.PostStop();
+    }
+}

@@ -1,0 +1,105 @@
+using System.Collections.Immutable;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Transport;
+
+namespace Vts.AutoCopy.CopyEngine;
+
+/// <summary>Where a tape is in its copy life. Mounting is tracked beside it: a due copy can wait for a dismount.</summary>
+public enum CopyPhase
+{
+    /// <summary>The target holds the tape's current contents (or nothing was ever due).</summary>
+    Idle,
+    /// <summary>A copy is due and waits for a transfer slot (or for the tape to be dismounted).</summary>
+    Due,
+    Copying,
+    WaitingToRetry,
+    /// <summary>Every attempt of the series failed (R7); waits for a new dismount or an operator's retry.</summary>
+    Failed,
+}
+
+public sealed record LastCopy(long Size, string Sha256, TimeSpan Duration, DateTimeOffset At);
+
+/// <summary>One tape's copy state. <see cref="Apply"/> folds a journaled fact into the next state; the
+/// Decide functions turn what happened into the facts to journal. Neither needs an ActorSystem.</summary>
+public sealed record TapeCopyState
+{
+    /// <summary>How many event ids a tape remembers to acknowledge a resent event without a second effect.</summary>
+    public const int RememberedEventIds = 32;
+
+    public static readonly TapeCopyState Initial = new();
+
+    public MountMode? Mounted { get; init; }
+    public CopyPhase Phase { get; init; } = CopyPhase.Idle;
+    /// <summary>Attempts made in the current series, the running one included.</summary>
+    public int Attempts { get; init; }
+    /// <summary>When the copy became due: transfers start in this order (R13).</summary>
+    public DateTimeOffset? DueSince { get; init; }
+    public DateTimeOffset? NextAttemptAt { get; init; }
+    public string? LastError { get; init; }
+    public LastCopy? LastCopy { get; init; }
+    public ImmutableList<string> RecentEventIds { get; init; } = ImmutableList<string>.Empty;
+
+    /// <summary>Nothing mounted and nothing owed: the actor may stop and the pool forget it.</summary>
+    public bool IsSettled => Mounted is null && Phase == CopyPhase.Idle;
+
+    public bool HasSeen(string eventId) => RecentEventIds.Contains(eventId);
+
+    /// <summary>R5: a transfer may start only while the tape is dismounted and a copy is owed now.</summary>
+    public bool MayStartAttempt(DateTimeOffset now) =>
+        Mounted is null && (Phase == CopyPhase.Due || (Phase == CopyPhase.WaitingToRetry && NextAttemptAt <= now));
+
+    public ITapeEvent[] DecideTransferOutcome(TransferOutcome outcome, RetrySettings retry, DateTimeOffset now) => outcome switch
+    {
+        TransferOutcome.Succeeded s => [new CopyCompleted(Attempts, s.Size, s.Sha256, s.Duration, now)],
+        TransferOutcome.Cancelled c => [new AttemptCancelled(Attempts, c.Reason, now)],
+        TransferOutcome.Failed f when Attempts >= retry.MaxAttempts =>
+            [new AttemptFailed(Attempts, f.Cause, null, now), new CopyFailed(Attempts, f.Cause, now)],
+        TransferOutcome.Failed f => [new AttemptFailed(Attempts, f.Cause, now + retry.Interval, now)],
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
+    };
+
+    /// <summary>After a crash mid-transfer the attempt never ended: it is not counted, and runs again.</summary>
+    public TapeCopyState Interrupted() =>
+        Phase == CopyPhase.Copying ? this with { Phase = CopyPhase.Due, Attempts = Math.Max(0, Attempts - 1) } : this;
+
+    public TapeCopyState Apply(ITapeEvent e) => e switch
+    {
+        MountRecorded m => Remember(m.EventId) with { Mounted = m.Mode },
+        DismountRecorded d => ApplyDismount(d),
+        AttemptStarted a => this with { Phase = CopyPhase.Copying, Attempts = a.Attempt, NextAttemptAt = null },
+        AttemptFailed f when f.NextAttemptAt is { } next =>
+            this with { Phase = CopyPhase.WaitingToRetry, LastError = f.Cause, NextAttemptAt = next },
+        AttemptFailed f => this with { LastError = f.Cause, NextAttemptAt = null },
+        CopyFailed f => this with { Phase = CopyPhase.Failed, LastError = f.Cause, NextAttemptAt = null },
+        AttemptCancelled c => this with { Phase = CopyPhase.Due, Attempts = Math.Max(0, c.Attempt - 1) },
+        CopyCompleted c => this with
+        {
+            Phase = CopyPhase.Idle, Attempts = 0, DueSince = null, NextAttemptAt = null, LastError = null,
+            LastCopy = new LastCopy(c.Size, c.Sha256, c.Duration, c.At),
+        },
+        RetryRequested r => this with { Phase = CopyPhase.Due, Attempts = 0, DueSince = r.At, NextAttemptAt = null },
+        _ => throw new ArgumentOutOfRangeException(nameof(e), e, "unknown tape event"),
+    };
+
+    private TapeCopyState ApplyDismount(DismountRecorded d)
+    {
+        var next = Remember(d.EventId) with { Mounted = null };
+        // R2: a read-only mount cannot have changed the tape. R3: an unknown mount might have.
+        if (Mounted == MountMode.NoRing) return next;
+        // R6/R7: one due copy of the latest contents, a fresh series; it keeps its place in the queue if it had one.
+        return next with
+        {
+            Phase = CopyPhase.Due,
+            Attempts = 0,
+            NextAttemptAt = null,
+            DueSince = Phase is CopyPhase.Due or CopyPhase.WaitingToRetry && DueSince is { } since ? since : d.At,
+        };
+    }
+
+    private TapeCopyState Remember(string eventId)
+    {
+        var ids = RecentEventIds.Add(eventId);
+        return this with { RecentEventIds = ids.Count > RememberedEventIds ? ids.RemoveAt(0) : ids };
+    }
+}

@@ -1,0 +1,98 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+
+namespace Vts.AutoCopy.EventLog;
+
+/// <summary>Asks for the newest entries, oldest first; answered with <see cref="RecentEntries"/>.</summary>
+public sealed record GetRecentEntries(int Count);
+
+public sealed record RecentEntries(IReadOnlyList<EventLogEntry> Entries);
+
+/// <summary>Saved every <see cref="EventLogActor.SnapshotEvery"/> entries so recovery reads a bounded tail.</summary>
+public sealed record EventLogSnapshot(IReadOnlyList<EventLogEntry> Recent);
+
+/// <summary>The node's event log (SPEC §4.5): each entry is journaled, then appended to
+/// <c>&lt;state-dir&gt;/event.log</c> in the VTS layout. Senders just Tell; nothing waits on it.</summary>
+public sealed class EventLogActor : ReceivePersistentActor
+{
+    public const int SnapshotEvery = 1000;
+    private const int Kept = 1000;
+
+    private readonly string _node;
+    private readonly string _filePath;
+    private readonly Queue<EventLogEntry> _recent = new();
+    private StreamWriter? _file;
+
+    public static Props Props(string node, string stateDir) =>
+        Akka.Actor.Props.Create(() => new EventLogActor(node, stateDir));
+
+    public override string PersistenceId => $"eventlog-{_node}";
+
+    public EventLogActor(string node, string stateDir)
+    {
+        _node = node;
+        _filePath = Path.Combine(stateDir, "event.log");
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is EventLogSnapshot s) foreach (var e in s.Recent) Keep(e);
+        });
+        Recover<EventLogEntry>(Keep);
+
+        Command<EventLogEntry>(entry => Persist(entry, e =>
+        {
+            Keep(e);
+            Append(e);
+            if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new EventLogSnapshot(_recent.ToList()));
+        }));
+        Command<GetRecentEntries>(q => Sender.Tell(new RecentEntries(_recent.TakeLast(Math.Max(0, q.Count)).ToList())));
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(f => Context.GetLogger().Warning(f.Cause, "event log snapshot not saved"));
+    }
+
+    private void Keep(EventLogEntry entry)
+    {
+        _recent.Enqueue(entry);
+        while (_recent.Count > Kept) _recent.Dequeue();
+    }
+
+    private void Append(EventLogEntry entry)
+    {
+        _file ??= new StreamWriter(new FileStream(_filePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), new UTF8Encoding(false)) { AutoFlush = true };
+        _file.WriteLine(EventLogLine.Format(entry));
+    }
+
+    protected override void PostStop()
+    {
+        _file?.Dispose();
+        base.PostStop();
+    }
+}
+
+/// <summary>The VTS event-log line: <c>timestamp|severity|msgID|systemID|IP|server|user|program|text</c>, ≤ 255 chars.</summary>
+public static class EventLogLine
+{
+    public const int MaxLength = 255;
+
+    public static string Format(EventLogEntry e)
+    {
+        var where = (e.Pool, e.Volser) switch
+        {
+            ({ } p, { } v) => $"{p}/{v}: ",
+            ({ } p, null) => $"{p}: ",
+            _ => "",
+        };
+        var head = string.Join('|',
+            e.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss"),
+            e.Severity.ToString().ToUpperInvariant(),
+            e.MessageId.ToString("D6"),
+            Clean(e.Node), "127.0.0.1", Clean(Environment.MachineName), "vts", "AutoCopy", "");
+        var line = head + Clean(where + e.Text);
+        return line.Length <= MaxLength ? line : line[..(MaxLength - 1)] + "…";
+    }
+
+    // A pipe or a line break inside a field would break the layout for every reader of the file.
+    private static string Clean(string s) => s.Replace('|', '/').Replace('\n', ' ').Replace('\r', ' ');
+}

@@ -1,0 +1,33 @@
+namespace Vts.AutoCopy.EventLog;
+
+/// <summary>VTS event-log severities; the first digit of every message id.</summary>
+public enum Severity
+{
+    Info = 2,
+    Warning = 4,
+    Error = 6,
+    Critical = 8,
+}
+
+/// <summary>One operator-facing outcome. <see cref="MessageId"/> is one of <see cref="MessageIds"/>.</summary>
+public sealed record EventLogEntry(
+    DateTimeOffset Time,
+    Severity Severity,
+    int MessageId,
+    string Node,
+    string? Pool,
+    string? Volser,
+    string Text);
+
+/// <summary>Six digits: severity, subsystem (24 data replication, 20 EMS), event number. Listed in README.</summary>
+public static class MessageIds
+{
+    public const int CopyCompleted = 224001;
+    public const int DismountWithoutMount = 224002;
+    public const int AttemptFailed = 424003;
+    public const int CopyFailed = 624004;
+    public const int TargetNotTrusted = 824005;
+    public const int CopyCancelledByMount = 224006;
+    public const int CopyRetryRequested = 224007;
+    public const int NodeStarted = 220001;
+}

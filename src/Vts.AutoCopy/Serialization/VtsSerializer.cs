@@ -1,0 +1,79 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using System.Runtime.Serialization;
+using Akka.Serialization;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.EventLog;
+
+namespace Vts.AutoCopy.Serialization;
+
+/// <summary>Serializes everything VtsActors journals. Each type has a short, versioned manifest that never
+/// names a CLR type, so classes can be renamed or moved without orphaning the journal. A change of shape
+/// gets a new manifest (".v2") and the old one keeps being read.</summary>
+public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    public const int Id = 7400;
+
+    /// <summary>The HOCON that binds our persisted types to this serializer.</summary>
+    public const string Hocon = """
+        akka.actor {
+          serializers.vts = "Vts.AutoCopy.Serialization.VtsSerializer, Vts.AutoCopy"
+          serialization-bindings {
+            "Vts.AutoCopy.CopyEngine.ITapeEvent, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.CopyEngine.TapeCopyState, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.CopyEngine.TapeActivated, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.CopyEngine.TapeSettledDown, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.CopyEngine.PoolSnapshot, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.EventLog.EventLogEntry, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.EventLog.EventLogSnapshot, Vts.AutoCopy" = vts
+          }
+          serialization-identifiers { "Vts.AutoCopy.Serialization.VtsSerializer, Vts.AutoCopy" = 7400 }
+        }
+        """;
+
+    private static readonly FrozenDictionary<string, Type> TypeOf = new Dictionary<string, Type>
+    {
+        ["tape.mount.v1"] = typeof(MountRecorded),
+        ["tape.dismount.v1"] = typeof(DismountRecorded),
+        ["tape.attempt-started.v1"] = typeof(AttemptStarted),
+        ["tape.attempt-failed.v1"] = typeof(AttemptFailed),
+        ["tape.attempt-cancelled.v1"] = typeof(AttemptCancelled),
+        ["tape.copied.v1"] = typeof(CopyCompleted),
+        ["tape.failed.v1"] = typeof(CopyFailed),
+        ["tape.retry.v1"] = typeof(RetryRequested),
+        ["tape.state.v1"] = typeof(TapeCopyState),
+        ["pool.activated.v1"] = typeof(TapeActivated),
+        ["pool.settled.v1"] = typeof(TapeSettledDown),
+        ["pool.snapshot.v1"] = typeof(PoolSnapshot),
+        ["eventlog.entry.v1"] = typeof(EventLogEntry),
+        ["eventlog.snapshot.v1"] = typeof(EventLogSnapshot),
+    }.ToFrozenDictionary();
+
+    private static readonly FrozenDictionary<Type, string> ManifestOf =
+        TypeOf.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public override int Identifier => Id;
+
+    public override string Manifest(object o) =>
+        ManifestOf.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new ArgumentException($"VtsSerializer has no manifest for {o.GetType()}");
+
+    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+
+    public override object FromBinary(byte[] bytes, string manifest) =>
+        TypeOf.TryGetValue(manifest, out var type)
+            ? JsonSerializer.Deserialize(bytes, type, Json) ?? throw new SerializationException($"empty payload for {manifest}")
+            : throw new SerializationException($"unknown manifest '{manifest}'");
+
+    public static IEnumerable<string> Manifests => TypeOf.Keys;
+}

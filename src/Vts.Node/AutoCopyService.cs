@@ -1,0 +1,49 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.Ems;
+using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Transport;
+
+namespace Vts.Node;
+
+/// <summary>Brings a source node up in order: cluster membership, the copy engine (gate, event log, pool shards),
+/// then the EMS port — events are only taken once there is something to journal them.</summary>
+public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, ILogger<AutoCopyService> log) : IHostedService
+{
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
+    private EmsIntakeServer? _intake;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var cluster = Cluster.Get(system);
+        var up = new TaskCompletionSource();
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        if (system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0)
+            cluster.Join(cluster.SelfAddress); // no seed nodes: a one-node cluster of its own
+        await up.Task.WaitAsync(JoinTimeout, cancellationToken);
+
+        var gate = system.ActorOf(TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers), "transfer-gate");
+        var eventLog = system.ActorOf(EventLogActor.Props(settings.NodeName, settings.StateDir), "event-log");
+        var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, new SftpTapeTransport(), gate, eventLog);
+        var pools = await PoolSharding.StartAsync(system, engine);
+        PoolSharding.WakeAll(pools, engine);
+
+        _intake = new EmsIntakeServer(settings.Ems, settings.AutoCopy.Pools.Keys.ToHashSet(), pools,
+            new VaultLocator(settings.VaultRoot), log);
+        _intake.Start();
+        eventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, Severity.Info, MessageIds.NodeStarted, settings.NodeName, null, null,
+            $"node started; EMS on {_intake.LocalEndpoint}; {settings.AutoCopy.Pools.Count} pools monitored"));
+        // One stable line on stdout for operators and tests to know the node is taking events.
+        Console.Out.WriteLine($"vts-node {settings.NodeName} ready: EMS on {_intake.LocalEndpoint}");
+        Console.Out.Flush();
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_intake is not null) await _intake.DisposeAsync();
+    }
+}

@@ -1,0 +1,68 @@
+using Akka.Hosting;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Hosting;
+using Vts.Node;
+
+// vts-node --config FILE [--config FILE …]   (SPEC §4.1)
+const int InvalidConfiguration = 2;
+
+var files = new List<string>();
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--config" when i + 1 < args.Length:
+            files.Add(args[++i]);
+            break;
+        case "-h" or "--help":
+            Console.WriteLine("usage: vts-node --config FILE [--config FILE …]   (later files override earlier ones)");
+            return 0;
+        default:
+            Console.Error.WriteLine($"vts-node: unexpected argument '{args[i]}'; usage: vts-node --config FILE [--config FILE …]");
+            return InvalidConfiguration;
+    }
+}
+
+VtsSettings settings;
+Akka.Configuration.Config fileConfig;
+try
+{
+    fileConfig = NodeConfig.Load(files);
+    settings = VtsSettings.FromConfig(fileConfig);
+    Directory.CreateDirectory(settings.StateDir);
+}
+catch (ConfigurationInvalidException e)
+{
+    Console.Error.WriteLine($"vts-node: invalid configuration: {e.Message}");
+    return InvalidConfiguration;
+}
+catch (IOException e)
+{
+    Console.Error.WriteLine($"vts-node: invalid configuration: vts.state-dir cannot be created: {e.Message}");
+    return InvalidConfiguration;
+}
+
+var akkaConfig = NodeConfig.ForAkka(fileConfig, settings);
+EmbeddedJournal.EnableWriteAheadLog(akkaConfig);
+
+var builder = Host.CreateApplicationBuilder();
+builder.Logging.ClearProviders();
+builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+builder.Services.AddSingleton(settings);
+builder.Services.AddAkka(NodeConfig.SystemName, (akka, _) => akka.AddHocon(akkaConfig, HoconAddMode.Prepend));
+builder.Services.AddHostedService<AutoCopyService>();
+
+try
+{
+    await builder.Build().RunAsync();
+    return 0;
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"vts-node: stopped: {e.Message}");
+    return 1;
+}
