@@ -1,0 +1,83 @@
+#!/usr/bin/env pwsh
+# VtsActors build entry point:  dotnet tool restore && dotnet pwsh ./build.ps1 TARGET
+#   build  compile everything (Release)
+#   test   install the real parts the tests need (OpenSSH server), run every test project,
+#          end with one line "N passed, N failed, N skipped"
+#   demo   loopback sshd as the recipient VTS, a node on the embedded journal, and the simulator
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('build', 'test', 'demo')]
+    [string]$Target = 'build',
+    [string]$Configuration = 'Release'
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$root = $PSScriptRoot
+
+function Invoke-Native([string]$what, [scriptblock]$command) {
+    & $command
+    if ($LASTEXITCODE -ne 0) { throw "$what failed (exit $LASTEXITCODE)" }
+}
+
+function Invoke-Build {
+    Invoke-Native 'dotnet build' { dotnet build "$root/VtsActors.sln" -c $Configuration --nologo -v minimal }
+}
+
+# The tests start a real OpenSSH server; a fresh Debian machine does not have one.
+function Install-TestPrerequisites {
+    $missing = @()
+    if (-not (Test-Path '/usr/sbin/sshd')) { $missing += 'openssh-server' }
+    if (-not (Get-Command ssh-keygen -ErrorAction SilentlyContinue)) { $missing += 'openssh-client' }
+    if ($missing.Count -eq 0) { return }
+    Write-Host "installing: $($missing -join ', ')"
+    $sudo = if ((id -u) -ne '0') { 'sudo' } else { $null }
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    if ($sudo) {
+        Invoke-Native 'apt-get update' { sudo apt-get update -qq }
+        Invoke-Native 'apt-get install' { sudo apt-get install -y -qq --no-install-recommends @missing }
+    } else {
+        Invoke-Native 'apt-get update' { apt-get update -qq }
+        Invoke-Native 'apt-get install' { apt-get install -y -qq --no-install-recommends @missing }
+    }
+}
+
+function Invoke-Tests {
+    Install-TestPrerequisites
+    Invoke-Build
+    $results = Join-Path $root 'artifacts/test-results'
+    if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+    New-Item -ItemType Directory -Force $results | Out-Null
+
+    $failedRuns = 0
+    foreach ($project in Get-ChildItem "$root/tests" -Filter '*.csproj' -Recurse) {
+        $name = $project.BaseName
+        Write-Host "== $name"
+        dotnet test $project.FullName -c $Configuration --no-build --nologo `
+            --logger "trx;LogFileName=$name.trx" --logger 'console;verbosity=normal' --results-directory $results
+        if ($LASTEXITCODE -ne 0) { $failedRuns++ }
+    }
+
+    # dotnet test prints one summary per project, not in the form CI reads: add them up from the trx files.
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($trx in Get-ChildItem $results -Filter '*.trx' -Recurse) {
+        $counters = ([xml](Get-Content -Raw $trx.FullName)).TestRun.ResultSummary.Counters
+        $passed += [int]$counters.passed
+        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        $skipped += [int]$counters.total - [int]$counters.executed
+    }
+    if ($failedRuns -gt 0 -and $failed -eq 0) { $failed = $failedRuns } # a test host that crashed writes no counts
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
+}
+
+switch ($Target) {
+    'build' { Invoke-Build }
+    'test' { Invoke-Tests }
+    'demo' {
+        Install-TestPrerequisites
+        Invoke-Build
+        & "$root/demo/Demo.ps1" -Configuration $Configuration
+        exit $LASTEXITCODE
+    }
+}

@@ -1,0 +1,143 @@
+using Akka.TestKit.Xunit2;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Transport;
+using Xunit;
+using static Vts.AutoCopy.Tests.CopyEngine.EngineHarness;
+
+namespace Vts.AutoCopy.Tests.CopyEngine;
+
+/// <summary>R2, R3, R4, R5, R6: what makes a copy due, where it goes, and when it may run.</summary>
+public sealed class CopyRulesTests() : TestKit(TestConfig)
+{
+    private TimeSpan Wait => Dilated(TimeSpan.FromSeconds(5));
+
+    [Fact]
+    public void R2_Dismount_after_ring_mount_copies_to_the_target_pool()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "A00001");
+        engine.Dismount(Pool1, "A00001");
+
+        var call = engine.Transport.Next(Wait);
+        // R4: <target vault>/<target pool of P>/<VOLSER>, from <vault>/<P>/<VOLSER>.
+        Assert.Equal("/vault/POOL1/A00001", call.Request.SourcePath);
+        Assert.Equal("DRPOOL1", call.Request.TargetPool.Value);
+        Assert.Equal(Dr, call.Request.Target.Name);
+        call.Outcome.SetResult(Engine.Copied);
+
+        var logged = engine.ExpectLog(MessageIds.CopyCompleted);
+        Assert.Equal(("POOL1", "A00001"), (logged.Pool, logged.Volser));
+        AwaitAssert(() => Assert.Equal(CopyPhase.Idle, engine.Status(Pool1, "A00001").Phase), Wait);
+        Assert.Equal(1024, engine.Status(Pool1, "A00001").LastCopy!.Size);
+    }
+
+    [Fact]
+    public void R2_Dismount_after_noring_mount_makes_no_copy()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "B00002", MountMode.NoRing);
+        engine.Dismount(Pool1, "B00002");
+
+        // A ring tape afterwards proves the engine is running; the noring one must not have been sent before it.
+        engine.Mount(Pool1, "C00003");
+        engine.Dismount(Pool1, "C00003");
+        var call = engine.Transport.Next(Wait);
+        Assert.Equal("C00003", call.Request.Volser.Value);
+        call.Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+        Assert.Equal(1, engine.Transport.Count);
+        Assert.Equal(CopyPhase.Idle, engine.Status(Pool1, "B00002").Phase);
+    }
+
+    [Fact]
+    public void R3_Dismount_without_a_known_mount_copies_and_logs_why()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Dismount(Pool1, "D00004");
+
+        var info = engine.ExpectLog(MessageIds.DismountWithoutMount);
+        Assert.Equal(Severity.Info, info.Severity);
+        Assert.Equal("D00004", info.Volser);
+        engine.Transport.Next(Wait).Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+    }
+
+    [Fact]
+    public void R5_Mount_during_a_transfer_cancels_it_without_counting_an_attempt()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "E00005");
+        engine.Dismount(Pool1, "E00005");
+        var first = engine.Transport.Next(Wait);
+
+        engine.Mount(Pool1, "E00005");
+        AwaitAssert(() => Assert.True(first.Cancellation.IsCancellationRequested), Wait);
+        engine.ExpectLog(MessageIds.CopyCancelledByMount);
+        var state = engine.Status(Pool1, "E00005");
+        Assert.Equal((CopyPhase.Due, 0, MountMode.Ring), (state.Phase, state.Attempts, state.Mounted!.Value));
+        Assert.Equal(1, engine.Transport.Count); // nothing runs while mounted
+
+        engine.Dismount(Pool1, "E00005");
+        var second = engine.Transport.Next(Wait);
+        AwaitAssert(() => Assert.Equal(1, engine.Status(Pool1, "E00005").Attempts), Wait);
+        second.Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+    }
+
+    [Fact]
+    public void R6_Several_dismounts_while_due_give_one_copy_and_never_two_transfers_at_once()
+    {
+        var engine = new Engine(this, Settings(slots: 1));
+        // Another tape holds the only slot, so F00006 stays due through all its dismounts.
+        engine.Dismount(Pool1, "Z00001");
+        var blocker = engine.Transport.Next(Wait);
+        for (var i = 0; i < 4; i++)
+        {
+            engine.Mount(Pool1, "F00006");
+            engine.Dismount(Pool1, "F00006");
+        }
+        blocker.Outcome.SetResult(Engine.Copied);
+
+        var call = engine.Transport.Next(Wait);
+        Assert.Equal("F00006", call.Request.Volser.Value);
+        call.Outcome.SetResult(Engine.Copied);
+        AwaitAssert(() => Assert.Equal(CopyPhase.Idle, engine.Status(Pool1, "F00006").Phase), Wait);
+        Assert.Equal(2, engine.Transport.Count);
+        Assert.False(engine.Transport.OverlapSeen);
+    }
+
+    [Fact]
+    public void A_repeated_event_id_is_acknowledged_again_with_no_second_effect()
+    {
+        var engine = new Engine(this, Settings());
+        var volser = Volser.Parse("G00007");
+        var first = engine.Ask(new RecordDismount(Pool1, volser, "e-1", engine.Scheduler.Now), Pool1);
+        engine.Transport.Next(Wait).Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+
+        var again = engine.Ask(new RecordDismount(Pool1, volser, "e-1", engine.Scheduler.Now), Pool1);
+        Assert.False(first.Duplicate);
+        Assert.True(again.Duplicate);
+        Assert.Equal("e-1", again.EventId);
+        Assert.Equal(CopyPhase.Idle, engine.Status(Pool1, "G00007").Phase);
+        Assert.Equal(1, engine.Transport.Count);
+    }
+
+    [Fact]
+    public void A_tape_with_nothing_to_do_stops_its_actor()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "H00008");
+        var pool = engine.Pool(Pool1);
+        var tape = Sys.ActorSelection(pool.Path / "H00008").ResolveOne(Wait).GetAwaiter().GetResult();
+        Watch(tape);
+        engine.Dismount(Pool1, "H00008");
+        engine.Transport.Next(Wait).Outcome.SetResult(Engine.Copied);
+        ExpectTerminated(tape, Wait);
+
+        // It is started again from its journal when needed.
+        Assert.Equal(1024, engine.Status(Pool1, "H00008").LastCopy!.Size);
+    }
+}

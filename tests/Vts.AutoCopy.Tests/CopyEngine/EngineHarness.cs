@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Transport;
+
+namespace Vts.AutoCopy.Tests.CopyEngine;
+
+/// <summary>A transport whose attempts the test decides: each call waits for the test to answer it,
+/// or is answered at once by <see cref="Always"/>. It records every call, and flags two at once for one tape.</summary>
+public sealed class ScriptedTransport : ITapeTransport
+{
+    public sealed record Call(TransferRequest Request, TaskCompletionSource<TransferOutcome> Outcome, CancellationToken Cancellation);
+
+    private readonly ConcurrentDictionary<string, int> _running = new();
+    public readonly BlockingCollection<Call> Calls = new();
+    public int Count;
+    public bool OverlapSeen;
+    public Func<TransferRequest, TransferOutcome>? Always { get; set; }
+
+    public async Task<TransferOutcome> CopyAsync(TransferRequest request, CancellationToken cancellation)
+    {
+        Interlocked.Increment(ref Count);
+        var key = request.Volser.Value;
+        if (_running.AddOrUpdate(key, 1, (_, n) => n + 1) > 1) OverlapSeen = true;
+        try
+        {
+            if (Always is { } answer) return answer(request);
+            var call = new Call(request, new TaskCompletionSource<TransferOutcome>(TaskCreationOptions.RunContinuationsAsynchronously), cancellation);
+            Calls.Add(call);
+            await using var _ = cancellation.Register(() => call.Outcome.TrySetResult(new TransferOutcome.Cancelled("tape mounted during transfer")));
+            return await call.Outcome.Task;
+        }
+        finally
+        {
+            _running.AddOrUpdate(key, 0, (_, n) => n - 1);
+        }
+    }
+
+    public Call Next(TimeSpan timeout) =>
+        Calls.TryTake(out var call, timeout) ? call : throw new TimeoutException("no transfer was started");
+}
+
+public static class EngineHarness
+{
+    public static readonly PoolName Pool1 = PoolName.Parse("POOL1");
+    public static readonly PoolName Pool2 = PoolName.Parse("POOL2");
+    public static readonly TargetName Dr = TargetName.Parse("dr");
+
+    public static readonly Config TestConfig = ConfigurationFactory.ParseString("""
+        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        akka.loglevel = WARNING
+        """);
+
+    public static AutoCopySettings Settings(int maxAttempts = 12, TimeSpan? interval = null, int slots = 2)
+    {
+        var target = new TargetSettings(Dr, "127.0.0.1", 22, "vts", "/dev/null", new HostKeyPin("SHA256:x", null),
+            "/vault", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        return new AutoCopySettings(
+            new RetrySettings(interval ?? TimeSpan.FromMinutes(5), maxAttempts), slots,
+            ImmutableDictionary<TargetName, TargetSettings>.Empty.Add(Dr, target),
+            ImmutableDictionary<PoolName, PoolSettings>.Empty
+                .Add(Pool1, new PoolSettings(Pool1, Dr, PoolName.Parse("DRPOOL1")))
+                .Add(Pool2, new PoolSettings(Pool2, Dr, PoolName.Parse("DRPOOL2"))));
+    }
+}
+
+/// <summary>One node's copy engine without the cluster: pool supervisors created directly, the real gate,
+/// an event-log probe and a scripted transport.</summary>
+public sealed class Engine
+{
+    private readonly TestKitBase _kit;
+    public readonly ScriptedTransport Transport = new();
+    public readonly TestProbe EventLog;
+    public readonly CopyEngineContext Context;
+    private readonly Dictionary<PoolName, IActorRef> _pools = [];
+    private int _generation;
+
+    public Engine(TestKitBase kit, AutoCopySettings settings)
+    {
+        _kit = kit;
+        EventLog = kit.CreateTestProbe("event-log");
+        var gate = kit.Sys.ActorOf(TransferGate.Props(settings.MaxConcurrentTransfers), "gate");
+        Context = new CopyEngineContext("test-node", "/vault", settings, Transport, gate, EventLog.Ref)
+        {
+            RecoverySpread = TimeSpan.FromSeconds(1),
+        };
+    }
+
+    public TestScheduler Scheduler => (TestScheduler)_kit.Sys.Scheduler;
+
+    public IActorRef Pool(PoolName pool)
+    {
+        if (!_pools.TryGetValue(pool, out var actor))
+            _pools[pool] = actor = _kit.Sys.ActorOf(PoolSupervisor.Props(Context.AutoCopy.Pools[pool], Context), $"{pool}-{_generation}");
+        return actor;
+    }
+
+    /// <summary>Stops every pool supervisor (and so every tape actor) as a crash would leave the journal.</summary>
+    public void Restart()
+    {
+        foreach (var actor in _pools.Values)
+        {
+            var watcher = _kit.CreateTestProbe();
+            watcher.Watch(actor);
+            actor.Tell(PoisonPill.Instance);
+            watcher.ExpectTerminated(actor);
+        }
+        _pools.Clear();
+        _generation++;
+    }
+
+    private int _ids;
+
+    public TapeEventJournaled Mount(PoolName pool, string volser, MountMode mode = MountMode.Ring) =>
+        Ask(new RecordMount(pool, Volser.Parse(volser), $"m-{++_ids}", mode, Scheduler.Now), pool);
+
+    public TapeEventJournaled Dismount(PoolName pool, string volser) =>
+        Ask(new RecordDismount(pool, Volser.Parse(volser), $"d-{++_ids}", Scheduler.Now), pool);
+
+    public TapeEventJournaled Ask(ITapeCommand command, PoolName pool) =>
+        Pool(pool).Ask<TapeEventJournaled>(command, _kit.Dilated(TimeSpan.FromSeconds(5))).GetAwaiter().GetResult();
+
+    public TapeCopyState Status(PoolName pool, string volser) =>
+        Pool(pool).Ask<TapeStatus>(new GetTapeStatus(pool, Volser.Parse(volser)), _kit.Dilated(TimeSpan.FromSeconds(5)))
+            .GetAwaiter().GetResult().State;
+
+    public EventLogEntry ExpectLog(int messageId)
+    {
+        var entry = EventLog.FishForMessage<EventLogEntry>(e => e.MessageId == messageId, _kit.Dilated(TimeSpan.FromSeconds(5)));
+        return entry;
+    }
+
+    public static TransferOutcome Copied => new TransferOutcome.Succeeded(1024, new string('a', 64), TimeSpan.FromMilliseconds(5));
+}

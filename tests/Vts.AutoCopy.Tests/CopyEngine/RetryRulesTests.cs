@@ -1,0 +1,147 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Transport;
+using Xunit;
+using static Vts.AutoCopy.Tests.CopyEngine.EngineHarness;
+
+namespace Vts.AutoCopy.Tests.CopyEngine;
+
+/// <summary>R7 and R8: failed attempts are retried on a journaled timer, twelve in all, then reported once.</summary>
+public sealed class RetryRulesTests() : TestKit(TestConfig)
+{
+    private TimeSpan Wait => Dilated(TimeSpan.FromSeconds(5));
+
+    [Fact]
+    public void R7_Twelve_attempts_five_minutes_apart_then_exactly_one_event_log_error()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Dismount(Pool1, "A00001");
+
+        for (var attempt = 1; attempt <= 12; attempt++)
+        {
+            var call = engine.Transport.Next(Wait);
+            call.Outcome.SetResult(new TransferOutcome.Failed($"connection refused #{attempt}"));
+            if (attempt < 12)
+            {
+                var warning = engine.ExpectLog(MessageIds.AttemptFailed);
+                Assert.Contains($"attempt {attempt} of 12", warning.Text);
+                // Nothing happens before the interval has passed.
+                engine.Scheduler.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+                Assert.Equal(attempt, engine.Transport.Count);
+                engine.Scheduler.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
+
+        var error = engine.ExpectLog(MessageIds.CopyFailed);
+        Assert.Equal(Severity.Error, error.Severity);
+        Assert.Equal(("POOL1", "A00001"), (error.Pool, error.Volser));
+        Assert.Contains("dr", error.Text);
+        Assert.Contains("12 attempts", error.Text);
+        Assert.Contains("connection refused #12", error.Text);
+
+        engine.Scheduler.Advance(TimeSpan.FromHours(2));
+        engine.EventLog.ExpectNoMsg(Dilated(TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(12, engine.Transport.Count);
+        var state = engine.Status(Pool1, "A00001");
+        Assert.Equal((CopyPhase.Failed, 12), (state.Phase, state.Attempts));
+    }
+
+    [Fact]
+    public void R7_A_new_dismount_or_an_operator_retry_starts_a_fresh_series()
+    {
+        var engine = new Engine(this, Settings(maxAttempts: 2));
+        engine.Dismount(Pool1, "B00002");
+        engine.Transport.Next(Wait).Outcome.SetResult(new TransferOutcome.Failed("down"));
+        engine.ExpectLog(MessageIds.AttemptFailed);
+        engine.Scheduler.Advance(TimeSpan.FromMinutes(5));
+        engine.Transport.Next(Wait).Outcome.SetResult(new TransferOutcome.Failed("down"));
+        engine.ExpectLog(MessageIds.CopyFailed);
+
+        var answer = engine.Pool(Pool1).Ask<RetryAnswer>(new RetryCopy(Pool1, Volser.Parse("B00002")), Wait).GetAwaiter().GetResult();
+        Assert.True(answer.Started);
+        var call = engine.Transport.Next(Wait);
+        AwaitAssert(() => Assert.Equal(1, engine.Status(Pool1, "B00002").Attempts), Wait);
+        call.Outcome.SetResult(new TransferOutcome.Failed("down"));
+        engine.ExpectLog(MessageIds.AttemptFailed);
+        engine.Scheduler.Advance(TimeSpan.FromMinutes(5));
+        engine.Transport.Next(Wait).Outcome.SetResult(new TransferOutcome.Failed("down"));
+        engine.ExpectLog(MessageIds.CopyFailed);
+
+        engine.Mount(Pool1, "B00002");
+        engine.Dismount(Pool1, "B00002");
+        engine.Transport.Next(Wait).Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+    }
+
+    [Fact]
+    public void R7_Retry_of_a_tape_with_nothing_failed_is_refused()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "C00003", MountMode.NoRing);
+        var answer = engine.Pool(Pool1).Ask<RetryAnswer>(new RetryCopy(Pool1, Volser.Parse("C00003")), Wait).GetAwaiter().GetResult();
+        Assert.False(answer.Started);
+    }
+
+    [Fact]
+    public void R8_A_restart_rearms_the_retry_timer_from_its_journaled_due_time()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Dismount(Pool1, "D00004");
+        engine.Transport.Next(Wait).Outcome.SetResult(new TransferOutcome.Failed("target down"));
+        engine.ExpectLog(MessageIds.AttemptFailed);
+        var dueAt = engine.Status(Pool1, "D00004").NextAttemptAt;
+
+        engine.Restart();
+        engine.Pool(Pool1); // the supervisor wakes its busy tapes from its journal, with no EMS event
+        AwaitAssert(() => Assert.Equal(dueAt, engine.Status(Pool1, "D00004").NextAttemptAt), Wait);
+        engine.Scheduler.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal(1, engine.Transport.Count);
+        engine.Scheduler.Advance(TimeSpan.FromMinutes(1));
+
+        var second = engine.Transport.Next(Wait);
+        AwaitAssert(() => Assert.Equal(2, engine.Status(Pool1, "D00004").Attempts), Wait);
+        second.Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+    }
+
+    [Fact]
+    public void R8_Overdue_retries_found_at_restart_run_soon_spread_out()
+    {
+        var engine = new Engine(this, Settings(slots: 10));
+        foreach (var volser in new[] { "E00001", "E00002", "E00003" })
+        {
+            engine.Dismount(Pool1, volser);
+            engine.Transport.Next(Wait).Outcome.SetResult(new TransferOutcome.Failed("target down"));
+        }
+        engine.Restart();
+        engine.Scheduler.Advance(TimeSpan.FromHours(1)); // the node was down long past every due time
+        engine.Pool(Pool1);
+        AwaitAssert(() => Assert.Equal(CopyPhase.WaitingToRetry, engine.Status(Pool1, "E00003").Phase), Wait);
+        Assert.Equal(3, engine.Transport.Count); // not fired in the same instant as recovery
+
+        engine.Scheduler.Advance(TimeSpan.FromSeconds(1)); // the recovery spread configured for the test
+        for (var i = 0; i < 3; i++) engine.Transport.Next(Wait).Outcome.SetResult(Engine.Copied);
+        AwaitAssert(() => Assert.Equal(6, engine.Transport.Count), Wait);
+    }
+
+    [Fact]
+    public void R8_A_copy_due_when_the_node_stopped_resumes_after_restart()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Dismount(Pool1, "F00006");
+        var interrupted = engine.Transport.Next(Wait); // the node "dies" mid-transfer
+        engine.Restart();
+        Assert.True(interrupted.Cancellation.IsCancellationRequested);
+
+        engine.Pool(Pool1);
+        var resumed = engine.Transport.Next(Wait);
+        Assert.Equal("F00006", resumed.Request.Volser.Value);
+        // The interrupted attempt is not counted: this is attempt 1 again.
+        AwaitAssert(() => Assert.Equal(1, engine.Status(Pool1, "F00006").Attempts), Wait);
+        resumed.Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+    }
+}

@@ -1,0 +1,67 @@
+using Akka.TestKit.Xunit2;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.Domain;
+using Xunit;
+using static Vts.AutoCopy.Tests.CopyEngine.EngineHarness;
+
+namespace Vts.AutoCopy.Tests.CopyEngine;
+
+/// <summary>R13: at most N transfers per target; dismount order; turns across pools.</summary>
+public sealed class TransferGateTests() : TestKit(TestConfig)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void R13_At_most_the_configured_transfers_per_target_run_at_once()
+    {
+        var gate = Sys.ActorOf(TransferGate.Props(2));
+        var tapes = Enumerable.Range(0, 4).Select(i => CreateTestProbe($"tape{i}")).ToList();
+        for (var i = 0; i < 4; i++) gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse($"A0000{i}"), T0.AddSeconds(i)), tapes[i]);
+
+        tapes[0].ExpectMsg<TransferSlotGranted>();
+        tapes[1].ExpectMsg<TransferSlotGranted>();
+        tapes[2].ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        gate.Tell(new ReleaseTransferSlot(Dr), tapes[1]);
+        tapes[2].ExpectMsg<TransferSlotGranted>();
+        tapes[3].ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // A tape actor that dies gives its slot back.
+        Sys.Stop(tapes[0].Ref);
+        tapes[3].ExpectMsg<TransferSlotGranted>();
+    }
+
+    [Fact]
+    public void R13_Due_copies_start_in_dismount_order_taking_turns_across_pools()
+    {
+        var gate = Sys.ActorOf(TransferGate.Props(1));
+        var holder = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("HOLD"), T0), holder);
+        holder.ExpectMsg<TransferSlotGranted>();
+
+        var granted = new List<string>();
+        var probes = new Dictionary<string, Akka.TestKit.TestProbe>();
+        void Request(PoolName pool, string volser, int second)
+        {
+            var p = probes[volser] = CreateTestProbe();
+            gate.Tell(new RequestTransferSlot(Dr, pool, Volser.Parse(volser), T0.AddSeconds(second)), p);
+        }
+        // POOL1 has a backlog; POOL2 one tape that was dismounted later than all of them.
+        Request(Pool1, "P1C", 3);
+        Request(Pool1, "P1A", 1);
+        Request(Pool1, "P1B", 2);
+        Request(Pool2, "P2A", 10);
+
+        var current = holder;
+        for (var i = 0; i < 4; i++)
+        {
+            gate.Tell(new ReleaseTransferSlot(Dr), current);
+            KeyValuePair<string, Akka.TestKit.TestProbe> next = default;
+            AwaitAssert(() => next = probes.Single(kv => kv.Value.HasMessages), Dilated(TimeSpan.FromSeconds(3)));
+            granted.Add(next.Key);
+            current = next.Value;
+            probes.Remove(next.Key);
+        }
+        Assert.Equal(["P1A", "P2A", "P1B", "P1C"], granted);
+    }
+}
