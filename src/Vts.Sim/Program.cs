@@ -39,6 +39,13 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException)
     return Failed;
 }
 
+if (!result.Connected)
+{
+    // Nothing was sent or written, so a summary would only repeat zeros.
+    Console.Error.WriteLine($"vts-sim: {result.Failure}");
+    return Failed;
+}
+
 var written = simulator.Tapes.Where(t => t.Writes > 0).ToList();
 var encrypted = written.Count(t => t.Encrypted);
 var events = result.Acks + result.Naks;

@@ -34,6 +34,7 @@ public sealed class SimResult
     public DateTimeOffset FinishedAt { get; set; }
     public double ElapsedSeconds { get; set; }
     public string? Failure { get; set; }
+    public bool Connected { get; set; }
     public int ErrorCount { get; set; }
 }
 
@@ -78,6 +79,7 @@ public sealed class Simulator(SimOptions options)
             return _result;
         }
 
+        _result.Connected = true;
         var stream = client.GetStream();
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var expectedReplies = options.Cycles * 2;

@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Ems;
+using Xunit;
+
+namespace Vts.AutoCopy.Tests.Ems;
+
+/// <summary>The EMS port as a client sees it: one reply per line, in order; acks only once journaled (R8);
+/// bad, oversized and stalled input refused without harming the connection or the server.</summary>
+public sealed class EmsIntakeServerTests : TestKit, IAsyncLifetime
+{
+    private readonly string _vault = Directory.CreateTempSubdirectory("vts-vault-").FullName;
+    private readonly List<ITapeCommand> _journaled = [];
+    private EmsIntakeServer _server = null!;
+
+    /// <summary>Stands in for the pool shards: "journals" by recording, then answers as a tape actor does.</summary>
+    private sealed class FakePools : ReceiveActor
+    {
+        public static Props For(List<ITapeCommand> journaled) => Props.Create(() => new FakePools(journaled));
+
+        public FakePools(List<ITapeCommand> journaled)
+        {
+            Receive<RecordMount>(m => { lock (journaled) journaled.Add(m); Sender.Tell(new TapeEventJournaled(m.EventId, false)); });
+            Receive<RecordDismount>(d =>
+            {
+                // Volser NOACK stands for a journal that never answers.
+                if (d.Volser.Value == "NOACK") return;
+                lock (journaled) journaled.Add(d);
+                Sender.Tell(new TapeEventJournaled(d.EventId, false));
+            });
+        }
+    }
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Path.Combine(_vault, "POOL1"));
+        Directory.CreateDirectory(Path.Combine(_vault, "OTHER"));
+        File.WriteAllText(Path.Combine(_vault, "POOL1", "A00001"), "tape");
+        File.WriteAllText(Path.Combine(_vault, "OTHER", "B00002"), "tape");
+        var pools = Sys.ActorOf(FakePools.For(_journaled));
+        var settings = new EmsSettings(new IPEndPoint(IPAddress.Loopback, 0), TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(500));
+        _server = new EmsIntakeServer(settings, new HashSet<PoolName> { PoolName.Parse("POOL1") }, pools,
+            new VaultLocator(_vault), NullLogger.Instance);
+        _server.Start();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        Directory.Delete(_vault, true);
+    }
+
+    private sealed class Client : IDisposable
+    {
+        private readonly TcpClient _tcp;
+        private readonly StreamReader _reader;
+        public readonly NetworkStream Stream;
+
+        public Client(IPEndPoint at)
+        {
+            _tcp = new TcpClient();
+            _tcp.Connect(at);
+            Stream = _tcp.GetStream();
+            _reader = new StreamReader(Stream, Encoding.UTF8);
+        }
+
+        public void Send(string text) => Stream.Write(Encoding.UTF8.GetBytes(text));
+
+        public async Task<JsonElement> Reply()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("connection closed");
+            return JsonDocument.Parse(line).RootElement.Clone();
+        }
+
+        public async Task<bool> ClosedByServer()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            return await _reader.ReadLineAsync(timeout.Token) is null;
+        }
+
+        public void Dispose() => _tcp.Dispose();
+    }
+
+    [Fact]
+    public async Task A_JSON_event_is_acknowledged_after_it_is_journaled()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("""{"id":"e-1","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+        var reply = await client.Reply();
+        Assert.Equal("e-1", reply.GetProperty("ack").GetString());
+        Assert.False(reply.TryGetProperty("ignored", out _));
+        lock (_journaled) Assert.Equal("e-1", Assert.Single(_journaled) is RecordDismount d ? d.EventId : null);
+    }
+
+    [Fact]
+    public async Task R1_An_event_for_an_unmonitored_pool_is_acknowledged_as_ignored()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("""{"id":"e-2","event":"mount","pool":"OTHER","volser":"B00002","mode":"ring"}""" + "\n");
+        var reply = await client.Reply();
+        Assert.Equal("e-2", reply.GetProperty("ack").GetString());
+        Assert.Contains("not monitored", reply.GetProperty("ignored").GetString());
+        lock (_journaled) Assert.Empty(_journaled);
+    }
+
+    [Fact]
+    public async Task EMS_text_finds_the_pool_by_locating_the_volser_in_the_vault()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("$ZSVR: 0042 MOUNT A00001 ON $TAPE1 WITH RING\nSTATUS 1512 - A00001 TAPE DISMOUNTED FROM DRIVE $TAPE1\n");
+        client.Send("$ZSVR: 0043 MOUNT B00002 NO RING\n$ZSVR: 0044 MOUNT Z99999 WITH RING\n");
+        Assert.True((await client.Reply()).TryGetProperty("ack", out _));
+        Assert.True((await client.Reply()).TryGetProperty("ack", out _));
+        Assert.Contains("not monitored", (await client.Reply()).GetProperty("ignored").GetString());
+        Assert.Contains("in no pool", (await client.Reply()).GetProperty("ignored").GetString());
+        lock (_journaled)
+        {
+            Assert.Equal(2, _journaled.Count);
+            Assert.All(_journaled, c => Assert.Equal("POOL1", c.Pool.Value));
+        }
+    }
+
+    [Fact]
+    public async Task A_nak_leaves_the_connection_open_and_replies_stay_in_order()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("""{"id":"e-3","event":"mount","pool":"POOL1","volser":"a/b","mode":"ring"}""" + "\n");
+        client.Send("{not json\n");
+        client.Send("""{"id":"e-4","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+        var first = await client.Reply();
+        Assert.Equal("e-3", first.GetProperty("nak").GetString());
+        Assert.Contains("invalid volser", first.GetProperty("error").GetString());
+        var second = await client.Reply();
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("nak").ValueKind);
+        Assert.Equal("e-4", (await client.Reply()).GetProperty("ack").GetString());
+    }
+
+    [Fact]
+    public async Task A_1_MiB_line_is_refused_and_the_next_line_still_works()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send(new string('x', 1024 * 1024) + "\n");
+        client.Send("""{"id":"e-5","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+        Assert.Contains("longer than", (await client.Reply()).GetProperty("error").GetString());
+        Assert.Equal("e-5", (await client.Reply()).GetProperty("ack").GetString());
+    }
+
+    [Fact]
+    public async Task Binary_garbage_is_refused_and_the_connection_survives()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        var garbage = new byte[3000];
+        new Random(7).NextBytes(garbage);
+        for (var i = 0; i < garbage.Length; i++) if (garbage[i] == '\n') garbage[i] = 0;
+        client.Stream.Write(garbage);
+        client.Send("\n" + """{"id":"e-6","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+        Assert.True((await client.Reply()).TryGetProperty("nak", out _));
+        Assert.Equal("e-6", (await client.Reply()).GetProperty("ack").GetString());
+    }
+
+    [Fact]
+    public async Task A_client_that_stalls_mid_line_is_dropped_and_others_are_served_meanwhile()
+    {
+        using var staller = new Client(_server.LocalEndpoint);
+        staller.Send("""{"id":"e-7","event":"dismount","po""");
+        using var other = new Client(_server.LocalEndpoint);
+        other.Send("""{"id":"e-8","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+        Assert.Equal("e-8", (await other.Reply()).GetProperty("ack").GetString());
+
+        Assert.True(await staller.ClosedByServer()); // after the 1 s idle timeout of this test
+        lock (_journaled) Assert.DoesNotContain(_journaled, c => c is RecordDismount { EventId: "e-7" });
+    }
+
+    [Fact]
+    public async Task An_event_not_journaled_in_time_is_refused_so_the_sender_sends_it_again()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("""{"id":"e-9","event":"dismount","pool":"POOL1","volser":"NOACK"}""" + "\n");
+        var reply = await client.Reply();
+        Assert.Equal("e-9", reply.GetProperty("nak").GetString());
+        Assert.Contains("send it again", reply.GetProperty("error").GetString());
+    }
+}
