@@ -300,8 +300,9 @@ $($poolLines -join "`n")
     $verified = @($rows | Where-Object State -EQ 'verified')
     $failed = @($rows | Where-Object { $_.State -in 'missing', 'mismatch' })
     $noringOnly = @($rows | Where-Object { $_.State -eq 'none' -and $_.Mounts -gt 0 })
-    $totalBytes = ($verified | Measure-Object -Property Bytes -Sum).Sum
-    if ($null -eq $totalBytes) { $totalBytes = 0 }
+    # Summed by hand: Measure-Object on no input returns nothing to read .Sum from under strict mode.
+    $totalBytes = 0L
+    foreach ($r in $verified) { $totalBytes += [long]$r.Bytes }
 
     # A copy's final name appears by rename right after the transfer, so its write time is when it finished;
     # measuring from the simulator's first event gives end-to-end latency, not just transfer time.

@@ -1,0 +1,162 @@
+using Akka.Configuration;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Hosting;
+using Xunit;
+
+namespace Vts.AutoCopy.Tests.Configuration;
+
+/// <summary>Every configuration that cannot run stops start-up with one message naming the key.</summary>
+public sealed class SettingsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("vts-settings-").FullName;
+    private readonly string _key;
+
+    public SettingsTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "vault"));
+        _key = Path.Combine(_dir, "id_ed25519");
+        // A real OpenSSH ed25519 key, generated for these tests only.
+        File.WriteAllText(_key, TestKeys.Ed25519Private);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private string Valid(string extraTarget = "", string extraPool = "", string pools = null!) => $$"""
+        vts {
+          node-name = "n1"
+          state-dir = "{{_dir}}/state"
+          vault-root = "{{_dir}}/vault"
+          ems.listen = "127.0.0.1:7400"
+          autocopy {
+            retry { interval = 5m, max-attempts = 12 }
+            targets {
+              dr {
+                host = "127.0.0.1", port = 22, user = "vts"
+                private-key-file = "{{_key}}"
+                host-key-sha256 = "SHA256:3mgp1eaprrsjSBHxacZI5zTFVrlRGa7bT8d4NIobAZk"
+                vault-root = "/var/lib/vts/vaults"
+                {{extraTarget}}
+              }
+            }
+            pools { {{pools ?? $"POOL1 {{ target = dr, target-pool = DRPOOL1 {extraPool} }}"}} }
+          }
+        }
+        """;
+
+    private static VtsSettings Read(string hocon) => VtsSettings.FromConfig(ConfigurationFactory.ParseString(hocon));
+
+    [Fact]
+    public void A_valid_configuration_is_read_with_the_documented_defaults()
+    {
+        var settings = Read(Valid());
+        Assert.Equal(TimeSpan.FromMinutes(5), settings.AutoCopy.Retry.Interval);
+        Assert.Equal(12, settings.AutoCopy.Retry.MaxAttempts);
+        Assert.Equal(2, settings.AutoCopy.MaxConcurrentTransfers);
+        var pool = Assert.Single(settings.AutoCopy.Pools.Values);
+        Assert.Equal(("POOL1", "dr", "DRPOOL1"), (pool.Name.Value, pool.Target.Value, pool.TargetPool.Value));
+        Assert.Equal(7400, settings.Ems.Listen.Port);
+    }
+
+    [Theory]
+    [InlineData("POOL1 { target = nowhere, target-pool = DRPOOL1 }", "unknown target 'nowhere'")]
+    [InlineData("\"PO OL\" { target = dr, target-pool = DRPOOL1 }", "invalid pool name")]
+    [InlineData("POOL1 { target = dr, target-pool = \"../x\" }", "target-pool: invalid pool name")]
+    [InlineData("POOL1 { target = dr }", "target-pool is required")]
+    [InlineData("POOL1 { target = dr, target-pool = DRPOOL1, colour = red }", "unknown key 'colour'")]
+    [InlineData("POOL1 = 5", "must be an object")]
+    public void Bad_pools_are_refused(string pools, string message) =>
+        Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(pools: pools))).Message);
+
+    [Theory]
+    [InlineData("host-key-sha256 = \"SHA256:short\"", "is not a SHA256 fingerprint")]
+    [InlineData("host-key-sha256 = \"MD5:aa:bb\"", "is not a SHA256 fingerprint")]
+    [InlineData("known-hosts-file = \"/nonexistent/known_hosts\"", "set exactly one of host-key-sha256 or known-hosts-file")]
+    [InlineData("port = 70000", "port: '70000' is not a whole number from 1 to 65535")]
+    [InlineData("port = abc", "port: 'abc' is not a whole number")]
+    [InlineData("private-key-file = \"/nonexistent/key\"", "private-key-file: file '/nonexistent/key' does not exist")]
+    [InlineData("vault-root = \"relative/path\"", "vault-root: 'relative/path' must be an absolute path")]
+    [InlineData("vault-root = \"/a/../b\"", "must be an absolute path without '..'")]
+    [InlineData("hots = typo", "unknown key 'hots'")]
+    [InlineData("connect-timeout = soon", "connect-timeout: 'soon' is not a duration")]
+    public void Bad_targets_are_refused(string extra, string message) =>
+        Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: extra))).Message);
+
+    [Fact]
+    public void A_key_file_that_is_not_a_key_is_refused()
+    {
+        var notAKey = Path.Combine(_dir, "not-a-key");
+        File.WriteAllText(notAKey, "hello");
+        var e = Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: $"private-key-file = \"{notAKey}\"")));
+        Assert.Contains("is not a usable private key", e.Message);
+    }
+
+    [Fact]
+    public void A_target_without_a_pinned_host_key_is_refused()
+    {
+        var hocon = Valid().Replace("host-key-sha256 = \"SHA256:3mgp1eaprrsjSBHxacZI5zTFVrlRGa7bT8d4NIobAZk\"", "");
+        Assert.Contains("must be pinned", Assert.Throws<ConfigurationInvalidException>(() => Read(hocon)).Message);
+    }
+
+    [Theory]
+    [InlineData("retry { interval = 5m, max-attempts = 0 }", "max-attempts: '0' is not a whole number from 1")]
+    [InlineData("retry { interval = -5s }", "retry.interval")]
+    [InlineData("retry { interval = often }", "retry.interval: 'often' is not a duration")]
+    [InlineData("max-concurrent-transfers = 0", "max-concurrent-transfers")]
+    public void Bad_autocopy_settings_are_refused(string line, string message)
+    {
+        var hocon = Valid().Replace("retry { interval = 5m, max-attempts = 12 }", line);
+        Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(hocon)).Message);
+    }
+
+    [Theory]
+    [InlineData("ems.listen = \"127.0.0.1:7400\"", "ems.listen = \"localhost\"", "vts.ems.listen: 'localhost' is not ADDRESS:PORT")]
+    [InlineData("ems.listen = \"127.0.0.1:7400\"", "ems.listen = \"127.0.0.1:99999\"", "is not ADDRESS:PORT")]
+    [InlineData("node-name = \"n1\"", "", "vts.node-name is required")]
+    [InlineData("vault-root = \"", "vault-root = \"/nonexistent", "vts.vault-root: folder '/nonexistent")]
+    public void Bad_node_settings_are_refused(string from, string to, string message) =>
+        Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(Valid().Replace(from, to))).Message);
+
+    [Fact]
+    public void No_vts_section_is_refused() =>
+        Assert.Contains("no 'vts' section", Assert.Throws<ConfigurationInvalidException>(() => Read("akka.loglevel = INFO")).Message);
+
+    [Fact]
+    public void Later_files_override_earlier_ones_and_environment_variables_substitute()
+    {
+        var first = Path.Combine(_dir, "a.hocon");
+        var second = Path.Combine(_dir, "b.hocon");
+        File.WriteAllText(first, Valid());
+        Environment.SetEnvironmentVariable("VTS_TEST_NODE_NAME", "from-env");
+        File.WriteAllText(second, "vts.node-name = ${?VTS_TEST_NODE_NAME}\nvts.state-dir = ${?VTS_TEST_UNSET}\nvts.autocopy.retry.max-attempts = 3");
+        var settings = VtsSettings.FromConfig(NodeConfig.Load([first, second]));
+        Assert.Equal(("from-env", 3), (settings.NodeName, settings.AutoCopy.Retry.MaxAttempts));
+        Assert.EndsWith("state", settings.StateDir); // an unset optional variable leaves the earlier value
+    }
+
+    [Fact]
+    public void A_file_that_does_not_parse_or_exist_is_refused()
+    {
+        var bad = Path.Combine(_dir, "bad.hocon");
+        foreach (var (text, message) in new[]
+                 {
+                     ("vts { node-name = ", "a key with no value"),
+                     ("vts { node-name = \"x\"\n", "'{' is never closed"),
+                     ("vts { node-name = \"x }", "unterminated string"),
+                     ("vts { a = [1, 2 }", "unexpected '}'"),
+                 })
+        {
+            File.WriteAllText(bad, text);
+            Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => NodeConfig.Load([bad])).Message);
+        }
+        Assert.Contains("does not exist", Assert.Throws<ConfigurationInvalidException>(() => NodeConfig.Load(["/nonexistent.hocon"])).Message);
+        Assert.Contains("pass --config", Assert.Throws<ConfigurationInvalidException>(() => NodeConfig.Load([])).Message);
+    }
+
+    [Fact]
+    public void An_oversized_file_is_refused()
+    {
+        var big = Path.Combine(_dir, "big.hocon");
+        File.WriteAllText(big, "# " + new string('x', 2 * 1024 * 1024));
+        Assert.Contains("larger than 1 MiB", Assert.Throws<ConfigurationInvalidException>(() => NodeConfig.Load([big])).Message);
+    }
+}
