@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Domain;
+
+namespace Vts.Integration.Tests.Fixtures;
+
+/// <summary>A real OpenSSH server on 127.0.0.1 with keys generated for this run: the recipient VTS.</summary>
+public sealed class Sshd : IAsyncDisposable
+{
+    public string Dir { get; }
+    public int Port { get; }
+    public string User { get; } = Environment.UserName;
+    public string ClientKey => Path.Combine(Dir, "client_key");
+    public string HostKey => Path.Combine(Dir, "host_key");
+    public string VaultRoot => Path.Combine(Dir, "target-vault");
+    public string HostKeyFingerprint { get; }
+    private Process? _process;
+
+    private Sshd(string dir, int port, string fingerprint)
+    {
+        Dir = dir;
+        Port = port;
+        HostKeyFingerprint = fingerprint;
+    }
+
+    /// <summary>Makes keys and config; <paramref name="start"/> = false leaves the server down (a target that is off).</summary>
+    public static async Task<Sshd> Create(bool start = true, int? port = null)
+    {
+        var dir = Directory.CreateTempSubdirectory("vts-sshd-").FullName;
+        await Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(dir, "host_key"));
+        await Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(dir, "client_key"));
+        File.Copy(Path.Combine(dir, "client_key.pub"), Path.Combine(dir, "authorized_keys"));
+        var fingerprint = (await Run("ssh-keygen", "-lf", Path.Combine(dir, "host_key.pub"))).Split(' ')[1];
+        var sshd = new Sshd(dir, port ?? FreePort(), fingerprint);
+        Directory.CreateDirectory(sshd.VaultRoot);
+        await File.WriteAllTextAsync(Path.Combine(dir, "sshd_config"), $"""
+            Port {sshd.Port}
+            ListenAddress 127.0.0.1
+            HostKey {sshd.HostKey}
+            AuthorizedKeysFile {Path.Combine(dir, "authorized_keys")}
+            PidFile {Path.Combine(dir, "sshd.pid")}
+            StrictModes no
+            UsePAM no
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PermitRootLogin prohibit-password
+            Subsystem sftp internal-sftp
+            MaxStartups 100
+            MaxSessions 100
+            """);
+        if (start) await sshd.Start();
+        return sshd;
+    }
+
+    public async Task Start()
+    {
+        if (Environment.UserName == "root") Directory.CreateDirectory("/run/sshd"); // privilege separation needs it
+        var info = new ProcessStartInfo("/usr/sbin/sshd", ["-D", "-e", "-f", Path.Combine(Dir, "sshd_config")])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        _process = Process.Start(info)!;
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"sshd exited with {_process.ExitCode}");
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException("sshd did not start listening");
+    }
+
+    /// <summary>Cuts every open session (the per-connection sshd children) without stopping the listener.</summary>
+    public async Task CutConnections()
+    {
+        if (_process is null) return;
+        await Run("pkill", "-KILL", "-P", _process.Id.ToString()).ContinueWith(_ => { });
+    }
+
+    public async Task Stop()
+    {
+        if (_process is null) return;
+        await CutConnections();
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process = null;
+    }
+
+    public TargetSettings Target(string name = "dr", HostKeyPin? pin = null) => new(
+        TargetName.Parse(name), "127.0.0.1", Port, User, ClientKey, pin ?? new HostKeyPin(HostKeyFingerprint, null),
+        VaultRoot, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Stop();
+        try { Directory.Delete(Dir, true); } catch (IOException) { }
+    }
+
+    public static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    public static async Task<string> Run(string file, params string[] args)
+    {
+        var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        var error = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {p.ExitCode}: {error}");
+        return output.Trim();
+    }
+}

@@ -1,0 +1,145 @@
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Transport;
+using Vts.Integration.Tests.Fixtures;
+using Xunit;
+
+namespace Vts.Integration.Tests.Transport;
+
+/// <summary>R9, R10, R14 against a real OpenSSH server on loopback.</summary>
+public sealed class SftpTapeTransportTests : IAsyncLifetime
+{
+    private Sshd _sshd = null!;
+    private readonly string _vault = Directory.CreateTempSubdirectory("vts-src-").FullName;
+    private readonly SftpTapeTransport _transport = new();
+    private static readonly PoolName DrPool = PoolName.Parse("DRPOOL1");
+
+    public async Task InitializeAsync() => _sshd = await Sshd.Create();
+
+    public async Task DisposeAsync()
+    {
+        await _sshd.DisposeAsync();
+        Directory.Delete(_vault, true);
+    }
+
+    private TransferRequest Request(string volser, TargetSettings? target = null) =>
+        new(Path.Combine(_vault, "POOL1", volser), target ?? _sshd.Target(), DrPool, Volser.Parse(volser));
+
+    private string AtTarget(string volser, string pool = "DRPOOL1") => Path.Combine(_sshd.VaultRoot, pool, volser);
+
+    [Fact]
+    public async Task R9_The_copy_at_the_target_has_the_source_bytes_and_SHA256()
+    {
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "A00001"), 3 * 1024 * 1024 + 17);
+        var outcome = Assert.IsType<TransferOutcome.Succeeded>(await _transport.CopyAsync(Request("A00001"), CancellationToken.None));
+
+        Assert.Equal((3 * 1024 * 1024 + 17L, sha), (outcome.Size, outcome.Sha256));
+        Assert.Equal(sha, TapeFiles.Sha256(AtTarget("A00001")));
+        Assert.False(File.Exists(Path.Combine(_sshd.VaultRoot, "DRPOOL1", SftpTapeTransport.TemporaryName("A00001"))));
+    }
+
+    [Fact]
+    public async Task R9_A_newer_copy_replaces_the_older_one_under_the_final_name()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "A00002"), 100_000, seed: 1);
+        Assert.IsType<TransferOutcome.Succeeded>(await _transport.CopyAsync(Request("A00002"), CancellationToken.None));
+        var newer = TapeFiles.Write(Path.Combine(_vault, "POOL1", "A00002"), 50_000, seed: 2);
+        Assert.IsType<TransferOutcome.Succeeded>(await _transport.CopyAsync(Request("A00002"), CancellationToken.None));
+        Assert.Equal(newer, TapeFiles.Sha256(AtTarget("A00002")));
+    }
+
+    [Fact]
+    public async Task R10_A_changed_host_key_is_refused_and_nothing_is_transferred()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "B00001"), 10_000);
+        var wrongPin = new HostKeyPin("SHA256:" + new string('A', 43), null);
+        var outcome = Assert.IsType<TransferOutcome.Failed>(
+            await _transport.CopyAsync(Request("B00001", _sshd.Target(pin: wrongPin)), CancellationToken.None));
+        Assert.True(outcome.Security);
+        Assert.Contains("changed", outcome.Cause);
+        Assert.False(Directory.Exists(Path.Combine(_sshd.VaultRoot, "DRPOOL1")) && File.Exists(AtTarget("B00001")));
+    }
+
+    [Fact]
+    public async Task R10_A_host_missing_from_known_hosts_is_refused_and_a_listed_one_is_trusted()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "B00002"), 10_000);
+        var knownHosts = Path.Combine(_sshd.Dir, "known_hosts");
+        var hostKeyLine = File.ReadAllText(_sshd.HostKey + ".pub").Trim();
+        await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{_sshd.Port + 1} {hostKeyLine}\n");
+        var unknown = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(
+            Request("B00002", _sshd.Target(pin: new HostKeyPin(null, knownHosts))), CancellationToken.None));
+        Assert.True(unknown.Security);
+        Assert.Contains("unknown", unknown.Cause);
+
+        await File.WriteAllTextAsync(knownHosts, $"# pinned for the test\n[127.0.0.1]:{_sshd.Port} {hostKeyLine}\n");
+        Assert.IsType<TransferOutcome.Succeeded>(await _transport.CopyAsync(
+            Request("B00002", _sshd.Target(pin: new HostKeyPin(null, knownHosts))), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task R14_A_volser_held_in_another_pool_at_the_target_is_refused_naming_both_pools()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "C00001"), 10_000);
+        Directory.CreateDirectory(Path.Combine(_sshd.VaultRoot, "ELSEWHERE"));
+        await File.WriteAllTextAsync(AtTarget("C00001", "ELSEWHERE"), "other tape");
+
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("C00001"), CancellationToken.None));
+        Assert.Contains("ELSEWHERE", outcome.Cause);
+        Assert.Contains("DRPOOL1", outcome.Cause);
+        Assert.False(File.Exists(AtTarget("C00001")));
+    }
+
+    [Fact]
+    public async Task A_missing_source_tape_fails_the_attempt_with_its_path()
+    {
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("D00001"), CancellationToken.None));
+        Assert.Contains("not found", outcome.Cause);
+    }
+
+    [Fact]
+    public async Task A_target_that_is_down_fails_the_attempt()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "D00002"), 1000);
+        await _sshd.Stop();
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("D00002"), CancellationToken.None));
+        Assert.Contains("cannot connect", outcome.Cause);
+        Assert.False(outcome.Security);
+    }
+
+    [Fact]
+    public async Task R5_A_cancelled_transfer_leaves_nothing_under_the_final_name()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "E00001"), 256L * 1024 * 1024);
+        using var cancel = new CancellationTokenSource();
+        var copying = _transport.CopyAsync(Request("E00001"), cancel.Token);
+        await WaitForTemporaryFile("E00001");
+        await cancel.CancelAsync();
+
+        Assert.IsType<TransferOutcome.Cancelled>(await copying);
+        Assert.False(File.Exists(AtTarget("E00001")));
+    }
+
+    [Fact]
+    public async Task R9_A_cut_connection_leaves_no_partial_tape_under_the_final_name()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "E00002"), 256L * 1024 * 1024);
+        var copying = _transport.CopyAsync(Request("E00002"), CancellationToken.None);
+        await WaitForTemporaryFile("E00002");
+        await _sshd.CutConnections();
+
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await copying);
+        Assert.False(File.Exists(AtTarget("E00002")), outcome.Cause);
+    }
+
+    private async Task WaitForTemporaryFile(string volser)
+    {
+        var temp = Path.Combine(_sshd.VaultRoot, "DRPOOL1", SftpTapeTransport.TemporaryName(volser));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(File.Exists(temp) && new FileInfo(temp).Length > 0))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the transfer never started writing");
+            await Task.Delay(10);
+        }
+    }
+}
