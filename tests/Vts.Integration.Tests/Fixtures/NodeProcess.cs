@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Vts.Integration.Tests.Fixtures;
+
+/// <summary>A real vts-node process, as operators run it; killed with SIGKILL when a test says so.</summary>
+public sealed partial class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource<IPEndPoint> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private NodeProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Seen(e.Data);
+        process.ErrorDataReceived += (_, e) => Seen(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => _ready.TrySetException(new InvalidOperationException($"vts-node exited ({process.ExitCode}):\n{Output}"));
+    }
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    public static NodeProcess Start(params string[] configFiles) => new(Process.Start(StartInfo(configFiles))!);
+
+    /// <summary>Runs a node expected to stop by itself (a bad configuration), returning its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExit(string[] args, TimeSpan timeout)
+    {
+        var info = StartInfo([]);
+        info.ArgumentList.Clear();
+        info.ArgumentList.Add(NodeDll);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var p = Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
+    public async Task<IPEndPoint> WaitUntilReady(TimeSpan timeout) => await _ready.Task.WaitAsync(timeout);
+
+    /// <summary>SIGKILL: no shutdown hook runs, nothing is flushed; only what was journaled survives.</summary>
+    public async Task Kill()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Kill();
+        _process.Dispose();
+    }
+
+    private void Seen(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+        var ready = Ready().Match(line);
+        if (ready.Success) _ready.TrySetResult(IPEndPoint.Parse(ready.Groups["ems"].Value));
+    }
+
+    private static ProcessStartInfo StartInfo(string[] configFiles)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(NodeDll);
+        foreach (var file in configFiles)
+        {
+            info.ArgumentList.Add("--config");
+            info.ArgumentList.Add(file);
+        }
+        return info;
+    }
+
+    /// <summary>The node built beside these tests, in the same configuration (Debug or Release).</summary>
+    public static string NodeDll
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "VtsActors.sln"))) dir = dir.Parent;
+            if (dir is null) throw new InvalidOperationException("cannot find the repository root");
+            var dll = Path.Combine(dir.FullName, "src", "Vts.Node", "bin", configuration, "net10.0", "vts-node.dll");
+            return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the node first: {dll}");
+        }
+    }
+
+    [GeneratedRegex(@"ready: EMS on (?<ems>\S+)")]
+    private static partial Regex Ready();
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using Vts.Integration.Tests.Fixtures;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Vts.Integration.Tests.Node;
+
+/// <summary>Whole vts-node processes against a real sshd: end to end, and killed with SIGKILL (R8).</summary>
+public sealed class NodeTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    private static async Task Eventually(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (deadline.Elapsed > timeout) throw new TimeoutException($"not within {timeout}: {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_dismount_becomes_a_verified_copy_and_the_journal_holds_its_history()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd);
+        var sha = TapeFiles.Write(site.Tape("POOL1", "A00001"), 5 * 1024 * 1024);
+        var noring = TapeFiles.Write(site.Tape("POOL2", "B00001"), 1024);
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+
+        // EMS text for one tape (pool found in the vault), JSON for the other.
+        Assert.True((await ems.Send("$ZSVR: 0042 MOUNT A00001 ON $TAPE1 WITH RING")).TryGetProperty("ack", out _));
+        Assert.True((await ems.Send("STATUS 1512 - A00001 TAPE DISMOUNTED FROM DRIVE $TAPE1")).TryGetProperty("ack", out _));
+        Assert.Equal("n-1", (await ems.Send(EmsClient.Mount("n-1", "POOL2", "B00001", "noring"))).GetProperty("ack").GetString());
+        Assert.Equal("n-2", (await ems.Send(EmsClient.Dismount("n-2", "POOL2", "B00001"))).GetProperty("ack").GetString());
+
+        var copy = Path.Combine(sshd.VaultRoot, "DRPOOL1", "A00001");
+        await Eventually(() => File.Exists(copy), TimeSpan.FromSeconds(60), "the copy at the target");
+        Assert.Equal(sha, TapeFiles.Sha256(copy));
+        await Eventually(() => site.EventLogLines().Any(l => l.Contains("|224001|")), TimeSpan.FromSeconds(10), "the event log entry");
+        Assert.Contains(site.EventLogLines(), l => l.Contains("|224001|") && l.Contains("POOL1/A00001") && l.Contains(sha));
+        Assert.All(site.EventLogLines(), l => Assert.True(l.Length <= 255));
+        Assert.Equal(
+            ["tape.mount.v1", "tape.dismount.v1", "tape.attempt-started.v1", "tape.copied.v1"],
+            site.JournalManifests("tape-POOL1-A00001"));
+        Assert.False(File.Exists(Path.Combine(sshd.VaultRoot, "DRPOOL2", "B00001")), $"no copy after a NO RING mount ({noring})");
+    }
+
+    [Fact]
+    public async Task R8_Acknowledged_events_survive_SIGKILL_while_waiting_to_retry()
+    {
+        await using var sshd = await Sshd.Create(start: false); // the target is down at first
+        using var site = new NodeSite(sshd, retryInterval: "1s");
+        var tapes = Enumerable.Range(1, 20).Select(i => (Pool: i % 2 == 0 ? "POOL2" : "POOL1", Volser: $"R{i:D5}")).ToList();
+        var shas = tapes.ToDictionary(t => t.Volser, t => TapeFiles.Write(site.Tape(t.Pool, t.Volser), 64 * 1024, seed: t.Volser.GetHashCode()));
+
+        await using (var first = NodeProcess.Start(site.ConfigFile))
+        {
+            using var ems = new EmsClient(await first.WaitUntilReady(StartTimeout));
+            var n = 0;
+            foreach (var (pool, volser) in tapes)
+            {
+                Assert.True((await ems.Send(EmsClient.Mount($"k-{++n}", pool, volser))).TryGetProperty("ack", out _));
+                Assert.True((await ems.Send(EmsClient.Dismount($"k-{++n}", pool, volser))).TryGetProperty("ack", out _));
+            }
+            await Eventually(() => site.EventLogLines().Any(l => l.Contains("|424003|")), TimeSpan.FromSeconds(30), "a failed attempt");
+            await first.Kill();
+        }
+
+        await sshd.Start();
+        var restarted = Stopwatch.StartNew();
+        await using var second = NodeProcess.Start(site.ConfigFile);
+        await second.WaitUntilReady(StartTimeout);
+        var ready = restarted.Elapsed;
+        await Eventually(() => tapes.All(t => File.Exists(Path.Combine(sshd.VaultRoot, t.Pool == "POOL1" ? "DRPOOL1" : "DRPOOL2", t.Volser))),
+            TimeSpan.FromSeconds(90), "every due copy after the restart");
+        output.WriteLine($"restart → ready {ready.TotalSeconds:F1} s; restart → all {tapes.Count} copies verified {restarted.Elapsed.TotalSeconds:F1} s");
+        foreach (var (pool, volser) in tapes)
+            Assert.Equal(shas[volser], TapeFiles.Sha256(Path.Combine(sshd.VaultRoot, pool == "POOL1" ? "DRPOOL1" : "DRPOOL2", volser)));
+    }
+
+    [Fact]
+    public async Task R8_A_transfer_cut_by_SIGKILL_is_run_again_after_restart()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd);
+        var sha = TapeFiles.Write(site.Tape("POOL1", "K00001"), 384L * 1024 * 1024);
+        var final = Path.Combine(sshd.VaultRoot, "DRPOOL1", "K00001");
+        var temporary = Path.Combine(sshd.VaultRoot, "DRPOOL1", ".K00001.autocopy.tmp");
+
+        await using (var first = NodeProcess.Start(site.ConfigFile))
+        {
+            using var ems = new EmsClient(await first.WaitUntilReady(StartTimeout));
+            Assert.True((await ems.Send(EmsClient.Dismount("c-1", "POOL1", "K00001"))).TryGetProperty("ack", out _));
+            await Eventually(() => File.Exists(temporary) && new FileInfo(temporary).Length > 0, TimeSpan.FromSeconds(60), "the transfer under way");
+            await first.Kill();
+        }
+        Assert.False(File.Exists(final), "the transfer finished before the kill; the test proves nothing");
+
+        var restarted = Stopwatch.StartNew();
+        await using var second = NodeProcess.Start(site.ConfigFile);
+        await second.WaitUntilReady(StartTimeout);
+        await Eventually(() => File.Exists(final), TimeSpan.FromSeconds(120), "the copy after restart");
+        output.WriteLine($"restart → 384 MiB copy verified at the target: {restarted.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal(sha, TapeFiles.Sha256(final));
+        // One attempt started before the kill, one after it; the interrupted one never ended in the journal.
+        Assert.Equal(
+            ["tape.dismount.v1", "tape.attempt-started.v1", "tape.attempt-started.v1", "tape.copied.v1"],
+            site.JournalManifests("tape-POOL1-K00001"));
+    }
+
+    [Fact]
+    public async Task The_EMS_port_survives_hostile_input_and_keeps_acknowledging()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd);
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+
+        await ems.SendRaw(new byte[1024 * 1024].Select((_, i) => (byte)('a' + i % 26)).ToArray());
+        Assert.Contains("longer than", (await ems.Send("")).GetProperty("error").GetString());
+        var garbage = new byte[5000];
+        new Random(3).NextBytes(garbage);
+        await ems.SendRaw(garbage.Select(b => b == (byte)'\n' ? (byte)0 : b).ToArray());
+        Assert.True((await ems.Send("")).TryGetProperty("nak", out _));
+        Assert.Contains("invalid volser", (await ems.Send(EmsClient.Dismount("h-1", "POOL1", "../../etc"))).GetProperty("error").GetString());
+        Assert.Equal("h-2", (await ems.Send(EmsClient.Dismount("h-2", "POOL1", "H00001"))).GetProperty("ack").GetString());
+    }
+}
