@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Renci.SshNet;
-using Renci.SshNet.Common;
 using Vts.AutoCopy.Configuration;
 
 namespace Vts.AutoCopy.Transport;
@@ -13,10 +10,7 @@ namespace Vts.AutoCopy.Transport;
 /// can leave a temporary file, never a partial tape under its final name.</summary>
 public sealed class SftpTapeTransport : ITapeTransport
 {
-    private const string PreferredCipher = "aes128-gcm@openssh.com";
-    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
-
-    private readonly ConcurrentDictionary<string, PrivateKeyFile> _keys = new();
+    private readonly SessionPool _sessions = new();
 
     public static string TemporaryName(string volser) => $".{volser}.autocopy.tmp";
 
@@ -47,18 +41,14 @@ public sealed class SftpTapeTransport : ITapeTransport
         var before = File.GetLastWriteTimeUtc(request.SourcePath);
         var length = source.Length;
 
-        var trust = new HostKeyCheck(target);
-        using var sftp = new SftpClient(Connection(target));
-        sftp.HostKeyReceived += trust.Check;
-        sftp.KeepAliveInterval = KeepAlive;
-        sftp.OperationTimeout = target.OperationTimeout;
+        TargetSession session;
         try
         {
-            await sftp.ConnectAsync(cancellation);
+            session = await _sessions.Rent(target, cancellation);
         }
-        catch (Exception) when (trust.Refusal is { } refusal)
+        catch (HostKeyRefusedException refused)
         {
-            return new TransferOutcome.Failed(refusal, Security: true);
+            return new TransferOutcome.Failed(refused.Message, Security: true);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -69,12 +59,17 @@ public sealed class SftpTapeTransport : ITapeTransport
             return new TransferOutcome.Failed($"cannot connect to {target.Host}:{target.Port}: {e.Message}");
         }
 
+        var healthy = false;
+        var sftp = session.Sftp;
         var uploading = false;
         try
         {
             if (await FindInOtherPool(sftp, request, cancellation) is { } otherPool)
+            {
+                healthy = true;
                 return new TransferOutcome.Failed(
                     $"volser {request.Volser} already exists in pool {otherPool} on target {target.Name}; refusing a second copy in pool {request.TargetPool}");
+            }
             if (!await sftp.ExistsAsync(poolDir, cancellation))
                 await sftp.CreateDirectoryAsync(poolDir, cancellation);
 
@@ -87,10 +82,11 @@ public sealed class SftpTapeTransport : ITapeTransport
                 || new FileInfo(request.SourcePath).Length != length)
             {
                 await DeleteQuietly(sftp, tempPath);
+                healthy = true;
                 return new TransferOutcome.Failed("source tape changed during the transfer; attempt voided");
             }
 
-            var received = await HashAtTarget(sftp, target, tempPath, cancellation);
+            var received = await session.HashAtTarget(tempPath, cancellation);
             if (!string.Equals(received, sha256, StringComparison.Ordinal))
             {
                 await DeleteQuietly(sftp, tempPath);
@@ -99,6 +95,7 @@ public sealed class SftpTapeTransport : ITapeTransport
 
             // posix-rename@openssh.com replaces an older copy in one step: readers see the old tape or the new one.
             await Task.Run(() => sftp.RenameFile(tempPath, finalPath, isPosix: true), cancellation);
+            healthy = true;
             return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -110,6 +107,12 @@ public sealed class SftpTapeTransport : ITapeTransport
         {
             if (uploading) await DeleteQuietly(sftp, tempPath);
             return new TransferOutcome.Failed($"transfer to {target.Name} failed: {e.Message}");
+        }
+        finally
+        {
+            // A session that saw an error or a cancellation is not trusted to be in step: it is closed, not reused.
+            if (healthy) _sessions.Return(target, session);
+            else session.Dispose();
         }
     }
 
@@ -125,44 +128,6 @@ public sealed class SftpTapeTransport : ITapeTransport
         return null;
     }
 
-    /// <summary>Hashes the received file on the target with sha256sum; where the target has none, reads it back.</summary>
-    private async Task<string> HashAtTarget(SftpClient sftp, TargetSettings target, string path, CancellationToken cancellation)
-    {
-        var trust = new HostKeyCheck(target);
-        using (var ssh = new SshClient(Connection(target)))
-        {
-            ssh.HostKeyReceived += trust.Check;
-            await ssh.ConnectAsync(cancellation);
-            using var command = ssh.CreateCommand($"sha256sum -b -- '{path}'");
-            command.CommandTimeout = target.OperationTimeout;
-            await command.ExecuteAsync(cancellation);
-            if (command.ExitStatus == 0 && command.Result.Length >= 64)
-                return command.Result[..64].ToLowerInvariant();
-        }
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        await sftp.DownloadFileAsync(path, new HashSink(sha), cancellation);
-        return Convert.ToHexStringLower(sha.GetCurrentHash());
-    }
-
-    private ConnectionInfo Connection(TargetSettings target)
-    {
-        var key = _keys.GetOrAdd(target.PrivateKeyFile, path => new PrivateKeyFile(path));
-        var info = new ConnectionInfo(target.Host, target.Port, target.User, new PrivateKeyAuthenticationMethod(target.User, key))
-        {
-            Timeout = target.ConnectTimeout,
-        };
-        // SSH.NET offers ciphers in the order of this table; AES-GCM first is its fastest, and a server
-        // without it still finds a common cipher further down.
-        if (info.Encryptions.TryGetValue(PreferredCipher, out var gcm))
-        {
-            var others = info.Encryptions.Where(kv => kv.Key != PreferredCipher).ToList();
-            info.Encryptions.Clear();
-            info.Encryptions.Add(PreferredCipher, gcm);
-            foreach (var (name, cipher) in others) info.Encryptions.Add(name, cipher);
-        }
-        return info;
-    }
-
     private static async Task DeleteQuietly(SftpClient sftp, string path)
     {
         try
@@ -174,43 +139,5 @@ public sealed class SftpTapeTransport : ITapeTransport
         {
             // A leftover temporary file is harmless: it never carries the final name, and the next attempt overwrites it.
         }
-    }
-
-    /// <summary>R10: only the pinned key is trusted; SSH.NET would otherwise accept any host key.</summary>
-    private sealed class HostKeyCheck(TargetSettings target)
-    {
-        public string? Refusal { get; private set; }
-
-        public void Check(object? sender, HostKeyEventArgs e)
-        {
-            var seen = "SHA256:" + e.FingerPrintSHA256;
-            var pinned = target.HostKey.Sha256Fingerprint is { } fp
-                ? [fp]
-                : HostKeyFingerprint.FromKnownHosts(target.HostKey.KnownHostsFile!, target.Host, target.Port);
-            if (pinned.Contains(seen, StringComparer.Ordinal))
-            {
-                e.CanTrust = true;
-                return;
-            }
-            e.CanTrust = false;
-            Refusal = pinned.Count == 0
-                ? $"host key {seen} of {target.Host}:{target.Port} is unknown (not in {target.HostKey.KnownHostsFile}); not trusted"
-                : $"host key of {target.Host}:{target.Port} changed: offered {seen}, pinned {string.Join(", ", pinned)}; not trusted";
-        }
-    }
-
-    private sealed class HashSink(IncrementalHash sha) : Stream
-    {
-        public override void Write(byte[] buffer, int offset, int count) => sha.AppendData(buffer, offset, count);
-        public override void Write(ReadOnlySpan<byte> buffer) => sha.AppendData(buffer);
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => 0;
-        public override long Position { get => 0; set { } }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) { }
     }
 }

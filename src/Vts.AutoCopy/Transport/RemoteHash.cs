@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using System.Text;
+using Renci.SshNet;
+
+namespace Vts.AutoCopy.Transport;
+
+/// <summary>Hashes received files on the target with its <c>sha256sum</c>. A remote command costs a channel and the
+/// user's shell start-up (over half a second on some systems), far more than hashing a small tape, so each session
+/// keeps one long-lived loop on the target that hashes the paths it is sent, one per line.</summary>
+internal sealed class RemoteHasher : IDisposable
+{
+    // Paths here are built from validated pool names and volsers: no newline, no quote can reach the loop.
+    private const string Loop = """while IFS= read -r p; do sha256sum -b -- "$p" 2>/dev/null || echo FAILED; done""";
+
+    private readonly SshCommand _command;
+    private readonly Stream _input;
+    private readonly StreamReader _output;
+
+    private RemoteHasher(SshCommand command, Stream input, StreamReader output)
+    {
+        _command = command;
+        _input = input;
+        _output = output;
+    }
+
+    public static RemoteHasher Start(SshClient shell, TimeSpan timeout)
+    {
+        var command = shell.CreateCommand(Loop);
+        _ = command.ExecuteAsync(CancellationToken.None);
+        return new RemoteHasher(command, command.CreateInputStream(), new StreamReader(command.OutputStream, Encoding.ASCII));
+    }
+
+    /// <summary>The lower-case hex SHA-256 of the file as the target holds it, or null where it cannot say.</summary>
+    public async Task<string?> Hash(string path, CancellationToken cancellation)
+    {
+        await _input.WriteAsync(Encoding.UTF8.GetBytes(path + "\n"), cancellation);
+        await _input.FlushAsync(cancellation);
+        var line = await _output.ReadLineAsync(cancellation);
+        return line is { Length: >= 64 } && line[..64].All(Uri.IsHexDigit) ? line[..64].ToLowerInvariant() : null;
+    }
+
+    public void Dispose()
+    {
+        _input.Dispose();
+        _command.Dispose();
+    }
+}
+
+/// <summary>Reads a file back over SFTP to hash it: the proof of last resort, for a target without sha256sum.</summary>
+internal static class ReadBackHash
+{
+    public static async Task<string> Of(SftpClient sftp, string path, CancellationToken cancellation)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await sftp.DownloadFileAsync(path, new HashSink(sha), cancellation);
+        return Convert.ToHexStringLower(sha.GetCurrentHash());
+    }
+
+    private sealed class HashSink(IncrementalHash sha) : Stream
+    {
+        public override void Write(byte[] buffer, int offset, int count) => sha.AppendData(buffer, offset, count);
+        public override void Write(ReadOnlySpan<byte> buffer) => sha.AppendData(buffer);
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => 0;
+        public override long Position { get => 0; set { } }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) { }
+    }
+}
