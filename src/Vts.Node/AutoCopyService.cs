@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vts.AutoCopy.Configuration;
@@ -10,12 +12,20 @@ using Vts.AutoCopy.Transport;
 
 namespace Vts.Node;
 
+/// <summary>What the admin API needs of a running node.</summary>
+public sealed record NodeRuntime(ActorSystem System, VtsSettings Settings, IActorRef Pools, IActorRef Gate, IActorRef EventLog);
+
 /// <summary>Brings a source node up in order: cluster membership, the copy engine (gate, event log, pool shards),
 /// then the EMS port — events are only taken once there is something to journal them.</summary>
-public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, ILogger<AutoCopyService> log) : IHostedService
+public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IServer server, IHostApplicationLifetime lifetime,
+    ILogger<AutoCopyService> log) : IHostedService
 {
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
+    private readonly TaskCompletionSource<NodeRuntime> _runtime = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private EmsIntakeServer? _intake;
+
+    /// <summary>Completes once the engine runs; the admin API waits on it rather than answering half-started.</summary>
+    public Task<NodeRuntime> Runtime => _runtime.Task;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -35,11 +45,18 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IL
         _intake = new EmsIntakeServer(settings.Ems, settings.AutoCopy.Pools.Keys.ToHashSet(), pools,
             new VaultLocator(settings.VaultRoot), log);
         _intake.Start();
+        _runtime.TrySetResult(new NodeRuntime(system, settings, pools, gate, eventLog));
         eventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, Severity.Info, MessageIds.NodeStarted, settings.NodeName, null, null,
             $"node started; EMS on {_intake.LocalEndpoint}; {settings.AutoCopy.Pools.Count} pools monitored"));
-        // One stable line on stdout for operators and tests to know the node is taking events.
-        Console.Out.WriteLine($"vts-node {settings.NodeName} ready: EMS on {_intake.LocalEndpoint}");
-        Console.Out.Flush();
+
+        // The admin port is bound once the web server has started, after the hosted services.
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var admin = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "?";
+            // One stable line on stdout for operators and tests to know the node is taking events.
+            Console.Out.WriteLine($"vts-node {settings.NodeName} ready: EMS on {_intake.LocalEndpoint} admin on {admin}");
+            Console.Out.Flush();
+        });
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -1,11 +1,12 @@
 using Akka.Hosting;
-using Microsoft.Data.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Hosting;
 using Vts.Node;
+using Vts.Node.Admin;
 
 // vts-node --config FILE [--config FILE …]   (SPEC §4.1)
 const int InvalidConfiguration = 2;
@@ -49,16 +50,22 @@ catch (IOException e)
 var akkaConfig = NodeConfig.ForAkka(fileConfig, settings);
 EmbeddedJournal.EnableWriteAheadLog(akkaConfig);
 
-var builder = Host.CreateApplicationBuilder();
+var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+builder.WebHost.ConfigureKestrel(k => k.Listen(settings.Admin.Listen));
 builder.Services.AddSingleton(settings);
 builder.Services.AddAkka(NodeConfig.SystemName, (akka, _) => akka.AddHocon(akkaConfig, HoconAddMode.Prepend));
-builder.Services.AddHostedService<AutoCopyService>();
+builder.Services.AddSingleton<AutoCopyService>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<AutoCopyService>());
+
+var app = builder.Build();
+AdminEndpoints.Map(app, settings);
 
 try
 {
-    await builder.Build().RunAsync();
+    await app.RunAsync();
     return 0;
 }
 catch (Exception e)

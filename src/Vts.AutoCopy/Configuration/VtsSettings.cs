@@ -29,6 +29,9 @@ public sealed record PoolSettings(PoolName Name, TargetName Target, PoolName Tar
 
 public sealed record EmsSettings(IPEndPoint Listen, TimeSpan IdleTimeout, TimeSpan AckTimeout);
 
+/// <param name="Token">required off loopback; when set, every request must carry it as a bearer token.</param>
+public sealed record AdminSettings(IPEndPoint Listen, string? Token);
+
 public sealed record AutoCopySettings(
     RetrySettings Retry,
     int MaxConcurrentTransfers,
@@ -41,6 +44,7 @@ public sealed record VtsSettings(
     string StateDir,
     string VaultRoot,
     EmsSettings Ems,
+    AdminSettings Admin,
     AutoCopySettings AutoCopy)
 {
     public static VtsSettings FromConfig(Config root)
@@ -60,7 +64,16 @@ public sealed record VtsSettings(
             Duration(vts, "ems.idle-timeout", "vts.ems.idle-timeout", TimeSpan.FromMinutes(5)),
             Duration(vts, "ems.ack-timeout", "vts.ems.ack-timeout", TimeSpan.FromSeconds(10)));
 
-        return new VtsSettings(nodeName, Path.GetFullPath(stateDir), Path.GetFullPath(vaultRoot), ems,
+        var adminListen = Endpoint(OptionalString(vts, "admin.listen", "vts.admin.listen") ?? "127.0.0.1:7410", "vts.admin.listen");
+        var token = OptionalString(vts, "admin.token", "vts.admin.token");
+        if (token is null && !IPAddress.IsLoopback(adminListen.Address))
+            throw new ConfigurationInvalidException(
+                $"vts.admin.token is required: vts.admin.listen ({adminListen}) is not a loopback address");
+        if (token is { Length: < 16 })
+            throw new ConfigurationInvalidException("vts.admin.token must be at least 16 characters");
+        var admin = new AdminSettings(adminListen, token);
+
+        return new VtsSettings(nodeName, Path.GetFullPath(stateDir), Path.GetFullPath(vaultRoot), ems, admin,
             ReadAutoCopy(vts.GetConfig("autocopy") ?? Config.Empty));
     }
 

@@ -30,7 +30,13 @@ public sealed record RetryAnswer(bool Started, string Detail);
 
 public sealed record GetTapeStatus(PoolName Pool, Volser Volser) : ITapeCommand;
 
-public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState State);
+/// <param name="Known">the tape has a journal: it was seen by AutoCopy at least once.</param>
+public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState State, bool Known);
+
+/// <summary>The copy states of a pool's busy tapes (idle ones are not held in memory); answered with <see cref="PoolSummary"/>.</summary>
+public sealed record GetPoolSummary(PoolName Pool) : IPoolCommand;
+
+public sealed record PoolSummary(PoolName Pool, IReadOnlyDictionary<string, TapeCopyState> BusyTapes);
 
 /// <summary>Starts a pool's supervisor (and so resumes its due copies) without touching any tape.</summary>
 public sealed record WakePool(PoolName Pool) : IPoolCommand;

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.Event;
 using Vts.AutoCopy.Domain;
 
 namespace Vts.AutoCopy.CopyEngine;
@@ -16,7 +17,9 @@ public static class PoolSharding
         var settings = ClusterShardingSettings.Create(system).WithRememberEntities(true);
         return sharding.StartAsync(
             TypeName,
-            entityId => PoolSupervisor.Props(engine.AutoCopy.Pools[PoolName.Parse(entityId)], engine),
+            entityId => PoolName.TryParse(entityId, out var pool, out _) && engine.AutoCopy.Pools.TryGetValue(pool, out var settings)
+                ? PoolSupervisor.Props(settings, engine)
+                : RetiredPool.Props(entityId),
             settings,
             new PoolMessageExtractor());
     }
@@ -38,4 +41,18 @@ public sealed class PoolMessageExtractor : IMessageExtractor
     public string? ShardId(object message) => EntityId(message);
 
     public string ShardId(string entityId, object? messageHint = null) => entityId;
+}
+
+/// <summary>A remembered pool that is no longer configured: it says so once and stops, so the shard forgets it
+/// instead of failing to start it after every restart. Its journal stays for inspection.</summary>
+public sealed class RetiredPool : ReceiveActor
+{
+    public static Props Props(string pool) => Akka.Actor.Props.Create(() => new RetiredPool(pool));
+
+    public RetiredPool(string pool)
+    {
+        Context.GetLogger().Warning("pool {0} has journaled work but is no longer configured; its copies stay as journaled", pool);
+        ReceiveAny(_ => { });
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
 }

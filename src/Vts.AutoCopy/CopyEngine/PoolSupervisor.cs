@@ -31,8 +31,10 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     private readonly HashSet<string> _active = [];
     private readonly Dictionary<string, IActorRef> _tapes = [];
     private readonly Dictionary<IActorRef, string> _volserOf = [];
+    /// <summary>The last state each running tape reported: what operators see without waking anything.</summary>
+    private readonly Dictionary<string, TapeCopyState> _states = [];
     /// <summary>Tapes asked to stop; what arrives for them meanwhile waits here, in order.</summary>
-    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _stopping = [];
+    private readonly Dictionary<string, List<(ITapeCommand Command, IActorRef Sender)>> _stopping = [];
 
     public static string PersistenceIdFor(PoolName pool) => $"pool-{pool}";
 
@@ -61,8 +63,14 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
             foreach (var volser in _active) StartTape(volser);
         });
 
-        Command<ITapeCommand>(Deliver);
+        Command<ITapeCommand>(command => Deliver(command, Sender));
         Command<WakePool>(_ => { });
+        Command<GetPoolSummary>(_ => Sender.Tell(new PoolSummary(_pool.Name,
+            _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled).ToDictionary())));
+        Command<TapeCopyActor.TapeStateChanged>(changed =>
+        {
+            if (_tapes.TryGetValue(changed.Volser.Value, out var tape) && tape.Equals(Sender)) _states[changed.Volser.Value] = changed.State;
+        });
         Command<TapeCopyActor.TapeSettled>(OnTapeSettled);
         Command<TapeCopyActor.TapeStays>(OnTapeStays);
         Command<Terminated>(OnTerminated);
@@ -74,31 +82,29 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "pool {0}: snapshot not saved", _pool.Name));
     }
 
-    private void Deliver(ITapeCommand command)
+    private void Deliver(ITapeCommand command, IActorRef sender)
     {
         var volser = command.Volser.Value;
         if (_stopping.TryGetValue(volser, out var waiting))
         {
-            waiting.Add((command, Sender));
+            waiting.Add((command, sender));
             return;
         }
-        if (_tapes.TryGetValue(volser, out var tape))
+        // Only an EMS event can give a tape work; it is journaled as busy first, so a restart wakes it.
+        // Queries and retries of an idle tape start its actor without a trace in the pool's journal.
+        if (command is RecordMount or RecordDismount && !_active.Contains(volser))
         {
-            tape.Forward(command);
+            Persist(new TapeActivated(volser), e =>
+            {
+                Activate(e);
+                TapeFor(volser).Tell(command, sender);
+            });
             return;
         }
-        if (_active.Contains(volser))
-        {
-            StartTape(volser).Forward(command);
-            return;
-        }
-        var sender = Sender;
-        Persist(new TapeActivated(volser), e =>
-        {
-            Activate(e);
-            StartTape(volser).Tell(command, sender);
-        });
+        TapeFor(volser).Tell(command, sender);
     }
+
+    private IActorRef TapeFor(string volser) => _tapes.TryGetValue(volser, out var tape) ? tape : StartTape(volser);
 
     private void OnTapeSettled(TapeCopyActor.TapeSettled settled)
     {
@@ -111,14 +117,15 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     private void OnTapeStays(TapeCopyActor.TapeStays stays)
     {
         var volser = stays.Volser.Value;
-        if (!_stopping.Remove(volser, out var waiting) || !_tapes.TryGetValue(volser, out var tape)) return;
-        foreach (var (message, sender) in waiting) tape.Tell(message, sender);
+        if (!_stopping.Remove(volser, out var waiting)) return;
+        foreach (var (message, sender) in waiting) Deliver(message, sender);
     }
 
     private void OnTerminated(Terminated terminated)
     {
         if (!_volserOf.Remove(terminated.ActorRef, out var volser)) return;
         _tapes.Remove(volser);
+        _states.Remove(volser);
         if (!_stopping.Remove(volser, out var waiting))
         {
             // It stopped without being asked (its journal failed): try again later, never in a tight loop.
@@ -128,10 +135,11 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         }
         if (waiting.Count > 0)
         {
-            var tape = StartTape(volser);
-            foreach (var (message, sender) in waiting) tape.Tell(message, sender);
+            // Through Deliver, in arrival order, so that an EMS event still journals the tape as busy first.
+            foreach (var (message, sender) in waiting) Deliver(message, sender);
             return;
         }
+        if (!_active.Contains(volser)) return; // it was only woken to answer a query
         Persist(new TapeSettledDown(volser), e =>
         {
             _active.Remove(e.Volser);

@@ -4,6 +4,7 @@ using Akka.Persistence;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Observability;
 using Vts.AutoCopy.Transport;
 
 namespace Vts.AutoCopy.CopyEngine;
@@ -21,6 +22,9 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
 
     public sealed record TapeStays(Volser Volser);
 
+    /// <summary>Told to the parent after every change, so the pool can answer for its busy tapes without asking each.</summary>
+    public sealed record TapeStateChanged(Volser Volser, TapeCopyState State);
+
     private sealed record RetryDue;
 
     private sealed record TransferFinished(int Attempt, TransferOutcome Outcome);
@@ -36,6 +40,7 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
     private CancellationTokenSource? _transfer;
     private bool _slotRequested;
     private bool _holdsSlot;
+    private DateTimeOffset _attemptStartedAt;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -65,6 +70,7 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _state = _state.Interrupted();
+            Context.Parent.Tell(new TapeStateChanged(_volser, _state));
             Schedule(recovering: true);
         });
 
@@ -77,7 +83,7 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
         Command<RecordMount>(OnMount);
         Command<RecordDismount>(OnDismount);
         Command<RetryCopy>(OnRetry);
-        Command<GetTapeStatus>(_ => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state)));
+        Command<GetTapeStatus>(_ => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state, LastSequenceNr > 0)));
         Command<TransferSlotGranted>(_ => OnSlotGranted());
         Command<RetryDue>(_ => Schedule(recovering: false));
         Command<TransferFinished>(OnTransferFinished);
@@ -96,7 +102,7 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
             Stash.UnstashAll();
             Become(Ready);
         });
-        Command<GetTapeStatus>(_ => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state)));
+        Command<GetTapeStatus>(_ => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state, LastSequenceNr > 0)));
         Command<SaveSnapshotSuccess>(_ => { });
         CommandAny(_ => Stash.Stash());
     }
@@ -175,6 +181,7 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
 
     private void StartTransfer(int attempt)
     {
+        _attemptStartedAt = DateTimeOffset.UtcNow;
         var cancellation = new CancellationTokenSource();
         _transfer = cancellation;
         var request = new TransferRequest(
@@ -194,9 +201,11 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
         var outcome = finished.Outcome is TransferOutcome.Cancelled || _state.Mounted is null || finished.Outcome is TransferOutcome.Succeeded
             ? finished.Outcome
             : new TransferOutcome.Cancelled("tape mounted during transfer");
+        var attemptSeconds = (DateTimeOffset.UtcNow - _attemptStartedAt).TotalSeconds;
         PersistAll(_state.DecideTransferOutcome(outcome, _engine.AutoCopy.Retry, Now), e =>
         {
             Update(e);
+            Count(e, attemptSeconds);
             switch (e)
             {
                 case CopyCompleted c:
@@ -222,6 +231,30 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
             if (e is CopyCompleted or AttemptCancelled or CopyFailed || e is AttemptFailed { NextAttemptAt: not null })
                 Schedule(recovering: false);
         });
+    }
+
+    private void Count(ITapeEvent e, double attemptSeconds)
+    {
+        var (pool, target) = (_pool.Name.Value, _pool.Target.Value);
+        switch (e)
+        {
+            case CopyCompleted c:
+                AutoCopyMetrics.CopiesCompleted.WithLabels(pool, target).Inc();
+                AutoCopyMetrics.BytesSent.WithLabels(target).Inc(c.Size);
+                CopyThroughput.Record(c.Size);
+                AutoCopyMetrics.AttemptDuration.WithLabels(target, "copied").Observe(attemptSeconds);
+                break;
+            case AttemptFailed:
+                AutoCopyMetrics.AttemptsFailed.WithLabels(pool, target).Inc();
+                AutoCopyMetrics.AttemptDuration.WithLabels(target, "failed").Observe(attemptSeconds);
+                break;
+            case AttemptCancelled:
+                AutoCopyMetrics.AttemptDuration.WithLabels(target, "cancelled").Observe(attemptSeconds);
+                break;
+            case CopyFailed:
+                AutoCopyMetrics.CopiesFailed.WithLabels(pool, target).Inc();
+                break;
+        }
     }
 
     private void OnStopIfSettled()
@@ -280,6 +313,7 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
     private void Update(ITapeEvent e)
     {
         _state = _state.Apply(e);
+        Context.Parent.Tell(new TapeStateChanged(_volser, _state));
         if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(_state);
     }
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Observability;
 
 namespace Vts.AutoCopy.CopyEngine;
 
@@ -10,6 +11,13 @@ public sealed record TransferSlotGranted(TargetName Target);
 
 /// <summary>Gives back a granted slot, or withdraws a request still queued.</summary>
 public sealed record ReleaseTransferSlot(TargetName Target);
+
+/// <summary>Asks for the queue of every target; answered with <see cref="GateStatus"/>.</summary>
+public sealed record GetGateStatus;
+
+public sealed record TargetQueueStatus(TargetName Target, int Running, int Waiting, DateTimeOffset? OldestWaitingSince);
+
+public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int SlotsPerTarget);
 
 /// <summary>R13: at most N transfers per target at once; queued copies start in dismount order, taking turns
 /// across pools so that one busy pool cannot starve the others. A tape actor that dies gives its slot back.</summary>
@@ -36,10 +44,20 @@ public sealed class TransferGate : ReceiveActor
         _slotsPerTarget = slotsPerTarget;
         Receive<RequestTransferSlot>(Enqueue);
         Receive<ReleaseTransferSlot>(r => Release(Sender, r.Target));
+        Receive<GetGateStatus>(_ => Sender.Tell(new GateStatus(
+            _targets.Select(kv => new TargetQueueStatus(kv.Key, kv.Value.Running.Count, kv.Value.WaitingTapes.Count,
+                kv.Value.WaitingByPool.Values.SelectMany(w => w).Select(w => (DateTimeOffset?)w.DueSince).Min())).ToList(),
+            _slotsPerTarget)));
         Receive<Terminated>(t =>
         {
             foreach (var target in _targets.Keys.ToList()) Release(t.ActorRef, target);
         });
+    }
+
+    private void Publish(TargetName target, TargetQueue queue)
+    {
+        AutoCopyMetrics.TransfersInFlight.WithLabels(target.Value).Set(queue.Running.Count);
+        AutoCopyMetrics.TransfersWaiting.WithLabels(target.Value).Set(queue.WaitingTapes.Count);
     }
 
     private void Enqueue(RequestTransferSlot request)
@@ -88,6 +106,7 @@ public sealed class TransferGate : ReceiveActor
             queue.Running.Add(next.Tape);
             next.Tape.Tell(new TransferSlotGranted(target));
         }
+        Publish(target, queue);
     }
 
     private static void Forget(TargetQueue queue, PoolName pool)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Observability;
 
 namespace Vts.AutoCopy.Ems;
 
@@ -71,7 +72,7 @@ public sealed class EmsIntakeServer : IAsyncDisposable
         {
             await foreach (var line in ReadLines(stream, stop))
                 await replies.Writer.WriteAsync(line.TooLong
-                    ? Task.FromResult(Nak(null, $"line longer than {MaxLineBytes} bytes"))
+                    ? Task.FromResult(TooLong())
                     : Handle(line.Text), stop);
         }
         catch (OperationCanceledException) { }
@@ -142,6 +143,15 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     private async Task<string> Handle(string text)
     {
         var parsed = EmsLineParser.Parse(text);
+        var kind = parsed is EmsLine.TapeEvent t ? (t.Kind == EmsEventKind.Mount ? "mount" : "dismount") : "other";
+        var reply = await Reply(parsed);
+        var outcome = reply.StartsWith("{\"nak\"") ? "nak" : reply.Contains("\"ignored\"") ? "ignored" : "ack";
+        AutoCopyMetrics.EmsEvents.WithLabels(kind, outcome).Inc();
+        return reply;
+    }
+
+    private async Task<string> Reply(EmsLine parsed)
+    {
         switch (parsed)
         {
             case EmsLine.Malformed m:
@@ -169,6 +179,12 @@ public sealed class EmsIntakeServer : IAsyncDisposable
             default:
                 return Nak(null, "unrecognised line");
         }
+    }
+
+    private static string TooLong()
+    {
+        AutoCopyMetrics.EmsEvents.WithLabels("other", "nak").Inc();
+        return Nak(null, $"line longer than {MaxLineBytes} bytes");
     }
 
     private static string Ack(string id, string? ignored)

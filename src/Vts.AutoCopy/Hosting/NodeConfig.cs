@@ -73,6 +73,7 @@ public static partial class NodeConfig
                   }
                 }
                 query.journal.sql {
+                  write-plugin = "akka.persistence.journal.sql"
                   connection-string = "Data Source={{database}}"
                   provider-name = "SQLite.MS"
                 }

@@ -54,7 +54,7 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
     private static readonly FrozenDictionary<Type, string> ManifestOf =
         TypeOf.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
 
-    internal static readonly JsonSerializerOptions Json = new()
+    public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },

@@ -1,0 +1,43 @@
+using Prometheus;
+
+namespace Vts.AutoCopy.Observability;
+
+/// <summary>The node's Prometheus metrics (served at /metrics). Counted where the fact is journaled, so a metric
+/// never runs ahead of what a restart would remember.</summary>
+public static class AutoCopyMetrics
+{
+    public static readonly Counter CopiesCompleted = Metrics.CreateCounter(
+        "vts_copies_completed_total", "Tapes copied and verified at their target.", "pool", "target");
+
+    public static readonly Counter CopiesFailed = Metrics.CreateCounter(
+        "vts_copies_failed_total", "Copies that failed their last allowed attempt (R7).", "pool", "target");
+
+    public static readonly Counter AttemptsFailed = Metrics.CreateCounter(
+        "vts_attempts_failed_total", "Failed transfer attempts, retried or not.", "pool", "target");
+
+    public static readonly Counter BytesSent = Metrics.CreateCounter(
+        "vts_bytes_sent_total", "Bytes of completed copies.", "target");
+
+    public static readonly Histogram AttemptDuration = Metrics.CreateHistogram(
+        "vts_attempt_duration_seconds", "Duration of transfer attempts, by outcome.",
+        new HistogramConfiguration
+        {
+            LabelNames = ["target", "outcome"],
+            Buckets = Histogram.ExponentialBuckets(0.01, 2, 16),
+        });
+
+    public static readonly Gauge TransfersInFlight = Metrics.CreateGauge(
+        "vts_transfers_in_flight", "Transfers running now.", "target");
+
+    public static readonly Gauge TransfersWaiting = Metrics.CreateGauge(
+        "vts_transfers_waiting", "Due copies waiting for a transfer slot.", "target");
+
+    public static readonly Gauge CopiesDue = Metrics.CreateGauge(
+        "vts_copies_due", "Copies owed to the target: due, copying or waiting to retry.", "target");
+
+    public static readonly Gauge OldestDueAge = Metrics.CreateGauge(
+        "vts_oldest_due_age_seconds", "Age of the oldest copy owed to the target.", "target");
+
+    public static readonly Counter EmsEvents = Metrics.CreateCounter(
+        "vts_ems_events_total", "EMS input lines, by kind and outcome.", "kind", "outcome");
+}

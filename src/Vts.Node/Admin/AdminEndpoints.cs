@@ -1,0 +1,275 @@
+using System.Net;
+using System.Reflection;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Serialization;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Prometheus;
+using Vts.Admin.Contracts;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Observability;
+using Vts.AutoCopy.Serialization;
+
+namespace Vts.Node.Admin;
+
+/// <summary>The admin HTTP API (SPEC §4.4) that vtsctl and the status page use, plus /metrics and the page itself.</summary>
+public static class AdminEndpoints
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    public static void Map(WebApplication app, VtsSettings settings)
+    {
+        if (settings.Admin.Token is { } token) app.Use(RequireToken(token));
+
+        app.MapGet("/", () => Results.Content(StatusPage, "text/html; charset=utf-8"));
+        app.MapMetrics(AdminApi.Metrics);
+        app.MapGet(AdminApi.Cluster, (Func<AutoCopyService, Task<IResult>>)(async node => Ok(ClusterView((await node.Runtime).System))));
+        app.MapPost(AdminApi.ClusterLeave, (AutoCopyService node, AddressRequest request) => ClusterCommand(node, request, leave: true));
+        app.MapPost(AdminApi.ClusterDown, (AutoCopyService node, AddressRequest request) => ClusterCommand(node, request, leave: false));
+        app.MapGet(AdminApi.Actors, async (AutoCopyService node) =>
+        {
+            var result = new TaskCompletionSource<IReadOnlyList<string>>();
+            (await node.Runtime).System.ActorOf(HierarchyWalker.Props(result));
+            return Ok(new ActorTree(await result.Task.WaitAsync(AskTimeout)));
+        });
+        app.MapGet(AdminApi.Pools, async (AutoCopyService node) => Ok(await PoolViews(await node.Runtime)));
+        app.MapGet(AdminApi.Tapes, (Func<AutoCopyService, string?, string?, Task<IResult>>)Tapes);
+        app.MapGet("/api/tapes/{pool}/{volser}", (Func<AutoCopyService, string, string, Task<IResult>>)Tape);
+        app.MapPost("/api/tapes/{pool}/{volser}/retry", (Func<AutoCopyService, string, string, Task<IResult>>)Retry);
+        app.MapGet(AdminApi.EventLog, (Func<AutoCopyService, string?, string?, Task<IResult>>)EventLog);
+        app.MapGet(AdminApi.JournalIds, async (AutoCopyService node) => Ok(await JournalIds(await node.Runtime)));
+        app.MapGet("/api/journal/events/{**persistenceId}", (Func<AutoCopyService, string, Task<IResult>>)JournalEvents);
+        app.MapGet(AdminApi.License, () => Ok(new LicenseView("AutoCopy (same key as Instant DR)", "not enforced",
+            "license keys are not checked yet (R12 comes with the license work); no copy is held")));
+        app.MapGet(AdminApi.Status, async (AutoCopyService node) => Ok(await Status(await node.Runtime)));
+
+        DueCopiesPerTarget(app);
+    }
+
+    private static Func<HttpContext, RequestDelegate, Task> RequireToken(string token) => async (context, next) =>
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        // The status page cannot set headers on its first load, so it may carry the token as ?token=.
+        var query = context.Request.Query["token"].ToString();
+        if (header == $"Bearer {token}" || query == token)
+        {
+            await next(context);
+            return;
+        }
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        await context.Response.WriteAsJsonAsync(new ApiError("a bearer token is required (vts.admin.token)"), AdminApi.Json);
+    };
+
+    private static IResult Ok<T>(T value) => Results.Json(value, AdminApi.Json);
+
+    private static IResult Error(int status, string message) => Results.Json(new ApiError(message), AdminApi.Json, statusCode: status);
+
+    private static ClusterView ClusterView(ActorSystem system)
+    {
+        var cluster = Cluster.Get(system);
+        var state = cluster.State;
+        return new ClusterView(cluster.SelfAddress.ToString(), state.Leader?.ToString(),
+            state.Members.Select(m => new MemberView(m.Address.ToString(), m.Status.ToString(), m.Roles.ToList(),
+                !state.Unreachable.Contains(m))).ToList());
+    }
+
+    private static async Task<IResult> ClusterCommand(AutoCopyService node, AddressRequest request, bool leave)
+    {
+        var system = (await node.Runtime).System;
+        Address address;
+        try { address = Address.Parse(request.Address); }
+        catch (Exception) { return Error(400, $"'{Printable.Clip(request.Address)}' is not a cluster address (akka.tcp://vts@HOST:PORT)"); }
+        var cluster = Cluster.Get(system);
+        if (cluster.State.Members.All(m => m.Address != address)) return Error(404, $"no cluster member at {address}");
+        if (leave) cluster.Leave(address);
+        else cluster.Down(address);
+        return Ok(new CommandResult(true, $"{(leave ? "leave" : "down")} requested for {address}"));
+    }
+
+    private static async Task<PoolSummary[]> Summaries(NodeRuntime node) =>
+        await Task.WhenAll(node.Settings.AutoCopy.Pools.Keys.Order(Comparer<PoolName>.Create((a, b) => string.CompareOrdinal(a.Value, b.Value)))
+            .Select(pool => node.Pools.Ask<PoolSummary>(new GetPoolSummary(pool), AskTimeout)));
+
+    private static async Task<List<PoolView>> PoolViews(NodeRuntime node) =>
+        (await Summaries(node)).Select(summary =>
+        {
+            var settings = node.Settings.AutoCopy.Pools[summary.Pool];
+            var counts = CopyStates.All.ToDictionary(s => s, _ => 0);
+            foreach (var state in summary.BusyTapes.Values) counts[StateName(state.Phase)]++;
+            var busyIdle = counts[CopyStates.Idle];
+            counts[CopyStates.Idle] = Math.Max(busyIdle, TapeFilesIn(node, summary.Pool) - (summary.BusyTapes.Count - busyIdle));
+            return new PoolView(summary.Pool.Value, settings.Target.Value, settings.TargetPool.Value, counts,
+                summary.BusyTapes.Values.Count(s => s.Mounted is not null));
+        }).ToList();
+
+    private static int TapeFilesIn(NodeRuntime node, PoolName pool)
+    {
+        var folder = Path.Combine(node.Settings.VaultRoot, pool.Value);
+        return Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder).Count(f => Volser.TryParse(Path.GetFileName(f), out _, out _))
+            : 0;
+    }
+
+    private static async Task<IResult> Tapes(AutoCopyService node, string? pool, string? state)
+    {
+        var runtime = await node.Runtime;
+        if (state is not null && !CopyStates.All.Contains(state))
+            return Error(400, $"unknown state '{Printable.Clip(state)}' ({string.Join(", ", CopyStates.All)})");
+        if (pool is not null && (!PoolName.TryParse(pool, out var name, out _) || !runtime.Settings.AutoCopy.Pools.ContainsKey(name)))
+            return Error(404, $"no such pool '{Printable.Clip(pool)}'");
+        var tapes = (await Summaries(runtime))
+            .Where(s => pool is null || s.Pool.Value == pool)
+            .SelectMany(s => s.BusyTapes.Select(t => View(runtime.Settings, s.Pool, t.Key, t.Value)))
+            .Where(t => state is null || t.State == state)
+            .OrderBy(t => t.Pool, StringComparer.Ordinal).ThenBy(t => t.Volser, StringComparer.Ordinal)
+            .ToList();
+        return Ok(tapes);
+    }
+
+    private static async Task<IResult> Tape(AutoCopyService node, string pool, string volser)
+    {
+        var runtime = await node.Runtime;
+        if (Resolve(runtime, pool, volser, out var poolName, out var tape) is { } problem) return problem;
+        var status = await runtime.Pools.Ask<TapeStatus>(new GetTapeStatus(poolName, tape), AskTimeout);
+        if (!status.Known && !File.Exists(Path.Combine(runtime.Settings.VaultRoot, pool, volser)))
+            return Error(404, $"no tape {volser} in pool {pool}");
+        return Ok(View(runtime.Settings, poolName, volser, status.State));
+    }
+
+    private static async Task<IResult> Retry(AutoCopyService node, string pool, string volser)
+    {
+        var runtime = await node.Runtime;
+        if (Resolve(runtime, pool, volser, out var poolName, out var tape) is { } problem) return problem;
+        var answer = await runtime.Pools.Ask<RetryAnswer>(new RetryCopy(poolName, tape), AskTimeout);
+        return Ok(new CommandResult(answer.Started, answer.Detail));
+    }
+
+    private static IResult? Resolve(NodeRuntime runtime, string pool, string volser, out PoolName poolName, out Volser tape)
+    {
+        tape = null!;
+        if (!PoolName.TryParse(pool, out poolName, out _) || !runtime.Settings.AutoCopy.Pools.ContainsKey(poolName))
+            return Error(404, $"no such pool '{Printable.Clip(pool)}'");
+        if (!Volser.TryParse(volser, out tape, out var error)) return Error(400, error);
+        return null;
+    }
+
+    private static async Task<IResult> EventLog(AutoCopyService node, string? tail, string? since)
+    {
+        var runtime = await node.Runtime;
+        var count = 50;
+        if (tail is not null && (!int.TryParse(tail, out count) || count < 1))
+            return Error(400, $"tail must be a positive whole number, not '{Printable.Clip(tail)}'");
+        DateTimeOffset? from = null;
+        if (since is not null)
+        {
+            if (!DateTimeOffset.TryParse(since, System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed))
+                return Error(400, $"since must be an ISO-8601 time, not '{Printable.Clip(since)}'");
+            from = parsed;
+        }
+        var recent = await runtime.EventLog.Ask<RecentEntries>(new GetRecentEntries(1000), AskTimeout);
+        return Ok(recent.Entries.Where(e => from is null || e.Time >= from).TakeLast(count).Select(View).ToList());
+    }
+
+    private static SqlReadJournal ReadJournal(ActorSystem system) =>
+        PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>("akka.persistence.query.journal.sql");
+
+    private static async Task<List<string>> JournalIds(NodeRuntime node)
+    {
+        var ids = await ReadJournal(node.System).CurrentPersistenceIds().RunWith(Sink.Seq<string>(), node.System.Materializer());
+        // Sharding keeps its own bookkeeping in the journal under actor paths; operators want ours.
+        return ids.Where(id => !id.StartsWith('/')).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static async Task<IResult> JournalEvents(AutoCopyService node, string persistenceId)
+    {
+        var runtime = await node.Runtime;
+        var envelopes = await ReadJournal(runtime.System).CurrentEventsByPersistenceId(persistenceId, 0, long.MaxValue)
+            .RunWith(Sink.Seq<EventEnvelope>(), runtime.System.Materializer());
+        if (envelopes.Count == 0) return Error(404, $"no journal events for '{Printable.Clip(persistenceId, 80)}'");
+        var serialization = runtime.System.Serialization;
+        return Ok(envelopes.Select(e => new JournalEventView(e.SequenceNr,
+            serialization.FindSerializerFor(e.Event) is SerializerWithStringManifest s ? s.Manifest(e.Event) : e.Event.GetType().Name,
+            Timestamp(e.Timestamp),
+            JsonSerializer.SerializeToElement(e.Event, e.Event.GetType(), VtsSerializer.Json))).ToList());
+    }
+
+    /// <summary>The SQL journal stores ticks; other journals store Unix milliseconds.</summary>
+    private static DateTimeOffset Timestamp(long value) =>
+        value > DateTimeOffset.UnixEpoch.Ticks ? new DateTimeOffset(value, TimeSpan.Zero) : DateTimeOffset.FromUnixTimeMilliseconds(value);
+
+    private static async Task<StatusView> Status(NodeRuntime node)
+    {
+        var gate = await node.Gate.Ask<GateStatus>(new GetGateStatus(), AskTimeout);
+        var recent = await node.EventLog.Ask<RecentEntries>(new GetRecentEntries(20), AskTimeout);
+        var targets = node.Settings.AutoCopy.Targets.Keys.Select(t =>
+        {
+            var queue = gate.Targets.FirstOrDefault(q => q.Target == t);
+            return new TargetQueueView(t.Value, queue?.Running ?? 0, queue?.Waiting ?? 0, gate.SlotsPerTarget);
+        }).ToList();
+        return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, await PoolViews(node), targets,
+            recent.Entries.Reverse().Select(View).ToList(), CopyThroughput.Copies, CopyThroughput.Bytes,
+            Math.Round(CopyThroughput.MiBPerSecondLastMinute(), 3));
+    }
+
+    /// <summary>Due copies and the oldest one's age per target are read from the pools when Prometheus scrapes.</summary>
+    private static void DueCopiesPerTarget(WebApplication app)
+    {
+        var node = app.Services.GetService(typeof(AutoCopyService)) as AutoCopyService;
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(async cancel =>
+        {
+            if (node is null || !node.Runtime.IsCompleted) return;
+            var runtime = await node.Runtime;
+            var owed = (await Summaries(runtime)).SelectMany(s => s.BusyTapes.Values
+                    .Where(t => t.Phase is CopyPhase.Due or CopyPhase.Copying or CopyPhase.WaitingToRetry)
+                    .Select(t => (Target: runtime.Settings.AutoCopy.Pools[s.Pool].Target.Value, t.DueSince)))
+                .ToList();
+            foreach (var target in runtime.Settings.AutoCopy.Targets.Keys.Select(t => t.Value))
+            {
+                var mine = owed.Where(o => o.Target == target).ToList();
+                AutoCopyMetrics.CopiesDue.WithLabels(target).Set(mine.Count);
+                var oldest = mine.Select(o => o.DueSince).Min();
+                AutoCopyMetrics.OldestDueAge.WithLabels(target).Set(oldest is { } at ? (DateTimeOffset.UtcNow - at).TotalSeconds : 0);
+            }
+        });
+    }
+
+    private static string StateName(CopyPhase phase) => phase switch
+    {
+        CopyPhase.Idle => CopyStates.Idle,
+        CopyPhase.Due => CopyStates.Due,
+        CopyPhase.Copying => CopyStates.Copying,
+        CopyPhase.WaitingToRetry => CopyStates.WaitingToRetry,
+        CopyPhase.Failed => CopyStates.Failed,
+        _ => phase.ToString().ToLowerInvariant(),
+    };
+
+    private static TapeView View(VtsSettings settings, PoolName pool, string volser, TapeCopyState state) => new(
+        pool.Value, volser, StateName(state.Phase),
+        state.Mounted switch { MountMode.Ring => "ring", MountMode.NoRing => "noring", _ => null },
+        state.Attempts, settings.AutoCopy.Retry.MaxAttempts, state.DueSince, state.NextAttemptAt, state.LastError,
+        state.LastCopy is { } c
+            ? new LastCopyView(c.Size, c.Sha256, Math.Round(c.Duration.TotalSeconds, 3),
+                c.Duration > TimeSpan.Zero ? Math.Round(c.Size / (1024.0 * 1024.0) / c.Duration.TotalSeconds, 1) : 0, c.At)
+            : null);
+
+    private static EventLogView View(EventLogEntry e) =>
+        new(e.Time, e.Severity.ToString().ToLowerInvariant(), e.MessageId, e.Node, e.Pool, e.Volser, e.Text);
+
+    private static readonly string StatusPage = LoadStatusPage();
+
+    private static string LoadStatusPage()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("status.html")!;
+        return new StreamReader(stream).ReadToEnd();
+    }
+}
