@@ -24,11 +24,13 @@ function Invoke-Build {
     Invoke-Native 'dotnet build' { dotnet build "$root/VtsActors.sln" -c $Configuration --nologo -v minimal }
 }
 
-# The tests start a real OpenSSH server; a fresh Debian machine does not have one.
-function Install-TestPrerequisites {
+# The tests start a real OpenSSH server and drive the status page in a real headless Chromium;
+# a fresh Debian machine has neither.
+function Install-TestPrerequisites([switch]$Browser) {
     $missing = @()
     if (-not (Test-Path '/usr/sbin/sshd')) { $missing += 'openssh-server' }
     if (-not (Get-Command ssh-keygen -ErrorAction SilentlyContinue)) { $missing += 'openssh-client' }
+    if ($Browser -and -not (Test-Path '/usr/bin/chromium')) { $missing += 'chromium' }
     if ($missing.Count -eq 0) { return }
     Write-Host "installing: $($missing -join ', ')"
     $sudo = if ((id -u) -ne '0') { 'sudo' } else { $null }
@@ -43,7 +45,7 @@ function Install-TestPrerequisites {
 }
 
 function Invoke-Tests {
-    Install-TestPrerequisites
+    Install-TestPrerequisites -Browser
     Invoke-Build
     $results = Join-Path $root 'artifacts/test-results'
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }

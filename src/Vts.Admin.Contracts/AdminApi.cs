@@ -84,11 +84,13 @@ public sealed record LicenseView(string Feature, string State, string Detail);
 
 public sealed record TargetQueueView(string Target, int Running, int Waiting, int Slots);
 
+/// <param name="Owed">tapes whose copy is owed or failed, oldest first (at most 50): what waits, why, and since when.</param>
 public sealed record StatusView(
     string Node,
     DateTimeOffset Now,
     IReadOnlyList<PoolView> Pools,
     IReadOnlyList<TargetQueueView> Targets,
+    IReadOnlyList<TapeView> Owed,
     IReadOnlyList<EventLogView> RecentEvents,
     long CopiesCompleted,
     long BytesCopied,

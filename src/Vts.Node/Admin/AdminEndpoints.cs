@@ -216,7 +216,11 @@ public static class AdminEndpoints
             var queue = gate.Targets.FirstOrDefault(q => q.Target == t);
             return new TargetQueueView(t.Value, queue?.Running ?? 0, queue?.Waiting ?? 0, gate.SlotsPerTarget);
         }).ToList();
-        return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, await PoolViews(node), targets,
+        var owed = (await Summaries(node))
+            .SelectMany(summary => summary.BusyTapes.Where(t => t.Value.Phase != CopyPhase.Idle)
+                .Select(t => View(node.Settings, summary.Pool, t.Key, t.Value)))
+            .OrderBy(t => t.DueSince ?? DateTimeOffset.MaxValue).Take(50).ToList();
+        return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, await PoolViews(node), targets, owed,
             recent.Entries.Reverse().Select(View).ToList(), CopyThroughput.Copies, CopyThroughput.Bytes,
             Math.Round(CopyThroughput.MiBPerSecondLastMinute(), 3));
     }

@@ -66,7 +66,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
         if (line is null) return;
         lock (_output) _output.AppendLine(line);
         var ready = Ready().Match(line);
-        if (ready.Success) _ready.TrySetResult(IPEndPoint.Parse(ready.Groups["ems"].Value));
+        if (!ready.Success) return;
+        AdminUrl = ready.Groups["admin"].Value;
+        _ready.TrySetResult(IPEndPoint.Parse(ready.Groups["ems"].Value));
     }
 
     private static ProcessStartInfo StartInfo(string[] configFiles)
@@ -81,20 +83,32 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return info;
     }
 
-    /// <summary>The node built beside these tests, in the same configuration (Debug or Release).</summary>
-    public static string NodeDll
+    public static string RepositoryRoot
     {
         get
         {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "VtsActors.sln"))) dir = dir.Parent;
-            if (dir is null) throw new InvalidOperationException("cannot find the repository root");
-            var dll = Path.Combine(dir.FullName, "src", "Vts.Node", "bin", configuration, "net10.0", "vts-node.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the node first: {dll}");
+            return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root");
         }
     }
 
-    [GeneratedRegex(@"ready: EMS on (?<ems>\S+)")]
+    /// <summary>A program built beside these tests, in the same configuration (Debug or Release).</summary>
+    public static string Built(string project, string dll)
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var path = Path.Combine(RepositoryRoot, "src", project, "bin", configuration, "net10.0", dll);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"build it first: {path}");
+    }
+
+    public static string NodeDll => Built("Vts.Node", "vts-node.dll");
+
+    /// <summary>http://HOST:PORT of the admin API, known once the node is ready.</summary>
+    public string AdminUrl { get; private set; } = "";
+
+    /// <summary>HOST:PORT of the admin API, as vtsctl's --node takes it.</summary>
+    public string AdminNode => new Uri(AdminUrl).Authority;
+
+    [GeneratedRegex(@"ready: EMS on (?<ems>\S+) admin on (?<admin>\S+)")]
     private static partial Regex Ready();
 }

@@ -10,7 +10,7 @@ public sealed class NodeSite : IDisposable
     public string State => Path.Combine(Dir, "state");
     public string ConfigFile => Path.Combine(Dir, "node.hocon");
 
-    public NodeSite(Sshd target, string retryInterval = "1s", int maxAttempts = 100, int slots = 2)
+    public NodeSite(Sshd target, string retryInterval = "1s", int maxAttempts = 100, int slots = 2, string extra = "")
     {
         Directory.CreateDirectory(Path.Combine(Vault, "POOL1"));
         Directory.CreateDirectory(Path.Combine(Vault, "POOL2"));
@@ -20,6 +20,8 @@ public sealed class NodeSite : IDisposable
               state-dir = "{{State}}"
               vault-root = "{{Vault}}"
               ems.listen = "127.0.0.1:0"
+              admin.listen = "127.0.0.1:0"
+              {{extra}}
               autocopy {
                 retry { interval = {{retryInterval}}, max-attempts = {{maxAttempts}} }
                 max-concurrent-transfers = {{slots}}

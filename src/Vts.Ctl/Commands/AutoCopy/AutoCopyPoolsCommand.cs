@@ -1,0 +1,32 @@
+using Spectre.Console;
+using Spectre.Console.Rendering;
+using Vts.Admin.Contracts;
+using Vts.Ctl.Node;
+using Vts.Ctl.Rendering;
+
+namespace Vts.Ctl.Commands.AutoCopy;
+
+public sealed class AutoCopyPoolsCommand : NodeCommand<NodeSettings>
+{
+    protected override async Task RunAsync(NodeClient node, Output output, NodeSettings settings, CancellationToken ct) =>
+        output.Show(await node.GetAsync<PoolView[]>(AdminApi.Pools, ct), Render);
+
+    private static IRenderable Render(PoolView[] pools)
+    {
+        var table = new Table().AddColumns(Cells.Fixed("Pool"), Cells.Fixed("Target"), Cells.Fixed("Target pool"));
+        foreach (var state in CopyStates.All) table.AddColumn(Cells.Count(state));
+        table.AddColumn(Cells.Count("Mounted"));
+
+        foreach (var pool in pools)
+        {
+            // A state the node has no tapes in may be left out of Counts.
+            var counts = CopyStates.All.Select(state => Cells.Number(pool.Counts.GetValueOrDefault(state)));
+            table.AddRow([
+                Cells.Plain(pool.Pool), Cells.Plain(pool.Target), Cells.Plain(pool.TargetPool),
+                .. counts,
+                Cells.Number(pool.Mounted),
+            ]);
+        }
+        return table;
+    }
+}

@@ -1,0 +1,3 @@
+using Vts.Ctl.Cli;
+
+return await VtsCtlApp.RunAsync(args);

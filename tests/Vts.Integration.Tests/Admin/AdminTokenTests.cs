@@ -1,0 +1,44 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Vts.Integration.Tests.Fixtures;
+using Xunit;
+
+namespace Vts.Integration.Tests.Admin;
+
+/// <summary>The admin port needs a token off loopback, and enforces one whenever it is configured.</summary>
+public sealed class AdminTokenTests
+{
+    private const string Token = "s3cret-token-for-the-tests";
+
+    [Fact]
+    public async Task Off_loopback_without_a_token_the_node_refuses_to_start()
+    {
+        await using var sshd = await Sshd.Create(start: false);
+        using var site = new NodeSite(sshd, extra: "admin.listen = \"0.0.0.0:7410\"");
+        var (code, output) = await NodeProcess.RunToExit(["--config", site.ConfigFile], TimeSpan.FromSeconds(60));
+        Assert.Equal(2, code);
+        Assert.Contains("vts.admin.token is required", output);
+    }
+
+    [Fact]
+    public async Task A_configured_token_is_required_by_every_endpoint()
+    {
+        await using var sshd = await Sshd.Create(start: false);
+        using var site = new NodeSite(sshd, extra: $"admin.token = \"{Token}\"");
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        await node.WaitUntilReady(TimeSpan.FromSeconds(90));
+
+        using var http = new HttpClient();
+        foreach (var path in new[] { "/api/pools", "/api/cluster", "/metrics", "/" })
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(node.AdminUrl + path)).StatusCode);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong-token-wrong-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(node.AdminUrl + "/api/pools")).StatusCode);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(node.AdminUrl + "/api/pools")).StatusCode);
+
+        var refused = await VtsCtl.Run("--node", node.AdminNode, "autocopy", "pools");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("token", refused.Err);
+        Assert.Equal(0, (await VtsCtl.Run("--node", node.AdminNode, "--token", Token, "autocopy", "pools")).ExitCode);
+    }
+}

@@ -1,0 +1,48 @@
+using Vts.Integration.Tests.Fixtures;
+using Xunit;
+
+namespace Vts.Integration.Tests.Admin;
+
+/// <summary>The live status page in a real headless browser: it shows the node's pools and queue, and follows a
+/// new copy without being reloaded.</summary>
+public sealed class StatusPageTests
+{
+    [Fact]
+    public async Task The_status_page_shows_pools_and_updates_live_without_reload()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd);
+        TapeFiles.Write(site.Tape("POOL1", "P00001"), 1024 * 1024);
+        TapeFiles.Write(site.Tape("POOL2", "P00002"), 1024 * 1024, seed: 2);
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(TimeSpan.FromSeconds(90)));
+        await ems.Send(EmsClient.Dismount("p-1", "POOL1", "P00001"));
+        await AdminNodeFixture.Eventually(() => File.Exists(Path.Combine(sshd.VaultRoot, "DRPOOL1", "P00001")), "the first copy");
+
+        await using var browser = await Chromium.Open(node.AdminUrl + "/");
+        await Until(browser, "document.getElementById('copies').textContent", "1");
+        var text = await browser.Evaluate("document.body.innerText");
+        Assert.Contains("POOL1", text);
+        Assert.Contains("dr:DRPOOL1", text);
+        Assert.Contains("P00001", text); // the copy's event-log entry
+        var marker = await browser.Evaluate("window.__loadedOnce = 'same page'");
+
+        await ems.Send(EmsClient.Dismount("p-2", "POOL2", "P00002"));
+        await Until(browser, "document.getElementById('copies').textContent", "2");
+        Assert.Equal("same page", await browser.Evaluate("window.__loadedOnce")); // no reload happened
+        Assert.Contains("P00002", await browser.Evaluate("document.body.innerText"));
+        Assert.Equal("same page", marker);
+
+        await browser.Screenshot(Path.Combine(NodeProcess.RepositoryRoot, "artifacts", "status-page.png"));
+    }
+
+    private static async Task Until(Chromium browser, string expression, string expected)
+    {
+        var last = "";
+        await AdminNodeFixture.Eventually(() =>
+        {
+            last = browser.Evaluate(expression).GetAwaiter().GetResult();
+            return last == expected;
+        }, $"{expression} == {expected} (last: {last})", seconds: 30);
+    }
+}
