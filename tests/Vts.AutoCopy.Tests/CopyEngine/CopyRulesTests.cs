@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Domain;
@@ -139,5 +140,31 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
 
         // It is started again from its journal when needed.
         Assert.Equal(1024, engine.Status(Pool1, "H00008").LastCopy!.Size);
+    }
+
+    [Fact]
+    public void The_pool_summary_lists_busy_tapes_and_a_status_query_leaves_no_trace_in_the_pools_journal()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "J00001");
+        engine.Dismount(Pool1, "J00002");
+        var summary = engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
+        AwaitAssert(() =>
+        {
+            summary = engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
+            Assert.Equal(["J00001", "J00002"], summary.BusyTapes.Keys.Order());
+        }, Wait);
+        Assert.Equal(MountMode.Ring, summary.BusyTapes["J00001"].Mounted);
+
+        // Asking about a tape never seen answers "unknown" and does not make it busy.
+        var status = engine.Pool(Pool1).Ask<TapeStatus>(new GetTapeStatus(Pool1, Volser.Parse("J00009")), Wait).GetAwaiter().GetResult();
+        Assert.False(status.Known);
+        engine.Restart();
+        summary = engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
+        AwaitAssert(() =>
+        {
+            summary = engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
+            Assert.Equal(["J00001", "J00002"], summary.BusyTapes.Keys.Order());
+        }, Wait);
     }
 }
