@@ -4,11 +4,14 @@
 #   test   install the real parts the tests need (OpenSSH server), run every test project,
 #          end with one line "N passed, N failed, N skipped"
 #   demo   loopback sshd as the recipient VTS, a node on the embedded journal, and the simulator
+#   bench  whole-system benchmarks against real parts on loopback; writes bench/results.md
+#          (-Quick for a small, fast run that checks the harness)
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo')]
+    [ValidateSet('build', 'test', 'demo', 'bench')]
     [string]$Target = 'build',
-    [string]$Configuration = 'Release'
+    [string]$Configuration = 'Release',
+    [switch]$Quick
 )
 
 Set-StrictMode -Version Latest
@@ -76,6 +79,13 @@ function Invoke-Tests {
 switch ($Target) {
     'build' { Invoke-Build }
     'test' { Invoke-Tests }
+    'bench' {
+        Install-TestPrerequisites
+        Invoke-Build
+        $benchArgs = @('--out', "$root/bench/results.md")
+        if ($Quick) { $benchArgs = @('--out', "$root/artifacts/bench-quick.md", '--quick', '--tape-mib', '128') }
+        Invoke-Native 'vts-bench' { dotnet "$root/bench/Vts.Bench/bin/$Configuration/net10.0/vts-bench.dll" @benchArgs }
+    }
     'demo' {
         Install-TestPrerequisites
         Invoke-Build

@@ -21,6 +21,7 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
     ILogger<AutoCopyService> log) : IHostedService
 {
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan PoolStartTimeout = TimeSpan.FromMinutes(5);
     private readonly TaskCompletionSource<NodeRuntime> _runtime = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private EmsIntakeServer? _intake;
 
@@ -40,7 +41,9 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
         var eventLog = system.ActorOf(EventLogActor.Props(settings.NodeName, settings.StateDir), "event-log");
         var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, new SftpTapeTransport(), gate, eventLog);
         var pools = await PoolSharding.StartAsync(system, engine);
-        PoolSharding.WakeAll(pools, engine);
+        // Every pool placed and recovered before the EMS port opens: the first events are then acknowledged at the
+        // journal's pace, not after the shard allocations of a cold start.
+        await Task.WhenAll(settings.AutoCopy.Pools.Keys.Select(pool => pools.Ask<PoolSummary>(new GetPoolSummary(pool), PoolStartTimeout)));
 
         _intake = new EmsIntakeServer(settings.Ems, settings.AutoCopy.Pools.Keys.ToHashSet(), pools,
             new VaultLocator(settings.VaultRoot), log);

@@ -37,6 +37,3 @@ public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState Stat
 public sealed record GetPoolSummary(PoolName Pool) : IPoolCommand;
 
 public sealed record PoolSummary(PoolName Pool, IReadOnlyDictionary<string, TapeCopyState> BusyTapes);
-
-/// <summary>Starts a pool's supervisor (and so resumes its due copies) without touching any tape.</summary>
-public sealed record WakePool(PoolName Pool) : IPoolCommand;

@@ -23,12 +23,6 @@ public static class PoolSharding
             settings,
             new PoolMessageExtractor());
     }
-
-    /// <summary>Wakes every configured pool, so pools with due copies resume even before any new EMS event.</summary>
-    public static void WakeAll(IActorRef region, CopyEngineContext engine)
-    {
-        foreach (var pool in engine.AutoCopy.Pools.Keys) region.Tell(new WakePool(pool));
-    }
 }
 
 public sealed class PoolMessageExtractor : IMessageExtractor

@@ -64,7 +64,6 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         });
 
         Command<ITapeCommand>(command => Deliver(command, Sender));
-        Command<WakePool>(_ => { });
         Command<GetPoolSummary>(_ => Sender.Tell(new PoolSummary(_pool.Name,
             _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled).ToDictionary())));
         Command<TapeCopyActor.TapeStateChanged>(changed =>
@@ -94,14 +93,24 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         // Queries and retries of an idle tape start its actor without a trace in the pool's journal.
         if (command is RecordMount or RecordDismount && !_active.Contains(volser))
         {
-            Persist(new TapeActivated(volser), e =>
+            // Asynchronous: many tapes of a pool can be activated in one journal batch. Handlers run in call order,
+            // so a tape's events still reach it in arrival order; a second activation of the same tape is harmless.
+            PersistAsync(new TapeActivated(volser), e =>
             {
                 Activate(e);
-                TapeFor(volser).Tell(command, sender);
+                Hand(command, sender);
             });
             return;
         }
-        TapeFor(volser).Tell(command, sender);
+        Hand(command, sender);
+    }
+
+    /// <summary>To the tape's actor, or, while that actor is being stopped, into the queue it is restarted with.</summary>
+    private void Hand(ITapeCommand command, IActorRef sender)
+    {
+        var volser = command.Volser.Value;
+        if (_stopping.TryGetValue(volser, out var waiting)) waiting.Add((command, sender));
+        else TapeFor(volser).Tell(command, sender);
     }
 
     private IActorRef TapeFor(string volser) => _tapes.TryGetValue(volser, out var tape) ? tape : StartTape(volser);

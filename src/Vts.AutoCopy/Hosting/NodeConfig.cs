@@ -54,6 +54,9 @@ public static partial class NodeConfig
                 }
               }
               persistence {
+                # A tape actor is started (and recovers its journal) on its first event after being idle; ingest of
+                # events for many idle tapes is bound by how many recoveries run at once (50 → 200 measured 131 → 247/s).
+                max-concurrent-recoveries = 200
                 journal {
                   plugin = "akka.persistence.journal.sql"
                   sql {

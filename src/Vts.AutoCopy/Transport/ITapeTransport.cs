@@ -8,7 +8,8 @@ public sealed record TransferRequest(string SourcePath, TargetSettings Target, P
 
 public abstract record TransferOutcome
 {
-    public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration) : TransferOutcome;
+    /// <param name="Verification">the part of <paramref name="Duration"/> spent proving the copy at the target.</param>
+    public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TimeSpan Verification = default) : TransferOutcome;
 
     /// <param name="Security">the target could not be trusted (host key unknown or changed, R10).</param>
     public sealed record Failed(string Cause, bool Security = false) : TransferOutcome;

@@ -10,7 +10,8 @@ namespace Vts.AutoCopy.Transport;
 internal sealed class RemoteHasher : IDisposable
 {
     // Paths here are built from validated pool names and volsers: no newline, no quote can reach the loop.
-    private const string Loop = """while IFS= read -r p; do sha256sum -b -- "$p" 2>/dev/null || echo FAILED; done""";
+    // OpenSSL's SHA-256 is two to three times faster than coreutils' where the target has it; both print "<hex> *<path>".
+    private const string Loop = """if command -v openssl >/dev/null 2>&1; then h="openssl dgst -sha256 -r"; else h="sha256sum -b --"; fi; while IFS= read -r p; do $h "$p" 2>/dev/null || echo FAILED; done""";
 
     private readonly SshCommand _command;
     private readonly Stream _input;

@@ -86,7 +86,9 @@ public sealed class SftpTapeTransport : ITapeTransport
                 return new TransferOutcome.Failed("source tape changed during the transfer; attempt voided");
             }
 
+            var verifying = Stopwatch.StartNew();
             var received = await session.HashAtTarget(tempPath, cancellation);
+            var verification = verifying.Elapsed;
             if (!string.Equals(received, sha256, StringComparison.Ordinal))
             {
                 await DeleteQuietly(sftp, tempPath);
@@ -96,7 +98,7 @@ public sealed class SftpTapeTransport : ITapeTransport
             // posix-rename@openssh.com replaces an older copy in one step: readers see the old tape or the new one.
             await Task.Run(() => sftp.RenameFile(tempPath, finalPath, isPosix: true), cancellation);
             healthy = true;
-            return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed);
+            return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, verification);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {

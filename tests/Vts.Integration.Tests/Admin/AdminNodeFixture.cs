@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Vts.Integration.Tests.Fixtures;
+using Vts.Testing;
 using Xunit;
 
 namespace Vts.Integration.Tests.Admin;

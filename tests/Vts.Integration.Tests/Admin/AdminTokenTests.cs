@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Vts.Integration.Tests.Fixtures;
+using Vts.Testing;
 using Xunit;
 
 namespace Vts.Integration.Tests.Admin;

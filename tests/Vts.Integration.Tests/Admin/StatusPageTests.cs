@@ -1,4 +1,5 @@
 using Vts.Integration.Tests.Fixtures;
+using Vts.Testing;
 using Xunit;
 
 namespace Vts.Integration.Tests.Admin;

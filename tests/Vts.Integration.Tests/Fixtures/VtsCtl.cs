@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 
+using Vts.Testing;
+
 namespace Vts.Integration.Tests.Fixtures;
 
 /// <summary>Runs the real vtsctl, as an operator would.</summary>

@@ -2,6 +2,7 @@ using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.Transport;
 using Vts.Integration.Tests.Fixtures;
+using Vts.Testing;
 using Xunit;
 
 namespace Vts.Integration.Tests.Transport;

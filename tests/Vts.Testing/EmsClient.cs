@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
-namespace Vts.Integration.Tests.Fixtures;
+namespace Vts.Testing;
 
 /// <summary>Sends EMS lines to a node and reads its one-line replies.</summary>
 public sealed class EmsClient : IDisposable

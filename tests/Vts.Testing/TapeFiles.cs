@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Vts.Integration.Tests.Fixtures;
+namespace Vts.Testing;
 
 public static class TapeFiles
 {

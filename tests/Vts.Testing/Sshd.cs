@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
 
-namespace Vts.Integration.Tests.Fixtures;
+namespace Vts.Testing;
 
 /// <summary>A real OpenSSH server on 127.0.0.1 with keys generated for this run: the recipient VTS.</summary>
 public sealed class Sshd : IAsyncDisposable

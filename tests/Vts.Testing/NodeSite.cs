@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Vts.Integration.Tests.Fixtures;
+namespace Vts.Testing;
 
 /// <summary>A source node's folders and configuration, aimed at one <see cref="Sshd"/> target.</summary>
 public sealed class NodeSite : IDisposable

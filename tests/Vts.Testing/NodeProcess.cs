@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Vts.Integration.Tests.Fixtures;
+namespace Vts.Testing;
 
 /// <summary>A real vts-node process, as operators run it; killed with SIGKILL when a test says so.</summary>
 public sealed partial class NodeProcess : IAsyncDisposable
@@ -22,6 +22,13 @@ public sealed partial class NodeProcess : IAsyncDisposable
         process.EnableRaisingEvents = true;
         process.Exited += (_, _) => _ready.TrySetException(new InvalidOperationException($"vts-node exited ({process.ExitCode}):\n{Output}"));
     }
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>Resident memory of the node process now, from /proc.</summary>
+    public long ResidentBytes =>
+        File.ReadLines($"/proc/{_process.Id}/status").Where(l => l.StartsWith("VmRSS:"))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024).FirstOrDefault();
 
     public string Output
     {

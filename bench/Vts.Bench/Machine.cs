@@ -1,0 +1,27 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Vts.Bench;
+
+public static class Machine
+{
+    public static string Describe()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "?"
+            : "?";
+        var memory = File.Exists("/proc/meminfo")
+            ? File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]
+            : "0";
+        return $"{Environment.ProcessorCount} cores ({cpu}), {long.Parse(memory) / 1024 / 1024} GiB, {RuntimeInformation.OSDescription}, " +
+               $".NET {Environment.Version}, {Run("ssh", "-V")}";
+    }
+
+    public static string Run(string file, params string[] args)
+    {
+        var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var text = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return text.Trim();
+    }
+}
