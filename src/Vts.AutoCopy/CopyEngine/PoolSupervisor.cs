@@ -23,6 +23,9 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     private sealed record WakeTape(string Volser);
 
     private const int SnapshotEvery = 1000;
+    /// <summary>Tapes of one pool recovering at once after a restart. Recoveries share the node's permits with every
+    /// other persistent actor (pools, sharding's own stores); waking thousands at once would queue those behind them.</summary>
+    private const int WakingAtOnce = 4;
     private static readonly TimeSpan RestartBackoff = TimeSpan.FromSeconds(5);
 
     private readonly PoolSettings _pool;
@@ -35,6 +38,9 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, TapeCopyState> _states = [];
     /// <summary>Tapes asked to stop; what arrives for them meanwhile waits here, in order.</summary>
     private readonly Dictionary<string, List<(ITapeCommand Command, IActorRef Sender)>> _stopping = [];
+    /// <summary>Busy tapes still to be woken after recovery, and those woken but not yet recovered.</summary>
+    private readonly Queue<string> _toWake = new();
+    private readonly HashSet<string> _waking = [];
 
     public static string PersistenceIdFor(PoolName pool) => $"pool-{pool}";
 
@@ -60,7 +66,8 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _log.Info("pool {0}: resuming {1} tapes with work pending", _pool.Name, _active.Count);
-            foreach (var volser in _active) StartTape(volser);
+            foreach (var volser in _active) _toWake.Enqueue(volser);
+            WakeSome();
         });
 
         Command<ITapeCommand>(command => Deliver(command, Sender));
@@ -68,7 +75,9 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
             _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled).ToDictionary())));
         Command<TapeCopyActor.TapeStateChanged>(changed =>
         {
-            if (_tapes.TryGetValue(changed.Volser.Value, out var tape) && tape.Equals(Sender)) _states[changed.Volser.Value] = changed.State;
+            if (!_tapes.TryGetValue(changed.Volser.Value, out var tape) || !tape.Equals(Sender)) return;
+            _states[changed.Volser.Value] = changed.State;
+            if (_waking.Remove(changed.Volser.Value)) WakeSome(); // its first report: it has recovered
         });
         Command<TapeCopyActor.TapeSettled>(OnTapeSettled);
         Command<TapeCopyActor.TapeStays>(OnTapeStays);
@@ -115,6 +124,16 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
 
     private IActorRef TapeFor(string volser) => _tapes.TryGetValue(volser, out var tape) ? tape : StartTape(volser);
 
+    private void WakeSome()
+    {
+        while (_waking.Count < WakingAtOnce && _toWake.TryDequeue(out var volser))
+        {
+            if (_tapes.ContainsKey(volser) || !_active.Contains(volser)) continue; // an EMS event woke it already
+            StartTape(volser);
+            _waking.Add(volser);
+        }
+    }
+
     private void OnTapeSettled(TapeCopyActor.TapeSettled settled)
     {
         var volser = settled.Volser.Value;
@@ -135,6 +154,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         if (!_volserOf.Remove(terminated.ActorRef, out var volser)) return;
         _tapes.Remove(volser);
         _states.Remove(volser);
+        if (_waking.Remove(volser)) WakeSome();
         if (!_stopping.Remove(volser, out var waiting))
         {
             // It stopped without being asked (its journal failed): try again later, never in a tight loop.
