@@ -170,11 +170,25 @@ public sealed class VtsCtlTests(AdminNodeFixture fixture) : IClassFixture<AdminN
         Assert.Equal(0, Value("vts_copies_due", ("target", "dr")));
         Assert.True(Value("vts_ems_events_total", ("kind", "dismount"), ("outcome", "ack")) >= 2);
 
-        // The counters move with the next copy.
-        var before = ValueOrZero("vts_ems_events_total", ("kind", "other"), ("outcome", "nak"));
-        using (var ems = new EmsClient(fixture.Ems)) await ems.Send("{broken");
-        samples = PrometheusText.Parse(await http.GetStringAsync($"{fixture.Node.AdminUrl}/metrics"));
-        Assert.Equal(before + 1, Value("vts_ems_events_total", ("kind", "other"), ("outcome", "nak")));
+        // The counters move with the next copy, and with a refused line.
+        var naks = ValueOrZero("vts_ems_events_total", ("kind", "other"), ("outcome", "nak"));
+        var sha = TapeFiles.Write(fixture.Site.Tape("POOL2", "M00001"), 1024 * 1024, seed: 9);
+        using (var ems = new EmsClient(fixture.Ems))
+        {
+            await ems.Send("{broken");
+            await ems.Send(EmsClient.Dismount("metrics-1", "POOL2", "M00001"));
+        }
+        await AdminNodeFixture.Eventually(() => File.Exists(Path.Combine(fixture.Sshd.VaultRoot, "DRPOOL2", "M00001")), "the copy of M00001");
+        await AdminNodeFixture.Eventually(() =>
+        {
+            samples = PrometheusText.Parse(http.GetStringAsync($"{fixture.Node.AdminUrl}/metrics").GetAwaiter().GetResult());
+            return samples.Any(s => s.Name == "vts_copies_completed_total" && s.Labels["pool"] == "POOL2");
+        }, "the POOL2 copy counted");
+        Assert.Equal(1, Value("vts_copies_completed_total", ("pool", "POOL2"), ("target", "dr")));
+        Assert.Equal(3 * 1024 * 1024, Value("vts_bytes_sent_total", ("target", "dr")));
+        Assert.Equal(2, Value("vts_attempt_duration_seconds_count", ("target", "dr"), ("outcome", "copied")));
+        Assert.Equal(naks + 1, Value("vts_ems_events_total", ("kind", "other"), ("outcome", "nak")));
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(fixture.Sshd.VaultRoot, "DRPOOL2", "M00001")));
     }
 
     [Fact]
