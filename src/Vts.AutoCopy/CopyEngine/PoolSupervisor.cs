@@ -38,6 +38,8 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, TapeCopyState> _states = [];
     /// <summary>Tapes asked to stop; what arrives for them meanwhile waits here, in order.</summary>
     private readonly Dictionary<string, List<(ITapeCommand Command, IActorRef Sender)>> _stopping = [];
+    /// <summary>Tapes whose TapeActivated is being journaled; what arrives for them meanwhile waits here, in order.</summary>
+    private readonly Dictionary<string, List<(ITapeCommand Command, IActorRef Sender)>> _activating = [];
     /// <summary>Busy tapes still to be woken after recovery, and those woken but not yet recovered.</summary>
     private readonly Queue<string> _toWake = new();
     private readonly HashSet<string> _waking = [];
@@ -98,16 +100,23 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
             waiting.Add((command, sender));
             return;
         }
+        if (_activating.TryGetValue(volser, out var held))
+        {
+            held.Add((command, sender));
+            return;
+        }
         // Only an EMS event can give a tape work; it is journaled as busy first, so a restart wakes it.
         // Queries and retries of an idle tape start its actor without a trace in the pool's journal.
         if (command is RecordMount or RecordDismount && !_active.Contains(volser))
         {
-            // Asynchronous: many tapes of a pool can be activated in one journal batch. Handlers run in call order,
-            // so a tape's events still reach it in arrival order; a second activation of the same tape is harmless.
+            // Asynchronous, so many tapes of a pool are activated in one journal batch; one activation per tape at a
+            // time, so its journal never reads "busy, busy, settled" while the tape has work.
+            _activating[volser] = [(command, sender)];
             PersistAsync(new TapeActivated(volser), e =>
             {
                 Activate(e);
-                Hand(command, sender);
+                if (!_activating.Remove(e.Volser, out var waiting)) return;
+                foreach (var (c, s) in waiting) Hand(c, s);
             });
             return;
         }

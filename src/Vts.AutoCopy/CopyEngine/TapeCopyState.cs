@@ -39,6 +39,9 @@ public sealed record TapeCopyState
     public string? LastError { get; init; }
     public LastCopy? LastCopy { get; init; }
     public ImmutableList<string> RecentEventIds { get; init; } = ImmutableList<string>.Empty;
+    /// <summary>A dismount arrived while a transfer was running (a repeated EMS line, or one whose mount was never
+    /// seen): whatever that transfer ends in, a fresh series follows it, since the tape may have changed.</summary>
+    public bool DueAgain { get; init; }
 
     /// <summary>Nothing mounted and nothing owed: the actor may stop and the pool forget it.</summary>
     public bool IsSettled => Mounted is null && Phase == CopyPhase.Idle;
@@ -53,6 +56,8 @@ public sealed record TapeCopyState
     {
         TransferOutcome.Succeeded s => [new CopyCompleted(Attempts, s.Size, s.Sha256, s.Duration, now)],
         TransferOutcome.Cancelled c => [new AttemptCancelled(Attempts, c.Reason, now)],
+        // A dismount during the attempt already started a fresh series: this failure does not end it.
+        TransferOutcome.Failed f when DueAgain => [new AttemptFailed(Attempts, f.Cause, now, now)],
         TransferOutcome.Failed f when Attempts >= retry.MaxAttempts =>
             [new AttemptFailed(Attempts, f.Cause, null, now), new CopyFailed(Attempts, f.Cause, now)],
         TransferOutcome.Failed f => [new AttemptFailed(Attempts, f.Cause, now + retry.Interval, now)],
@@ -63,7 +68,22 @@ public sealed record TapeCopyState
     public TapeCopyState Interrupted() =>
         Phase == CopyPhase.Copying ? this with { Phase = CopyPhase.Due, Attempts = Math.Max(0, Attempts - 1) } : this;
 
-    public TapeCopyState Apply(ITapeEvent e) => e switch
+    public TapeCopyState Apply(ITapeEvent e)
+    {
+        var next = ApplyOne(e);
+        // The transfer that was running when a dismount came has ended: the fresh series that dismount asked for starts.
+        return DueAgain && e is CopyCompleted or AttemptFailed or AttemptCancelled
+            ? next with { Phase = CopyPhase.Due, Attempts = 0, NextAttemptAt = null, DueAgain = false, DueSince = next.DueSince ?? e switch
+            {
+                CopyCompleted c => c.At,
+                AttemptFailed f => f.At,
+                AttemptCancelled c => c.At,
+                _ => null,
+            } }
+            : next;
+    }
+
+    private TapeCopyState ApplyOne(ITapeEvent e) => e switch
     {
         MountRecorded m => Remember(m.EventId) with { Mounted = m.Mode },
         DismountRecorded d => ApplyDismount(d),
@@ -87,6 +107,8 @@ public sealed record TapeCopyState
         var next = Remember(d.EventId) with { Mounted = null };
         // R2: a read-only mount cannot have changed the tape. R3: an unknown mount might have.
         if (Mounted == MountMode.NoRing) return next;
+        // R6: never a second transfer; the running one finishes first (a mount would have cancelled it).
+        if (Phase == CopyPhase.Copying) return next with { DueAgain = true };
         // R6/R7: one due copy of the latest contents, a fresh series; it keeps its place in the queue if it had one.
         return next with
         {

@@ -63,7 +63,9 @@ public sealed class TransferGate : ReceiveActor
     private void Enqueue(RequestTransferSlot request)
     {
         var queue = Queue(request.Target);
-        if (queue.Running.Contains(Sender) || queue.WaitingTapes.ContainsKey(Sender)) return;
+        if (queue.WaitingTapes.ContainsKey(Sender)) return;
+        // A tape that asks while holding a slot was restarted (same actor, fresh state): the slot it held is void.
+        queue.Running.Remove(Sender);
         Context.Watch(Sender);
         if (!queue.WaitingByPool.TryGetValue(request.Pool, out var waiting))
         {

@@ -20,6 +20,10 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     /// <summary>A longer line is refused whole; no legitimate event comes near it.</summary>
     public const int MaxLineBytes = 4096;
     private const int MaxInFlightPerConnection = 256;
+    /// <summary>More clients than any EMS distributor setup needs; beyond it a connection is closed at once.</summary>
+    public const int MaxConnections = 64;
+
+    private readonly SemaphoreSlim _connections = new(MaxConnections);
 
     private readonly EmsSettings _settings;
     private readonly IReadOnlySet<PoolName> _monitored;
@@ -30,6 +34,9 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task _accepting = Task.CompletedTask;
     private long _textEvents;
+    /// <summary>EMS text carries no id, so one is made up; unique per boot (and node), so that a tape's memory of ids
+    /// it has seen never mistakes a new line after a restart for a repeat of an old one.</summary>
+    private readonly string _textIdPrefix = $"ems-{Guid.NewGuid():N}"[..12];
 
     public EmsIntakeServer(EmsSettings settings, IReadOnlySet<PoolName> monitored, IActorRef pools, VaultLocator vault, ILogger log)
     {
@@ -56,27 +63,47 @@ public sealed class EmsIntakeServer : IAsyncDisposable
             TcpClient client;
             try { client = await _listener.AcceptTcpClientAsync(stop); }
             catch (OperationCanceledException) { return; }
-            catch (SocketException e) { _log.LogWarning("EMS accept failed: {Error}", e.Message); continue; }
-            _ = Task.Run(() => Serve(client, stop), stop);
+            catch (SocketException e)
+            {
+                // Out of descriptors, say: back off rather than spin.
+                _log.LogWarning("EMS accept failed: {Error}", e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), stop).ContinueWith(_ => { });
+                continue;
+            }
+            if (!_connections.Wait(0))
+            {
+                _log.LogWarning("EMS connection from {Remote} refused: {Max} connections open", client.Client.RemoteEndPoint, MaxConnections);
+                client.Dispose();
+                continue;
+            }
+            _ = Task.Run(async () =>
+            {
+                try { await Serve(client, stop); }
+                finally { _connections.Release(); }
+            }, stop);
         }
     }
 
     private async Task Serve(TcpClient client, CancellationToken stop)
     {
         using var _ = client;
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var remote = client.Client.RemoteEndPoint;
         var stream = client.GetStream();
         var replies = Channel.CreateBounded<Task<string>>(MaxInFlightPerConnection);
-        var writer = WriteReplies(stream, replies.Reader, stop);
+        // If replies can no longer be written, reading more lines would only journal events nobody hears about.
+        var writer = WriteReplies(stream, replies.Reader, _settings.IdleTimeout, connection.Token)
+            .ContinueWith(t => { connection.Cancel(); return t; }, TaskScheduler.Default).Unwrap();
         try
         {
-            await foreach (var line in ReadLines(stream, stop))
+            await foreach (var line in ReadLines(stream, connection.Token))
                 await replies.Writer.WriteAsync(line.TooLong
                     ? Task.FromResult(TooLong())
-                    : Handle(line.Text), stop);
+                    : Handle(line.Text), connection.Token);
         }
         catch (OperationCanceledException) { }
         catch (IOException) { }
+        catch (ObjectDisposedException) { }
         catch (Exception e) { _log.LogWarning(e, "EMS connection {Remote} failed", remote); }
         finally
         {
@@ -131,16 +158,40 @@ public sealed class EmsIntakeServer : IAsyncDisposable
         }
     }
 
-    private static async Task WriteReplies(NetworkStream stream, ChannelReader<Task<string>> replies, CancellationToken stop)
+    /// <summary>A client that stops reading its replies is dropped after the idle timeout, like one that stops writing.</summary>
+    private static async Task WriteReplies(NetworkStream stream, ChannelReader<Task<string>> replies, TimeSpan timeout, CancellationToken stop)
     {
-        await foreach (var reply in replies.ReadAllAsync(stop))
+        try
         {
-            var bytes = Encoding.UTF8.GetBytes(await reply + "\n");
-            await stream.WriteAsync(bytes, stop);
+            await foreach (var reply in replies.ReadAllAsync(stop))
+            {
+                var bytes = Encoding.UTF8.GetBytes(await reply + "\n");
+                using var slow = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                slow.CancelAfter(timeout);
+                await stream.WriteAsync(bytes, slow.Token);
+            }
+        }
+        finally
+        {
+            stream.Close(); // ends the reader too, so nothing waits on a connection nobody serves
         }
     }
 
     private async Task<string> Handle(string text)
+    {
+        try
+        {
+            return await HandleLine(text);
+        }
+        catch (Exception e)
+        {
+            // One bad moment (the vault unreadable, say) refuses one line; the connection and its order survive.
+            _log.LogWarning(e, "EMS line not handled");
+            return Nak(null, $"not handled: {Printable.Clip(e.Message, 120)}");
+        }
+    }
+
+    private async Task<string> HandleLine(string text)
     {
         var parsed = EmsLineParser.Parse(text);
         var kind = parsed is EmsLine.TapeEvent t ? (t.Kind == EmsEventKind.Mount ? "mount" : "dismount") : "other";
@@ -157,9 +208,9 @@ public sealed class EmsIntakeServer : IAsyncDisposable
             case EmsLine.Malformed m:
                 return Nak(m.Id, m.Error);
             case EmsLine.NotForAutoCopy n:
-                return Ack($"ems-{Interlocked.Increment(ref _textEvents)}", n.Why);
+                return Ack(NextTextId(), n.Why);
             case EmsLine.TapeEvent e:
-                var id = e.Id ?? $"ems-{Interlocked.Increment(ref _textEvents)}";
+                var id = e.Id ?? NextTextId();
                 var pool = e.Pool ?? _vault.FindPool(e.Volser);
                 if (pool is null) return Ack(id, $"volser {e.Volser} is in no pool of the vault");
                 if (!_monitored.Contains(pool)) return Ack(id, $"pool {pool} is not monitored by AutoCopy");
@@ -180,6 +231,8 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 return Nak(null, "unrecognised line");
         }
     }
+
+    public string NextTextId() => $"{_textIdPrefix}-{Interlocked.Increment(ref _textEvents)}";
 
     private static string TooLong()
     {

@@ -141,8 +141,10 @@ internal sealed class SessionPool
         var idle = _idle.GetOrAdd(target.Name.Value, _ => []);
         while (idle.TryTake(out var session))
         {
-            if (await StillWorks(session, cancellation)) return session;
-            session.Dispose();
+            var works = false;
+            try { works = await StillWorks(session, cancellation); }
+            finally { if (!works) session.Dispose(); }
+            if (works) return session;
         }
         var key = _keys.GetOrAdd(target.PrivateKeyFile, path => new PrivateKeyFile(path));
         return await TargetSession.Open(target, key, cancellation);

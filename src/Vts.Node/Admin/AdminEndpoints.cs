@@ -1,5 +1,6 @@
 using System.Net;
 using System.Reflection;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster;
@@ -25,10 +26,12 @@ namespace Vts.Node.Admin;
 public static class AdminEndpoints
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private const int MaxJournalEvents = 10_000;
 
     public static void Map(WebApplication app, VtsSettings settings)
     {
         if (settings.Admin.Token is { } token) app.Use(RequireToken(token));
+        app.Use(AnswerTimeoutsAsUnavailable);
 
         app.MapGet("/", () => Results.Content(StatusPage, "text/html; charset=utf-8"));
         app.MapMetrics(AdminApi.Metrics);
@@ -55,19 +58,41 @@ public static class AdminEndpoints
         DueCopiesPerTarget(app);
     }
 
-    private static Func<HttpContext, RequestDelegate, Task> RequireToken(string token) => async (context, next) =>
+    private static Func<HttpContext, RequestDelegate, Task> RequireToken(string token)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        // The status page cannot set headers on its first load, so it may carry the token as ?token=.
-        var query = context.Request.Query["token"].ToString();
-        if (header == $"Bearer {token}" || query == token)
+        var expected = System.Text.Encoding.UTF8.GetBytes($"Bearer {token}");
+        var expectedQuery = System.Text.Encoding.UTF8.GetBytes(token);
+        return async (context, next) =>
+        {
+            var header = System.Text.Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
+            // The status page cannot set a header on its first load, so the page alone may carry ?token=.
+            var page = context.Request.Path == "/" && HttpMethods.IsGet(context.Request.Method)
+                && CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(context.Request.Query["token"].ToString()), expectedQuery);
+            if (page || CryptographicOperations.FixedTimeEquals(header, expected))
+            {
+                await next(context);
+                return;
+            }
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            await context.Response.WriteAsJsonAsync(new ApiError("a bearer token is required (vts.admin.token)"), AdminApi.Json);
+        };
+    }
+
+    /// <summary>A pool or the journal that does not answer in time is the node being busy, not a server error:
+    /// say so in the API's own error shape, so vtsctl can print it.</summary>
+    private static async Task AnswerTimeoutsAsUnavailable(HttpContext context, RequestDelegate next)
+    {
+        try
         {
             await next(context);
-            return;
         }
-        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        await context.Response.WriteAsJsonAsync(new ApiError("a bearer token is required (vts.admin.token)"), AdminApi.Json);
-    };
+        catch (Exception e) when (e is AskTimeoutException or TimeoutException or TaskCanceledException && !context.RequestAborted.IsCancellationRequested)
+        {
+            if (context.Response.HasStarted) throw;
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.Response.WriteAsJsonAsync(new ApiError($"the node did not answer in time ({e.Message}); try again"), AdminApi.Json);
+        }
+    }
 
     private static IResult Ok<T>(T value) => Results.Json(value, AdminApi.Json);
 
@@ -193,8 +218,12 @@ public static class AdminEndpoints
     private static async Task<IResult> JournalEvents(AutoCopyService node, string persistenceId)
     {
         var runtime = await node.Runtime;
+        // The newest first would need the highest sequence number; the event log is the only long stream, and
+        // vtsctl eventlog serves it, so a stream is read from its start up to a bound.
         var envelopes = await ReadJournal(runtime.System).CurrentEventsByPersistenceId(persistenceId, 0, long.MaxValue)
-            .RunWith(Sink.Seq<EventEnvelope>(), runtime.System.Materializer());
+            .Take(MaxJournalEvents)
+            .RunWith(Sink.Seq<EventEnvelope>(), runtime.System.Materializer())
+            .WaitAsync(AskTimeout);
         if (envelopes.Count == 0) return Error(404, $"no journal events for '{Printable.Clip(persistenceId, 80)}'");
         var serialization = runtime.System.Serialization;
         return Ok(envelopes.Select(e => new JournalEventView(e.SequenceNr,
@@ -233,7 +262,10 @@ public static class AdminEndpoints
         {
             if (node is null || !node.Runtime.IsCompleted) return;
             var runtime = await node.Runtime;
-            var owed = (await Summaries(runtime)).SelectMany(s => s.BusyTapes.Values
+            PoolSummary[] summaries;
+            try { summaries = await Summaries(runtime); }
+            catch (Exception e) when (e is AskTimeoutException or TimeoutException) { return; } // keep the last figures; the rest of /metrics still answers
+            var owed = summaries.SelectMany(s => s.BusyTapes.Values
                     .Where(t => t.Phase is CopyPhase.Due or CopyPhase.Copying or CopyPhase.WaitingToRetry)
                     .Select(t => (Target: runtime.Settings.AutoCopy.Pools[s.Pool].Target.Value, t.DueSince)))
                 .ToList();

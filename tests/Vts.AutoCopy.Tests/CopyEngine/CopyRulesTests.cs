@@ -167,4 +167,26 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
             Assert.Equal(["J00001", "J00002"], summary.BusyTapes.Keys.Order());
         }, Wait);
     }
+
+    [Fact]
+    public void R6_A_dismount_during_a_transfer_waits_for_it_then_copies_again_from_a_fresh_series()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Dismount(Pool1, "K00001");
+        var first = engine.Transport.Next(Wait);
+        engine.Dismount(Pool1, "K00001"); // a repeated EMS text line, or one whose mount was never seen (R3)
+        Assert.Equal(1, engine.Transport.Count);
+
+        first.Outcome.SetResult(new TransferOutcome.Failed("connection reset"));
+        var second = engine.Transport.Next(Wait); // at once: no 5-minute wait, the dismount began a new series
+        AwaitAssert(() => Assert.Equal(1, engine.Status(Pool1, "K00001").Attempts), Wait);
+        engine.Dismount(Pool1, "K00001");
+        second.Outcome.SetResult(Engine.Copied);
+
+        var third = engine.Transport.Next(Wait);
+        third.Outcome.SetResult(Engine.Copied);
+        AwaitAssert(() => Assert.Equal(CopyPhase.Idle, engine.Status(Pool1, "K00001").Phase), Wait);
+        Assert.Equal(3, engine.Transport.Count);
+        Assert.False(engine.Transport.OverlapSeen);
+    }
 }

@@ -64,4 +64,23 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
         }
         Assert.Equal(["P1A", "P2A", "P1B", "P1C"], granted);
     }
+
+    [Fact]
+    public void R13_A_tape_restarted_while_holding_a_slot_gets_one_again_instead_of_leaking_it()
+    {
+        var gate = Sys.ActorOf(TransferGate.Props(1));
+        var tape = CreateTestProbe();
+        var other = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0), tape);
+        tape.ExpectMsg<TransferSlotGranted>();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0.AddSeconds(1)), other);
+
+        // Same actor, fresh state after a restart: it asks again. Its old slot is void, and it queues again in
+        // dismount order (it was dismounted first), instead of being ignored with a slot nobody will give back.
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0), tape);
+        tape.ExpectMsg<TransferSlotGranted>();
+        other.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        gate.Tell(new ReleaseTransferSlot(Dr), tape);
+        other.ExpectMsg<TransferSlotGranted>();
+    }
 }

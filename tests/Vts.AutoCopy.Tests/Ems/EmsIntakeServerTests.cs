@@ -190,4 +190,18 @@ public sealed class EmsIntakeServerTests : TestKit, IAsyncLifetime
         Assert.Equal("e-9", reply.GetProperty("nak").GetString());
         Assert.Contains("send it again", reply.GetProperty("error").GetString());
     }
+
+    [Fact]
+    public async Task Ids_made_up_for_EMS_text_are_unique_across_restarts_of_the_node()
+    {
+        await using var another = new EmsIntakeServer(
+            new EmsSettings(new IPEndPoint(IPAddress.Loopback, 0), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)),
+            new HashSet<PoolName>(), Sys.DeadLetters, new VaultLocator(_vault), NullLogger.Instance);
+        Assert.NotEqual(_server.NextTextId(), another.NextTextId());
+
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("$ZSVR: 0042 MOUNT A00001 ON $TAPE1 WITH RING\n");
+        var id = (await client.Reply()).GetProperty("ack").GetString()!;
+        Assert.Matches("^ems-[0-9a-f]{8}-[0-9]+$", id);
+    }
 }
