@@ -71,6 +71,7 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
         {
             _state = _state.Interrupted();
             Context.Parent.Tell(new TapeStateChanged(_volser, _state));
+            if (_state.UnreportedFailure is { } failed) ReportFailure(failed); // the event log dedups a repeat
             Schedule(recovering: true);
         });
 
@@ -88,6 +89,11 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
         Command<RetryDue>(_ => Schedule(recovering: false));
         Command<TransferFinished>(OnTransferFinished);
         Command<StopIfSettled>(_ => OnStopIfSettled());
+        Command<EntryLogged>(logged =>
+        {
+            if (_state.UnreportedFailure is { } failed && logged.Key == FailureKey(failed))
+                Persist(new FailureReported(failed.At), Update);
+        });
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "snapshot of {0} not saved", PersistenceId));
     }
@@ -224,8 +230,7 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
                         $"attempt {f.Attempt} of {_engine.AutoCopy.Retry.MaxAttempts} to {_pool.Target} failed: {f.Cause}; next at {next:u}");
                     break;
                 case CopyFailed f:
-                    Report(Severity.Error, MessageIds.CopyFailed,
-                        $"copy to {_pool.Target}:{_pool.TargetPool} failed after {f.Attempts} attempts; last cause: {f.Cause}");
+                    ReportFailure(f);
                     break;
             }
             if (e is CopyCompleted or AttemptCancelled or CopyFailed || e is AttemptFailed { NextAttemptAt: not null })
@@ -317,8 +322,15 @@ public sealed class TapeCopyActor : ReceivePersistentActor, IWithTimers
         if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(_state);
     }
 
-    private void Report(Severity severity, int messageId, string text) =>
-        _engine.EventLog.Tell(new EventLogEntry(Now, severity, messageId, _engine.NodeName, _pool.Name.Value, _volser.Value, text));
+    private void Report(Severity severity, int messageId, string text, string? key = null) =>
+        _engine.EventLog.Tell(new EventLogEntry(Now, severity, messageId, _engine.NodeName, _pool.Name.Value, _volser.Value, text, key));
+
+    /// <summary>R7's one error entry: keyed by the failure, so a report repeated after a crash is logged once.</summary>
+    private void ReportFailure(CopyFailed f) =>
+        Report(Severity.Error, MessageIds.CopyFailed,
+            $"copy to {_pool.Target}:{_pool.TargetPool} failed after {f.Attempts} attempts; last cause: {f.Cause}", FailureKey(f));
+
+    private string FailureKey(CopyFailed f) => $"{PersistenceId}/failed/{f.At.UtcTicks}";
 
     protected override void PostStop()
     {

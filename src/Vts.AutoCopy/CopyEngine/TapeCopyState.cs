@@ -42,9 +42,11 @@ public sealed record TapeCopyState
     /// <summary>A dismount arrived while a transfer was running (a repeated EMS line, or one whose mount was never
     /// seen): whatever that transfer ends in, a fresh series follows it, since the tape may have changed.</summary>
     public bool DueAgain { get; init; }
+    /// <summary>A failed series whose event-log error is not yet confirmed logged; sent again after any restart.</summary>
+    public CopyFailed? UnreportedFailure { get; init; }
 
-    /// <summary>Nothing mounted and nothing owed: the actor may stop and the pool forget it.</summary>
-    public bool IsSettled => Mounted is null && Phase == CopyPhase.Idle;
+    /// <summary>Nothing mounted, nothing owed, nothing left to report: the actor may stop and the pool forget it.</summary>
+    public bool IsSettled => Mounted is null && Phase == CopyPhase.Idle && UnreportedFailure is null;
 
     public bool HasSeen(string eventId) => RecentEventIds.Contains(eventId);
 
@@ -91,7 +93,8 @@ public sealed record TapeCopyState
         AttemptFailed f when f.NextAttemptAt is { } next =>
             this with { Phase = CopyPhase.WaitingToRetry, LastError = f.Cause, NextAttemptAt = next },
         AttemptFailed f => this with { LastError = f.Cause, NextAttemptAt = null },
-        CopyFailed f => this with { Phase = CopyPhase.Failed, LastError = f.Cause, NextAttemptAt = null },
+        CopyFailed f => this with { Phase = CopyPhase.Failed, LastError = f.Cause, NextAttemptAt = null, UnreportedFailure = f },
+        FailureReported r => UnreportedFailure?.At == r.FailedAt ? this with { UnreportedFailure = null } : this,
         AttemptCancelled c => this with { Phase = CopyPhase.Due, Attempts = Math.Max(0, c.Attempt - 1) },
         CopyCompleted c => this with
         {

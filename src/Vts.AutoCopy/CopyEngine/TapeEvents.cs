@@ -25,3 +25,6 @@ public sealed record CopyFailed(int Attempts, string Cause, DateTimeOffset At) :
 
 /// <summary>An operator asked for a fresh series of attempts (vtsctl autocopy retry).</summary>
 public sealed record RetryRequested(DateTimeOffset At) : ITapeEvent;
+
+/// <summary>The event log holds the one error entry for the failed series that ended at <see cref="FailedAt"/> (R7).</summary>
+public sealed record FailureReported(DateTimeOffset FailedAt) : ITapeEvent;

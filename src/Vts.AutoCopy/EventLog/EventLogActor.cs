@@ -11,7 +11,7 @@ public sealed record GetRecentEntries(int Count);
 public sealed record RecentEntries(IReadOnlyList<EventLogEntry> Entries);
 
 /// <summary>Saved every <see cref="EventLogActor.SnapshotEvery"/> entries so recovery reads a bounded tail.</summary>
-public sealed record EventLogSnapshot(IReadOnlyList<EventLogEntry> Recent);
+public sealed record EventLogSnapshot(IReadOnlyList<EventLogEntry> Recent, IReadOnlyList<string>? Keys = null);
 
 /// <summary>The node's event log (SPEC §4.5): each entry is journaled, then appended to
 /// <c>&lt;state-dir&gt;/event.log</c> in the VTS layout. Senders just Tell; nothing waits on it.</summary>
@@ -22,7 +22,10 @@ public sealed class EventLogActor : ReceivePersistentActor
 
     private readonly string _node;
     private readonly string _filePath;
+    private const int KeysKept = 10_000;
     private readonly Queue<EventLogEntry> _recent = new();
+    private readonly Queue<string> _keyOrder = new();
+    private readonly HashSet<string> _keys = [];
     private StreamWriter? _file;
 
     public static Props Props(string node, string stateDir) =>
@@ -37,16 +40,27 @@ public sealed class EventLogActor : ReceivePersistentActor
 
         Recover<SnapshotOffer>(offer =>
         {
-            if (offer.Snapshot is EventLogSnapshot s) foreach (var e in s.Recent) Keep(e);
+            if (offer.Snapshot is not EventLogSnapshot s) return;
+            foreach (var e in s.Recent) Keep(e);
+            foreach (var key in s.Keys ?? []) Remember(key);
         });
         Recover<EventLogEntry>(Keep);
 
-        Command<EventLogEntry>(entry => Persist(entry, e =>
+        Command<EventLogEntry>(entry =>
         {
-            Keep(e);
-            Append(e);
-            if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new EventLogSnapshot(_recent.ToList()));
-        }));
+            if (entry.Key is { } key && _keys.Contains(key))
+            {
+                Sender.Tell(new EntryLogged(key)); // logged before; its sender missed the answer
+                return;
+            }
+            Persist(entry, e =>
+            {
+                Keep(e);
+                Append(e);
+                if (e.Key is { } logged) Sender.Tell(new EntryLogged(logged));
+                if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new EventLogSnapshot(_recent.ToList(), _keyOrder.ToList()));
+            });
+        });
         Command<GetRecentEntries>(q => Sender.Tell(new RecentEntries(_recent.TakeLast(Math.Max(0, q.Count)).ToList())));
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f => Context.GetLogger().Warning(f.Cause, "event log snapshot not saved"));
@@ -56,6 +70,14 @@ public sealed class EventLogActor : ReceivePersistentActor
     {
         _recent.Enqueue(entry);
         while (_recent.Count > Kept) _recent.Dequeue();
+        if (entry.Key is { } key) Remember(key);
+    }
+
+    private void Remember(string key)
+    {
+        if (!_keys.Add(key)) return;
+        _keyOrder.Enqueue(key);
+        while (_keyOrder.Count > KeysKept) _keys.Remove(_keyOrder.Dequeue());
     }
 
     private void Append(EventLogEntry entry)

@@ -10,6 +10,8 @@ public enum Severity
 }
 
 /// <summary>One operator-facing outcome. <see cref="MessageId"/> is one of <see cref="MessageIds"/>.</summary>
+/// <param name="Key">set for an entry that must appear exactly once: a repeat with the same key is not logged again,
+/// and the sender is answered with <see cref="EntryLogged"/> so it can stop repeating it.</param>
 public sealed record EventLogEntry(
     DateTimeOffset Time,
     Severity Severity,
@@ -17,7 +19,10 @@ public sealed record EventLogEntry(
     string Node,
     string? Pool,
     string? Volser,
-    string Text);
+    string Text,
+    string? Key = null);
+
+public sealed record EntryLogged(string Key);
 
 /// <summary>Six digits: severity, subsystem (24 data replication, 20 EMS), event number. Listed in README.</summary>
 public static class MessageIds

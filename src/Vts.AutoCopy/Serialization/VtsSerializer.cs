@@ -43,6 +43,7 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["tape.copied.v1"] = typeof(CopyCompleted),
         ["tape.failed.v1"] = typeof(CopyFailed),
         ["tape.retry.v1"] = typeof(RetryRequested),
+        ["tape.failure-reported.v1"] = typeof(FailureReported),
         ["tape.state.v1"] = typeof(TapeCopyState),
         ["pool.activated.v1"] = typeof(TapeActivated),
         ["pool.settled.v1"] = typeof(TapeSettledDown),

@@ -146,4 +146,27 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
         resumed.Outcome.SetResult(Engine.Copied);
         engine.ExpectLog(MessageIds.CopyCompleted);
     }
+
+    [Fact]
+    public void R7_The_final_error_is_reported_again_after_a_crash_until_the_event_log_confirms_it()
+    {
+        var engine = new Engine(this, Settings(maxAttempts: 1));
+        engine.Dismount(Pool1, "G00001");
+        engine.Transport.Next(Wait).Outcome.SetResult(new TransferOutcome.Failed("target gone"));
+        var first = engine.ExpectLog(MessageIds.CopyFailed);
+        Assert.NotNull(first.Key);
+
+        // The node dies before the event log has said "logged": the report is repeated, under the same key.
+        engine.Restart();
+        engine.Pool(Pool1);
+        var again = engine.ExpectLog(MessageIds.CopyFailed);
+        Assert.Equal(first.Key, again.Key);
+        engine.EventLog.Reply(new EntryLogged(again.Key!));
+        AwaitAssert(() => Assert.Null(engine.Status(Pool1, "G00001").UnreportedFailure), Wait);
+
+        // Confirmed: no further restart repeats it.
+        engine.Restart();
+        Assert.Equal(CopyPhase.Failed, engine.Status(Pool1, "G00001").Phase);
+        engine.EventLog.ExpectNoMsg(Dilated(TimeSpan.FromMilliseconds(500)));
+    }
 }

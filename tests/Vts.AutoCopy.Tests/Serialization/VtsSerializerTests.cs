@@ -26,9 +26,11 @@ public sealed class VtsSerializerTests() : TestKit(ConfigurationFactory.ParseStr
         new CopyCompleted(1, 123456789, new string('f', 64), TimeSpan.FromSeconds(3.5), T),
         new CopyFailed(12, "host key changed", T),
         new RetryRequested(T),
+        new FailureReported(T),
         new TapeActivated("A00001"),
         new TapeSettledDown("A00001"),
         new EventLogEntry(T, Severity.Error, MessageIds.CopyFailed, "n1", "POOL1", "A00001", "failed"),
+        new EventLogEntry(T, Severity.Error, MessageIds.CopyFailed, "n1", "POOL1", "A00001", "failed", "tape-POOL1-A00001/failed/1"),
     };
 
     [Theory]
