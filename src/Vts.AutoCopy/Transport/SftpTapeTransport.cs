@@ -14,6 +14,9 @@ public sealed class SftpTapeTransport : ITapeTransport
 
     public static string TemporaryName(string volser) => $".{volser}.autocopy.tmp";
 
+    /// <summary>From this size on a tape is streamed over a command channel rather than SFTP (see <c>TryStream</c>).</summary>
+    public const long StreamingThreshold = 64L << 20;
+
     public async Task<TransferOutcome> CopyAsync(TransferRequest request, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
@@ -75,7 +78,11 @@ public sealed class SftpTapeTransport : ITapeTransport
 
             uploading = true;
             using var hashing = new HashingReadStream(source);
-            await sftp.UploadFileAsync(hashing, tempPath, cancellation);
+            if (length < StreamingThreshold || !await session.TryStream(hashing, tempPath, cancellation))
+            {
+                if (hashing.BytesRead > 0) throw new IOException("the target refused the streamed copy part-way");
+                await sftp.UploadFileAsync(hashing, tempPath, cancellation);
+            }
             var sha256 = hashing.Sha256Hex();
 
             if (hashing.BytesRead != length || File.GetLastWriteTimeUtc(request.SourcePath) != before

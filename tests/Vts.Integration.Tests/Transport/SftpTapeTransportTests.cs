@@ -40,6 +40,17 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task R9_A_large_tape_streamed_over_a_command_channel_arrives_with_the_source_bytes()
+    {
+        var size = SftpTapeTransport.StreamingThreshold + 12_345;
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "A00003"), size, seed: 3);
+        var outcome = Assert.IsType<TransferOutcome.Succeeded>(await _transport.CopyAsync(Request("A00003"), CancellationToken.None));
+        Assert.Equal((size, sha), (outcome.Size, outcome.Sha256));
+        Assert.Equal(sha, TapeFiles.Sha256(AtTarget("A00003")));
+        Assert.True(outcome.Verification > TimeSpan.Zero);
+    }
+
+    [Fact]
     public async Task R9_A_newer_copy_replaces_the_older_one_under_the_final_name()
     {
         TapeFiles.Write(Path.Combine(_vault, "POOL1", "A00002"), 100_000, seed: 1);
