@@ -75,6 +75,4 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         TypeOf.TryGetValue(manifest, out var type)
             ? JsonSerializer.Deserialize(bytes, type, Json) ?? throw new SerializationException($"empty payload for {manifest}")
             : throw new SerializationException($"unknown manifest '{manifest}'");
-
-    public static IEnumerable<string> Manifests => TypeOf.Keys;
 }

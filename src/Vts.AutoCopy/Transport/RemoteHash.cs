@@ -24,7 +24,7 @@ internal sealed class RemoteHasher : IDisposable
         _output = output;
     }
 
-    public static RemoteHasher Start(SshClient shell, TimeSpan timeout)
+    public static RemoteHasher Start(SshClient shell)
     {
         var command = shell.CreateCommand(Loop);
         _ = command.ExecuteAsync(CancellationToken.None);

@@ -80,7 +80,7 @@ internal sealed class TargetSession : IDisposable
         {
             try
             {
-                _hasher ??= RemoteHasher.Start(await Shell(cancellation), Target.OperationTimeout);
+                _hasher ??= RemoteHasher.Start(await Shell(cancellation));
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
                 timeout.CancelAfter(Target.OperationTimeout);
                 if (await _hasher.Hash(path, timeout.Token) is { } hash) return hash;

@@ -44,7 +44,11 @@ public static class AdminEndpoints
             (await node.Runtime).System.ActorOf(HierarchyWalker.Props(result));
             return Ok(new ActorTree(await result.Task.WaitAsync(AskTimeout)));
         });
-        app.MapGet(AdminApi.Pools, async (AutoCopyService node) => Ok(await PoolViews(await node.Runtime)));
+        app.MapGet(AdminApi.Pools, async (AutoCopyService node) =>
+        {
+            var runtime = await node.Runtime;
+            return Ok(PoolViews(runtime, await Summaries(runtime)));
+        });
         app.MapGet(AdminApi.Tapes, (Func<AutoCopyService, string?, string?, Task<IResult>>)Tapes);
         app.MapGet("/api/tapes/{pool}/{volser}", (Func<AutoCopyService, string, string, Task<IResult>>)Tape);
         app.MapPost("/api/tapes/{pool}/{volser}/retry", (Func<AutoCopyService, string, string, Task<IResult>>)Retry);
@@ -124,8 +128,8 @@ public static class AdminEndpoints
         await Task.WhenAll(node.Settings.AutoCopy.Pools.Keys.Order(Comparer<PoolName>.Create((a, b) => string.CompareOrdinal(a.Value, b.Value)))
             .Select(pool => node.Pools.Ask<PoolSummary>(new GetPoolSummary(pool), AskTimeout)));
 
-    private static async Task<List<PoolView>> PoolViews(NodeRuntime node) =>
-        (await Summaries(node)).Select(summary =>
+    private static List<PoolView> PoolViews(NodeRuntime node, IEnumerable<PoolSummary> summaries) =>
+        summaries.Select(summary =>
         {
             var settings = node.Settings.AutoCopy.Pools[summary.Pool];
             var counts = CopyStates.All.ToDictionary(s => s, _ => 0);
@@ -245,11 +249,13 @@ public static class AdminEndpoints
             var queue = gate.Targets.FirstOrDefault(q => q.Target == t);
             return new TargetQueueView(t.Value, queue?.Running ?? 0, queue?.Waiting ?? 0, gate.SlotsPerTarget);
         }).ToList();
-        var owed = (await Summaries(node))
+        // One round of questions to the pools serves both the counts and the list of what is owed.
+        var summaries = await Summaries(node);
+        var owed = summaries
             .SelectMany(summary => summary.BusyTapes.Where(t => t.Value.Phase != CopyPhase.Idle)
                 .Select(t => View(node.Settings, summary.Pool, t.Key, t.Value)))
             .OrderBy(t => t.DueSince ?? DateTimeOffset.MaxValue).Take(50).ToList();
-        return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, await PoolViews(node), targets, owed,
+        return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, PoolViews(node, summaries), targets, owed,
             recent.Entries.Reverse().Select(View).ToList(), CopyThroughput.Copies, CopyThroughput.Bytes,
             Math.Round(CopyThroughput.MiBPerSecondLastMinute(), 3));
     }
