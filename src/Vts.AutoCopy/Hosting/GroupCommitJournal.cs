@@ -1,0 +1,91 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.Sql.Journal;
+
+namespace Vts.AutoCopy.Hosting;
+
+/// <summary>Akka.Persistence.Sql's journal with group commit: writes that arrive while one is in flight go together in
+/// the next transaction. The plugin means to batch concurrent writes itself, but Microsoft.Data.Sqlite is synchronous,
+/// so its batching stage is blocked for the whole of each write and sees one actor's write at a time: every tape event
+/// became a transaction and an fsync of its own (about 2,000 events/s here, the writer 300 commits/s). Writes of one
+/// actor keep their order: Akka sends an actor's next write only after its previous one is confirmed.</summary>
+public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWriteJournal(config)
+{
+    private sealed record GroupWritten;
+
+    private sealed record Waiting(IReadOnlyList<AtomicWrite> Writes, TaskCompletionSource<IImmutableList<Exception>> Done);
+
+    private List<Waiting> _waiting = [];
+    private bool _writing;
+    /// <summary>The last unfinished write of each persistence id: a recovery must not read its highest sequence number
+    /// before that write has ended (the plugin tracks only the first id of each call, and a group has many).</summary>
+    private readonly Dictionary<string, Task> _unfinished = [];
+
+    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellation)
+    {
+        // One transaction carries many callers' writes, so no one caller's token may cancel it; the journal's circuit
+        // breaker still fails a caller whose write takes too long.
+        var waiting = new Waiting(messages.ToList(), new TaskCompletionSource<IImmutableList<Exception>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _waiting.Add(waiting);
+        foreach (var write in waiting.Writes) _unfinished[write.PersistenceId] = waiting.Done.Task;
+        if (!_writing) WriteGroup();
+        return waiting.Done.Task;
+    }
+
+    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellation)
+    {
+        if (_unfinished.TryGetValue(persistenceId, out var write))
+            await write.ContinueWith(_ => { }, TaskScheduler.Default); // its outcome is the writer's business
+        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellation);
+    }
+
+    protected override bool ReceivePluginInternal(object message)
+    {
+        if (message is not GroupWritten) return base.ReceivePluginInternal(message);
+        _writing = false;
+        foreach (var (id, task) in _unfinished.Where(kv => kv.Value.IsCompleted).ToList()) _unfinished.Remove(id);
+        if (_waiting.Count > 0) WriteGroup();
+        return true;
+    }
+
+    private void WriteGroup()
+    {
+        var group = _waiting;
+        _waiting = [];
+        _writing = true;
+        var self = Self;
+        base.WriteMessagesAsync(group.SelectMany(w => w.Writes).ToList(), CancellationToken.None).ContinueWith(written =>
+        {
+            Settle(group, written);
+            self.Tell(new GroupWritten(), ActorRefs.NoSender);
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>Hands each caller its part of the outcome: the plugin answers null when all went in, else one entry
+    /// per atomic write (null, or why that one was rejected); a failed transaction fails every caller.</summary>
+    private static void Settle(List<Waiting> group, Task<IImmutableList<Exception>> written)
+    {
+        if (written.Exception is { } failure)
+        {
+            foreach (var w in group) w.Done.TrySetException(failure.InnerExceptions);
+            return;
+        }
+        if (written.IsCanceled)
+        {
+            foreach (var w in group) w.Done.TrySetCanceled();
+            return;
+        }
+        if (written.Result is not { } rejections)
+        {
+            foreach (var w in group) w.Done.TrySetResult(null!); // the plugin's "all went in"
+            return;
+        }
+        var offset = 0;
+        foreach (var w in group)
+        {
+            w.Done.TrySetResult(rejections.Skip(offset).Take(w.Writes.Count).ToImmutableList());
+            offset += w.Writes.Count;
+        }
+    }
+}
