@@ -24,4 +24,12 @@ public static class Machine
         p.WaitForExit();
         return text.Trim();
     }
+
+    /// <summary>CPU time the whole machine spent busy so far (every process, the kernel included), from /proc/stat.</summary>
+    public static double BusyCpuSeconds()
+    {
+        var ticks = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
+        // user, nice, system, idle, iowait, irq, softirq, steal: all but idle and iowait; USER_HZ is 100 on Linux.
+        return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / 100.0;
+    }
 }

@@ -39,7 +39,11 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
 
         var gate = system.ActorOf(TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers), "transfer-gate");
         var eventLog = system.ActorOf(EventLogActor.Props(settings.NodeName, settings.StateDir), "event-log");
-        var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, new SftpTapeTransport(), gate, eventLog);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, new SftpTapeTransport(), gate, eventLog)
+        {
+            Started = started.Task,
+        };
         var pools = await PoolSharding.StartAsync(system, engine);
         // Every pool placed and recovered before the EMS port opens: the first events are then acknowledged at the
         // journal's pace, not after the shard allocations of a cold start.
@@ -48,6 +52,7 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
         _intake = new EmsIntakeServer(settings.Ems, settings.AutoCopy.Pools.Keys.ToHashSet(), pools,
             new VaultLocator(settings.VaultRoot), log);
         _intake.Start();
+        started.TrySetResult();
         _runtime.TrySetResult(new NodeRuntime(system, settings, pools, gate, eventLog));
         eventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, Severity.Info, MessageIds.NodeStarted, settings.NodeName, null, null,
             $"node started; EMS on {_intake.LocalEndpoint}; {settings.AutoCopy.Pools.Count} pools monitored"));

@@ -16,4 +16,8 @@ public sealed record CopyEngineContext(
 {
     /// <summary>Overdue retries found at recovery start within this spread, not all at once (R8).</summary>
     public TimeSpan RecoverySpread { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Completes once the node takes EMS events. Pools wake their busy tapes only then: thousands of tape
+    /// recoveries would otherwise queue the recoveries of the pools still starting, and with them the EMS port.</summary>
+    public Task Started { get; init; } = Task.CompletedTask;
 }

@@ -22,6 +22,8 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
 {
     private sealed record WakeTape(string Volser);
 
+    private sealed record StartWaking;
+
     private const int SnapshotEvery = 1000;
     /// <summary>Tapes of one pool recovering at once after a restart. Recoveries share the node's permits with every
     /// other persistent actor (pools, sharding's own stores); waking thousands at once would queue those behind them.</summary>
@@ -69,7 +71,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         {
             _log.Info("pool {0}: resuming {1} tapes with work pending", _pool.Name, _active.Count);
             foreach (var volser in _active) _toWake.Enqueue(volser);
-            WakeSome();
+            _engine.Started.PipeTo(Self, success: () => new StartWaking());
         });
 
         Command<ITapeCommand>(command => Deliver(command, Sender));
@@ -84,6 +86,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         Command<TapeCopyActor.TapeSettled>(OnTapeSettled);
         Command<TapeCopyActor.TapeStays>(OnTapeStays);
         Command<Terminated>(OnTerminated);
+        Command<StartWaking>(_ => WakeSome());
         Command<WakeTape>(w =>
         {
             if (_active.Contains(w.Volser) && !_tapes.ContainsKey(w.Volser)) StartTape(w.Volser);

@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
+using System.Reflection;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Journal;
+using Akka.Persistence.Sql.Journal.Dao;
 
 namespace Vts.AutoCopy.Hosting;
 
@@ -16,6 +18,11 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
 
     private sealed record Waiting(IReadOnlyList<AtomicWrite> Writes, TaskCompletionSource<IImmutableList<Exception>> Done);
 
+    private static readonly FieldInfo DaoField =
+        typeof(SqlWriteJournal).GetField("_journal", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new MissingFieldException(nameof(SqlWriteJournal), "_journal");
+
+    private BaseByteArrayJournalDao? _dao;
     private List<Waiting> _waiting = [];
     private bool _writing;
     /// <summary>The last unfinished write of each persistence id: a recovery must not read its highest sequence number
@@ -33,11 +40,16 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         return waiting.Done.Task;
     }
 
+    /// <summary>Every recovery asks this first. The plugin runs the query on the journal's own thread (SQLite is
+    /// synchronous), where it took turns with every write and every other recovery; here it runs on the thread pool.
+    /// The plugin keeps its data access object private, hence the reflection; the package version is pinned.</summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellation)
     {
+        var dao = _dao ??= DaoField.GetValue(this) as BaseByteArrayJournalDao
+                           ?? throw new InvalidOperationException("Akka.Persistence.Sql's journal has no data access object named _journal");
         if (_unfinished.TryGetValue(persistenceId, out var write))
             await write.ContinueWith(_ => { }, TaskScheduler.Default); // its outcome is the writer's business
-        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellation);
+        return await Task.Run(() => dao.HighestSequenceNr(persistenceId, fromSequenceNr, cancellation), cancellation);
     }
 
     protected override bool ReceivePluginInternal(object message)

@@ -40,7 +40,7 @@ public static partial class NodeConfig
     public static Config ForAkka(Config files, VtsSettings settings)
     {
         var database = Path.Combine(settings.StateDir, "journal.db").Replace("\\", "/");
-        var defaults = ConfigurationFactory.ParseString($$"""
+        var defaults = ConfigurationFactory.ParseString("""
             akka {
               actor.provider = cluster
               remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
@@ -53,45 +53,53 @@ public static partial class NodeConfig
                   state-store-mode = persistence
                 }
               }
-              persistence {
-                # A tape actor is started (and recovers its journal) on its first event after being idle; ingest of
-                # events for many idle tapes is bound by how many recoveries run at once (50 → 200 measured 131 → 247/s).
-                max-concurrent-recoveries = 200
-                journal {
-                  plugin = "akka.persistence.journal.sql"
-                  sql {
-                    class = "{{typeof(GroupCommitJournal).FullName}}, {{typeof(GroupCommitJournal).Assembly.GetName().Name}}"
-                    connection-string = "Data Source={{database}}"
-                    provider-name = "SQLite.MS"
-                    auto-initialize = on
-                    # SQLite takes one writer at a time; several only queue on its lock.
-                    parallelism = 1
-                    read-isolation-level = {{ReadIsolation}}
-                  }
-                }
-                snapshot-store {
-                  plugin = "akka.persistence.snapshot-store.sql"
-                  sql {
-                    connection-string = "Data Source={{database}}"
-                    provider-name = "SQLite.MS"
-                    auto-initialize = on
-                    read-isolation-level = {{ReadIsolation}}
-                  }
-                }
-                query.journal.sql {
-                  write-plugin = "akka.persistence.journal.sql"
-                  connection-string = "Data Source={{database}}"
-                  provider-name = "SQLite.MS"
-                  read-isolation-level = {{ReadIsolation}}
-                }
-              }
             }
             """);
         return files
             .WithFallback(ConfigurationFactory.ParseString(VtsSerializer.Hocon))
             .WithFallback(defaults)
-            .WithFallback(SqlPersistence.DefaultConfiguration);
+            .WithFallback(EmbeddedPersistence(database));
     }
+
+    /// <summary>Journal, snapshot store and read journal in one SQLite file: the node's default, and what tests of the
+    /// journal itself run on.</summary>
+    public static Config EmbeddedPersistence(string database) => ConfigurationFactory.ParseString($$"""
+        akka {
+          persistence {
+            # A tape actor is started (and recovers its journal) on its first event after being idle. Recoveries beyond
+            # this wait; 200 keeps both cores busy here (more measured no faster: recovery is bound by CPU).
+            max-concurrent-recoveries = 200
+            journal {
+              plugin = "akka.persistence.journal.sql"
+              sql {
+                class = "{{typeof(GroupCommitJournal).FullName}}, {{typeof(GroupCommitJournal).Assembly.GetName().Name}}"
+                connection-string = "Data Source={{database}}"
+                provider-name = "SQLite.MS"
+                auto-initialize = on
+                # SQLite takes one writer at a time; several only queue on its lock.
+                parallelism = 1
+                read-isolation-level = {{ReadIsolation}}
+              }
+            }
+            snapshot-store {
+              plugin = "akka.persistence.snapshot-store.sql"
+              sql {
+                class = "{{typeof(ParallelSnapshotStore).FullName}}, {{typeof(ParallelSnapshotStore).Assembly.GetName().Name}}"
+                connection-string = "Data Source={{database}}"
+                provider-name = "SQLite.MS"
+                auto-initialize = on
+                read-isolation-level = {{ReadIsolation}}
+              }
+            }
+            query.journal.sql {
+              write-plugin = "akka.persistence.journal.sql"
+              connection-string = "Data Source={{database}}"
+              provider-name = "SQLite.MS"
+              read-isolation-level = {{ReadIsolation}}
+            }
+          }
+        }
+        """).WithFallback(SqlPersistence.DefaultConfiguration);
 
     /// <summary>Microsoft.Data.Sqlite begins every other transaction with BEGIN IMMEDIATE, which takes SQLite's one
     /// write lock: with it, every recovery's reads queued behind the journal writer and each other, losers sleeping

@@ -83,7 +83,8 @@ public sealed class Engine
     private readonly Dictionary<PoolName, IActorRef> _pools = [];
     private int _generation;
 
-    public Engine(TestKitBase kit, AutoCopySettings settings)
+    /// <param name="started">when the node takes EMS events (pools wake busy tapes only then); now if null.</param>
+    public Engine(TestKitBase kit, AutoCopySettings settings, Task? started = null)
     {
         _kit = kit;
         EventLog = kit.CreateTestProbe("event-log");
@@ -91,6 +92,7 @@ public sealed class Engine
         Context = new CopyEngineContext("test-node", "/vault", settings, Transport, gate, EventLog.Ref)
         {
             RecoverySpread = TimeSpan.FromSeconds(1),
+            Started = started ?? Task.CompletedTask,
         };
     }
 

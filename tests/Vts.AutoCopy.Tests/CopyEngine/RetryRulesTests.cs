@@ -130,6 +130,24 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
     }
 
     [Fact]
+    public void R8_After_a_restart_busy_tapes_resume_only_once_the_node_takes_EMS_events()
+    {
+        var started = new TaskCompletionSource();
+        var engine = new Engine(this, Settings(), started.Task);
+        engine.Dismount(Pool1, "F00016");
+        engine.Transport.Next(Wait);
+        engine.Restart();
+
+        // The pool recovers and answers, but its busy tape waits: thousands of tape recoveries must not delay the
+        // recoveries of the pools still starting, nor so the EMS port.
+        Assert.Empty(engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult().BusyTapes);
+        Assert.Throws<TimeoutException>(() => engine.Transport.Next(Dilated(TimeSpan.FromMilliseconds(300))));
+
+        started.SetResult();
+        Assert.Equal("F00016", engine.Transport.Next(Wait).Request.Volser.Value);
+    }
+
+    [Fact]
     public void R8_A_copy_due_when_the_node_stopped_resumes_after_restart()
     {
         var engine = new Engine(this, Settings());

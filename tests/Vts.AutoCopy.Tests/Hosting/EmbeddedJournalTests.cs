@@ -1,0 +1,139 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.TestKit.Xunit2;
+using Microsoft.Data.Sqlite;
+using Vts.AutoCopy.Hosting;
+using Xunit;
+
+namespace Vts.AutoCopy.Tests.Hosting;
+
+/// <summary>The node's own journal set-up on a real SQLite file: group commit must keep each actor's writes whole,
+/// in order and its own, and recoveries must read without SQLite's write lock.</summary>
+public sealed class EmbeddedJournalTests : TestKit
+{
+    private static string? _prepared;
+    private readonly string _database;
+
+    public EmbeddedJournalTests() : base(Prepare())
+    {
+        _database = _prepared!;
+    }
+
+    /// <summary>A fresh database in WAL mode before the actor system opens it, as the node does: switching the mode
+    /// needs the file to itself.</summary>
+    private static Config Prepare()
+    {
+        _prepared = Path.Combine(Directory.CreateTempSubdirectory("vts-journal-").FullName, "journal.db");
+        using (var connection = new SqliteConnection($"Data Source={_prepared}"))
+        {
+            connection.Open();
+            using var wal = connection.CreateCommand();
+            wal.CommandText = "PRAGMA journal_mode=WAL;";
+            wal.ExecuteNonQuery();
+        }
+        return NodeConfig.EmbeddedPersistence(_prepared).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+    }
+
+    private sealed record Write(int Count);
+
+    private sealed record Written(string Id, long LastSequenceNr);
+
+    private sealed record Recovered(string Id, IReadOnlyList<string> Events, long LastSequenceNr);
+
+    private sealed record Rejected(string Id, object Event);
+
+    /// <summary>Cannot be serialized: the journal must reject it, for its writer alone.</summary>
+    private sealed class Unserializable
+    {
+        public string Value => throw new InvalidOperationException("not serializable");
+    }
+
+    /// <summary>Persists the events it is asked for and reports its recovered history on start.</summary>
+    private sealed class Writer : ReceivePersistentActor
+    {
+        private readonly IActorRef _probe;
+        private readonly List<string> _events = [];
+
+        public override string PersistenceId { get; }
+
+        public Writer(string id, IActorRef probe)
+        {
+            PersistenceId = id;
+            _probe = probe;
+            Recover<string>(_events.Add);
+            Recover<RecoveryCompleted>(_ => _probe.Tell(new Recovered(PersistenceId, _events.ToList(), LastSequenceNr)));
+            // One event per write, the next sent only once it is confirmed: each a journal write of its own, as tape actors do.
+            Command<Write>(w => Persist($"{PersistenceId}:{LastSequenceNr + 1}", e =>
+            {
+                _events.Add(e);
+                if (w.Count > 1) Self.Tell(new Write(w.Count - 1));
+                else _probe.Tell(new Written(PersistenceId, LastSequenceNr));
+            }));
+            Command<Unserializable>(u => Persist(u, _ => { }));
+        }
+
+        protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
+            _probe.Tell(new Rejected(PersistenceId, @event));
+    }
+
+    private IActorRef Start(string id) => Sys.ActorOf(Props.Create(() => new Writer(id, TestActor)));
+
+    [Fact]
+    public void Concurrent_writes_of_many_actors_are_all_journaled_in_order_and_recovered()
+    {
+        var ids = Enumerable.Range(0, 100).Select(i => $"writer-{i}").ToList();
+        var writers = ids.Select(Start).ToList();
+        ReceiveN(ids.Count, Dilated(TimeSpan.FromSeconds(20))); // each writer's (empty) recovery
+        foreach (var writer in writers) writer.Tell(new Write(5));
+        var written = ReceiveN(ids.Count, Dilated(TimeSpan.FromSeconds(20))).Cast<Written>().ToList();
+        Assert.All(written, w => Assert.Equal(5, w.LastSequenceNr));
+
+        foreach (var writer in writers) Watch(writer).Tell(PoisonPill.Instance);
+        ReceiveN(ids.Count, Dilated(TimeSpan.FromSeconds(20)));
+        foreach (var id in ids) Start(id);
+        var recovered = ReceiveN(ids.Count, Dilated(TimeSpan.FromSeconds(20))).Cast<Recovered>().ToList();
+        Assert.All(recovered, r =>
+        {
+            Assert.Equal(Enumerable.Range(1, 5).Select(n => $"{r.Id}:{n}"), r.Events);
+            Assert.Equal(5, r.LastSequenceNr);
+        });
+    }
+
+    [Fact]
+    public void A_rejected_write_fails_its_own_actor_only_while_the_others_in_flight_go_in()
+    {
+        var writers = Enumerable.Range(0, 50).Select(i => Start($"mixed-{i}")).ToList();
+        ReceiveN(writers.Count, Dilated(TimeSpan.FromSeconds(20)));
+        var bad = Start("mixed-bad");
+        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        foreach (var writer in writers.Take(25)) writer.Tell(new Write(3));
+        bad.Tell(new Unserializable());
+        foreach (var writer in writers.Skip(25)) writer.Tell(new Write(3));
+
+        var replies = ReceiveN(writers.Count + 1, Dilated(TimeSpan.FromSeconds(20)));
+        Assert.Equal("mixed-bad", Assert.Single(replies.OfType<Rejected>()).Id);
+        Assert.Equal(writers.Count, replies.OfType<Written>().Count(w => w.LastSequenceNr == 3));
+    }
+
+    [Fact]
+    public void A_recovery_reads_while_another_connection_holds_the_write_lock()
+    {
+        var first = Start("locked-reader");
+        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        first.Tell(new Write(3));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        Watch(first).Tell(PoisonPill.Instance);
+        ExpectTerminated(first);
+
+        using var writer = new SqliteConnection($"Data Source={_database}");
+        writer.Open();
+        using var transaction = writer.BeginTransaction(); // BEGIN IMMEDIATE: holds SQLite's one write lock
+        Start("locked-reader");
+        // A read begun as IMMEDIATE would wait for that lock until Microsoft.Data.Sqlite's 30 s timeout.
+        var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        Assert.Equal(3, recovered.LastSequenceNr);
+        Assert.Equal(["locked-reader:1", "locked-reader:2", "locked-reader:3"], recovered.Events);
+        transaction.Rollback();
+    }
+}
