@@ -75,5 +75,27 @@ public sealed partial class BenchNode : IAsyncDisposable
         return m.Success ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
+    /// <summary>Waits until the node has settled after a burst: under a tenth of a core for half a second (CPU time
+    /// from /proc), so a steady-rate figure is not the tail of the burst before it.</summary>
+    public async Task WaitUntilQuiet(TimeSpan max)
+    {
+        long CpuTicks()
+        {
+            // utime and stime, fields 14 and 15; the command name (field 2) is in parentheses and may hold spaces.
+            var stat = File.ReadAllText($"/proc/{Process!.ProcessId}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[11]) + long.Parse(fields[12]);
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var before = CpuTicks();
+        while (clock.Elapsed < max)
+        {
+            await Task.Delay(500);
+            var now = CpuTicks();
+            if (now - before < 5) return; // USER_HZ is 100: 5 ticks in 0.5 s is a tenth of a core
+            before = now;
+        }
+    }
+
     public async ValueTask DisposeAsync() => await Kill();
 }
