@@ -67,7 +67,17 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         _waiting = [];
         _writing = true;
         var self = Self;
-        base.WriteMessagesAsync(group.SelectMany(w => w.Writes).ToList(), CancellationToken.None).ContinueWith(written =>
+        Task<IImmutableList<Exception>> writing;
+        try
+        {
+            writing = base.WriteMessagesAsync(group.SelectMany(w => w.Writes).ToList(), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Thrown before any write began: the group fails as one, and the journal must not stay "writing" for ever.
+            writing = Task.FromException<IImmutableList<Exception>>(e);
+        }
+        writing.ContinueWith(written =>
         {
             Settle(group, written);
             self.Tell(new GroupWritten(), ActorRefs.NoSender);

@@ -8,6 +8,6 @@ namespace Vts.AutoCopy.Hosting;
 /// with 10,000 busy tapes, that thread was busy most of the time and every recovery queued for it.</summary>
 public sealed class ParallelSnapshotStore(Akka.Configuration.Config config) : SqlSnapshotStore(config)
 {
-    protected override Task<SelectedSnapshot> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellation) =>
+    protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellation) =>
         Task.Run(() => base.LoadAsync(persistenceId, criteria, cancellation), cancellation);
 }
