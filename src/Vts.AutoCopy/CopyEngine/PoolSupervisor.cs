@@ -71,7 +71,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         {
             _log.Info("pool {0}: resuming {1} tapes with work pending", _pool.Name, _active.Count);
             foreach (var volser in _active) _toWake.Enqueue(volser);
-            _engine.Started.PipeTo(Self, success: () => new StartWaking());
+            _engine.Started.PipeTo(Self, success: () => new StartWaking(), failure: _ => new StartWaking());
         });
 
         Command<ITapeCommand>(command => Deliver(command, Sender));

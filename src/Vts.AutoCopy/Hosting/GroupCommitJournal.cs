@@ -14,7 +14,7 @@ namespace Vts.AutoCopy.Hosting;
 /// actor keep their order: Akka sends an actor's next write only after its previous one is confirmed.</summary>
 public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWriteJournal(config)
 {
-    private sealed record GroupWritten;
+    private sealed record GroupWritten(List<Waiting> Group, Task<IImmutableList<Exception>> Written);
 
     private sealed record Waiting(IReadOnlyList<AtomicWrite> Writes, TaskCompletionSource<IImmutableList<Exception>> Done);
 
@@ -25,6 +25,8 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
     private BaseByteArrayJournalDao? _dao;
     private List<Waiting> _waiting = [];
     private bool _writing;
+    /// <summary>Callers of a failed group, written again one at a time before anything new.</summary>
+    private readonly Queue<Waiting> _alone = new();
     /// <summary>The last unfinished write of each persistence id: a recovery must not read its highest sequence number
     /// before that write has ended (the plugin tracks only the first id of each call, and a group has many).</summary>
     private readonly Dictionary<string, Task> _unfinished = [];
@@ -36,7 +38,7 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         var waiting = new Waiting(messages.ToList(), new TaskCompletionSource<IImmutableList<Exception>>(TaskCreationOptions.RunContinuationsAsynchronously));
         _waiting.Add(waiting);
         foreach (var write in waiting.Writes) _unfinished[write.PersistenceId] = waiting.Done.Task;
-        if (!_writing) WriteGroup();
+        if (!_writing) WriteNext();
         return waiting.Done.Task;
     }
 
@@ -54,19 +56,41 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
 
     protected override bool ReceivePluginInternal(object message)
     {
-        if (message is not GroupWritten) return base.ReceivePluginInternal(message);
+        if (message is not GroupWritten done) return base.ReceivePluginInternal(message);
         _writing = false;
-        foreach (var (id, task) in _unfinished.Where(kv => kv.Value.IsCompleted).ToList()) _unfinished.Remove(id);
-        if (_waiting.Count > 0) WriteGroup();
+        if (done.Written.IsFaulted && done.Group.Count > 1)
+        {
+            // A failed transaction wrote nothing. One caller's bad write (a sequence number already taken, say) must
+            // not fail every other caller with it, nor count as many failures towards the journal's circuit breaker:
+            // each is written again on its own, and only what fails then fails.
+            foreach (var waiting in done.Group) _alone.Enqueue(waiting);
+        }
+        else
+        {
+            Settle(done.Group, done.Written);
+        }
+        foreach (var (id, _) in _unfinished.Where(kv => kv.Value.IsCompleted).ToList()) _unfinished.Remove(id);
+        WriteNext();
         return true;
     }
 
-    private void WriteGroup()
+    private void WriteNext()
     {
-        var group = _waiting;
-        _waiting = [];
+        List<Waiting> group;
+        if (_alone.TryDequeue(out var alone))
+        {
+            group = [alone];
+        }
+        else if (_waiting.Count > 0)
+        {
+            group = _waiting;
+            _waiting = [];
+        }
+        else
+        {
+            return;
+        }
         _writing = true;
-        var self = Self;
         Task<IImmutableList<Exception>> writing;
         try
         {
@@ -74,18 +98,15 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         }
         catch (Exception e)
         {
-            // Thrown before any write began: the group fails as one, and the journal must not stay "writing" for ever.
+            // Thrown before any write began: handled as a failed transaction, so the journal never stays "writing".
             writing = Task.FromException<IImmutableList<Exception>>(e);
         }
-        writing.ContinueWith(written =>
-        {
-            Settle(group, written);
-            self.Tell(new GroupWritten(), ActorRefs.NoSender);
-        }, TaskScheduler.Default);
+        var self = Self;
+        writing.ContinueWith(written => self.Tell(new GroupWritten(group, written), ActorRefs.NoSender), TaskScheduler.Default);
     }
 
-    /// <summary>Hands each caller its part of the outcome: the plugin answers null when all went in, else one entry
-    /// per atomic write (null, or why that one was rejected); a failed transaction fails every caller.</summary>
+    /// <summary>Hands each caller its part of the outcome: the plugin answers one entry per atomic write, in order (null,
+    /// or why that one was rejected); a failed transaction fails its callers.</summary>
     private static void Settle(List<Waiting> group, Task<IImmutableList<Exception>> written)
     {
         if (written.Exception is { } failure)
@@ -100,13 +121,14 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         }
         if (written.Result is not { } rejections)
         {
-            foreach (var w in group) w.Done.TrySetResult(null!); // the plugin's "all went in"
+            foreach (var w in group) w.Done.TrySetResult(null!); // "all went in", should the plugin ever say it so
             return;
         }
         var offset = 0;
         foreach (var w in group)
         {
-            w.Done.TrySetResult(rejections.Skip(offset).Take(w.Writes.Count).ToImmutableList());
+            var from = offset;
+            w.Done.TrySetResult(Enumerable.Range(from, w.Writes.Count).Select(i => rejections[i]).ToImmutableList());
             offset += w.Writes.Count;
         }
     }

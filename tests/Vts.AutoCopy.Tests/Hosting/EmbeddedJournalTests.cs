@@ -43,6 +43,8 @@ public sealed class EmbeddedJournalTests : TestKit
 
     private sealed record Rejected(string Id, object Event);
 
+    private sealed record Failed(string Id);
+
     /// <summary>Cannot be serialized: the journal must reject it, for its writer alone.</summary>
     private sealed class Unserializable
     {
@@ -75,6 +77,12 @@ public sealed class EmbeddedJournalTests : TestKit
 
         protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
             _probe.Tell(new Rejected(PersistenceId, @event));
+
+        protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+        {
+            _probe.Tell(new Failed(PersistenceId));
+            base.OnPersistFailure(cause, @event, sequenceNr);
+        }
     }
 
     private IActorRef Start(string id) => Sys.ActorOf(Props.Create(() => new Writer(id, TestActor)));
@@ -114,6 +122,23 @@ public sealed class EmbeddedJournalTests : TestKit
         var replies = ReceiveN(writers.Count + 1, Dilated(TimeSpan.FromSeconds(20)));
         Assert.Equal("mixed-bad", Assert.Single(replies.OfType<Rejected>()).Id);
         Assert.Equal(writers.Count, replies.OfType<Written>().Count(w => w.LastSequenceNr == 3));
+    }
+
+    [Fact]
+    public void A_write_that_fails_its_transaction_fails_alone_while_the_rest_of_its_group_goes_in()
+    {
+        var writers = Enumerable.Range(0, 50).Select(i => Start($"group-{i}")).ToList();
+        // The same persistence id twice (as a split cluster might leave it): both claim sequence number 1.
+        var twins = new[] { Start("twin"), Start("twin") };
+        ReceiveN(writers.Count + twins.Length, Dilated(TimeSpan.FromSeconds(20)));
+        foreach (var writer in writers.Take(25)) writer.Tell(new Write(1));
+        foreach (var twin in twins) twin.Tell(new Write(1));
+        foreach (var writer in writers.Skip(25)) writer.Tell(new Write(1));
+
+        var replies = ReceiveN(writers.Count + twins.Length, Dilated(TimeSpan.FromSeconds(20)));
+        Assert.Equal(writers.Count, replies.OfType<Written>().Count(w => w.Id.StartsWith("group-")));
+        Assert.Single(replies.OfType<Written>(), w => w.Id == "twin");
+        Assert.Equal("twin", Assert.Single(replies.OfType<Failed>()).Id);
     }
 
     [Fact]
