@@ -68,8 +68,11 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         else
         {
             Settle(done.Group, done.Written);
+            foreach (var waiting in done.Group)
+            foreach (var write in waiting.Writes)
+                if (_unfinished.TryGetValue(write.PersistenceId, out var last) && last == waiting.Done.Task)
+                    _unfinished.Remove(write.PersistenceId);
         }
-        foreach (var (id, _) in _unfinished.Where(kv => kv.Value.IsCompleted).ToList()) _unfinished.Remove(id);
         WriteNext();
         return true;
     }

@@ -25,14 +25,9 @@ public sealed class EmbeddedJournalTests : TestKit
     private static Config Prepare()
     {
         _prepared = Path.Combine(Directory.CreateTempSubdirectory("vts-journal-").FullName, "journal.db");
-        using (var connection = new SqliteConnection($"Data Source={_prepared}"))
-        {
-            connection.Open();
-            using var wal = connection.CreateCommand();
-            wal.CommandText = "PRAGMA journal_mode=WAL;";
-            wal.ExecuteNonQuery();
-        }
-        return NodeConfig.EmbeddedPersistence(_prepared).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+        var config = NodeConfig.EmbeddedPersistence(_prepared);
+        EmbeddedJournal.EnableWriteAheadLog(config);
+        return config.WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
     }
 
     private sealed record Write(int Count);
