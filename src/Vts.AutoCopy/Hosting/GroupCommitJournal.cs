@@ -23,6 +23,7 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         ?? throw new MissingFieldException(nameof(SqlWriteJournal), "_journal");
 
     private BaseByteArrayJournalDao? _dao;
+    private readonly SqliteRecoveryReads? _sqlite = SqliteRecoveryReads.For(config, Context.System);
     private List<Waiting> _waiting = [];
     private bool _writing;
     /// <summary>Callers of a failed group, written again one at a time before anything new.</summary>
@@ -43,16 +44,24 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
     }
 
     /// <summary>Every recovery asks this first. The plugin runs the query on the journal's own thread (SQLite is
-    /// synchronous), where it took turns with every write and every other recovery; here it runs on the thread pool.
-    /// The plugin keeps its data access object private, hence the reflection; the package version is pinned.</summary>
+    /// synchronous), where it took turns with every write and every other recovery; here it runs on the thread pool,
+    /// on SQLite as a plain statement (<see cref="SqliteRecoveryReads"/>). For any other database the plugin's data
+    /// access object does it; the plugin keeps that private, hence the reflection; the package version is pinned.</summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellation)
     {
-        var dao = _dao ??= DaoField.GetValue(this) as BaseByteArrayJournalDao
-                           ?? throw new InvalidOperationException("Akka.Persistence.Sql's journal has no data access object named _journal");
         if (_unfinished.TryGetValue(persistenceId, out var write))
             await write.ContinueWith(_ => { }, TaskScheduler.Default); // its outcome is the writer's business
+        if (_sqlite is { } sqlite) return await Task.Run(() => sqlite.HighestSequenceNr(persistenceId, fromSequenceNr), cancellation);
+        var dao = _dao ??= DaoField.GetValue(this) as BaseByteArrayJournalDao
+                           ?? throw new InvalidOperationException("Akka.Persistence.Sql's journal has no data access object named _journal");
         return await Task.Run(() => dao.HighestSequenceNr(persistenceId, fromSequenceNr, cancellation), cancellation);
     }
+
+    public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
+        Action<IPersistentRepresentation> recoveryCallback) =>
+        _sqlite is { } sqlite
+            ? Task.Run(() => sqlite.Replay(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback))
+            : base.ReplayMessagesAsync(context, persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback);
 
     protected override bool ReceivePluginInternal(object message)
     {
