@@ -29,6 +29,7 @@ public static class EmsIngest
             report.Add(new Figure($"acknowledged events/s: {what} ({total:N0} mounts, {connections} connections, 100 pools)",
                 $"{total / seconds:N0}/s", "≥ 5,000/s", Stats.Met(total / seconds >= 5000), $"{seconds:F1} s in all"));
         }
+        await Ingest("first burst after the node started, each for a tape not in memory", "W", "w");
         await Ingest("each for a tape not in memory", "M", "a");
         await Ingest("each for a tape already in memory", "M", "b");
 

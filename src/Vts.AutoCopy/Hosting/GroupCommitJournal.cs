@@ -23,7 +23,7 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         ?? throw new MissingFieldException(nameof(SqlWriteJournal), "_journal");
 
     private BaseByteArrayJournalDao? _dao;
-    private readonly SqliteRecoveryReads? _sqlite = SqliteRecoveryReads.For(config, Context.System);
+    private readonly SqliteJournalStatements? _sqlite = SqliteJournalStatements.For(config, Context.System);
     private List<Waiting> _waiting = [];
     private bool _writing;
     /// <summary>Callers of a failed group, written again one at a time before anything new.</summary>
@@ -45,7 +45,7 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
 
     /// <summary>Every recovery asks this first. The plugin runs the query on the journal's own thread (SQLite is
     /// synchronous), where it took turns with every write and every other recovery; here it runs on the thread pool,
-    /// on SQLite as a plain statement (<see cref="SqliteRecoveryReads"/>). For any other database the plugin's data
+    /// on SQLite as a plain statement (<see cref="SqliteJournalStatements"/>). For any other database the plugin's data
     /// access object does it; the plugin keeps that private, hence the reflection; the package version is pinned.</summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellation)
     {
@@ -106,7 +106,10 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         Task<IImmutableList<Exception>> writing;
         try
         {
-            writing = base.WriteMessagesAsync(group.SelectMany(w => w.Writes).ToList(), CancellationToken.None);
+            var writes = group.SelectMany(w => w.Writes).ToList();
+            writing = _sqlite is { } sqlite && SqliteJournalStatements.CanWrite(writes)
+                ? Task.Run(() => (IImmutableList<Exception>)sqlite.Write(writes)!)
+                : base.WriteMessagesAsync(writes, CancellationToken.None);
         }
         catch (Exception e)
         {

@@ -1,0 +1,220 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
+using Akka.Util;
+using Microsoft.Data.Sqlite;
+
+namespace Vts.AutoCopy.Hosting;
+
+/// <summary>The journal's hot statements as plain prepared SQLite commands on Akka.Persistence.Sql's own tables: the
+/// three reads of every recovery (latest snapshot, highest sequence number, replay) and the insert of a group of
+/// events. Through the plugin each cost far more CPU than the statement itself: linq2db builds the SQL anew every
+/// time, every replay materializes a stream and every write passes through a stream queue. After a restart thousands of
+/// tapes recover at once, and a burst of EMS events for idle tapes starts thousands of actors: those costs, not
+/// SQLite, bounded both. Rows are written and read exactly as the plugin does (same columns, same serializers and
+/// manifests), so the plugin's queries, deletes and `vtsctl journal` see no difference. Used only for the embedded
+/// SQLite journal; any other database keeps the plugin's own statements.</summary>
+internal sealed class SqliteJournalStatements
+{
+    private readonly string _connectionString;
+    private readonly ExtendedActorSystem _system;
+    private readonly string? _defaultSerializer;
+    private readonly bool _writerUuid;
+    private readonly string _insert;
+    private readonly string _highest;
+    private readonly string _replay;
+    private readonly string _latestSnapshot;
+
+    private SqliteJournalStatements(string connectionString, ExtendedActorSystem system, string? defaultSerializer, bool writerUuid,
+        string insert, string highest, string replay, string latestSnapshot)
+    {
+        _connectionString = connectionString;
+        _system = system;
+        _defaultSerializer = defaultSerializer;
+        _writerUuid = writerUuid;
+        _insert = insert;
+        _highest = highest;
+        _replay = replay;
+        _latestSnapshot = latestSnapshot;
+    }
+
+    private Akka.Serialization.Serialization Serialization => _system.Serialization;
+
+    /// <summary>For a journal or snapshot store plugin section; null unless it is Microsoft.Data.Sqlite.</summary>
+    public static SqliteJournalStatements? For(Akka.Configuration.Config pluginConfig, ActorSystem system)
+    {
+        if (pluginConfig.GetString("provider-name") is not { } provider || !provider.StartsWith("SQLite.MS", StringComparison.Ordinal))
+            return null;
+        var journalConfig = new JournalConfig(pluginConfig.WithFallback(SqlPersistence.DefaultJournalConfiguration));
+        var journal = journalConfig.TableConfig.EventJournalTable;
+        var snapshot = new SnapshotConfig(pluginConfig.WithFallback(SqlPersistence.DefaultSnapshotConfiguration)).TableConfig.SnapshotTable;
+        var j = journal.ColumnNames;
+        var s = snapshot.ColumnNames;
+        var writerUuid = journal.UseWriterUuidColumn ? $"[{j.WriterUuid}]" : "NULL";
+        return new SqliteJournalStatements(
+            pluginConfig.GetString("connection-string"),
+            (ExtendedActorSystem)system,
+            journalConfig.DefaultSerializer,
+            journal.UseWriterUuidColumn,
+            insert: $"""
+                INSERT INTO [{journal.Name}] ([{j.Created}], [{j.Deleted}], [{j.PersistenceId}], [{j.SequenceNumber}], [{j.Message}], [{j.Manifest}], [{j.Identifier}]{(journal.UseWriterUuidColumn ? $", [{j.WriterUuid}]" : "")})
+                VALUES ($created, 0, $id, $seq, $message, $manifest, $identifier{(journal.UseWriterUuidColumn ? ", $writer" : "")})
+                """,
+            highest: $"SELECT MAX([{j.SequenceNumber}]) FROM [{journal.Name}] WHERE [{j.PersistenceId}] = $id AND [{j.SequenceNumber}] > $from",
+            replay: $"""
+                SELECT [{j.SequenceNumber}], [{j.Created}], [{j.Message}], [{j.Identifier}], [{j.Manifest}], {writerUuid}
+                FROM [{journal.Name}]
+                WHERE [{j.PersistenceId}] = $id AND [{j.SequenceNumber}] >= $from AND [{j.SequenceNumber}] <= $to AND [{j.Deleted}] = 0
+                ORDER BY [{j.SequenceNumber}] LIMIT $max
+                """,
+            latestSnapshot: $"""
+                SELECT [{s.SequenceNumber}], [{s.Created}], [{s.Snapshot}], [{s.Manifest}], [{s.SerializerId}]
+                FROM [{snapshot.Name}]
+                WHERE [{s.PersistenceId}] = $id AND [{s.SequenceNumber}] <= $maxSeq AND [{s.Created}] <= $maxCreated
+                  AND [{s.SequenceNumber}] >= $minSeq AND [{s.Created}] >= $minCreated
+                ORDER BY [{s.SequenceNumber}] DESC LIMIT 1
+                """);
+    }
+
+    /// <summary>Whether <see cref="Write"/> can take these: tagged events also go to the plugin's tag table, which
+    /// only the plugin writes.</summary>
+    public static bool CanWrite(IEnumerable<AtomicWrite> writes) =>
+        writes.All(w => ((IEnumerable<IPersistentRepresentation>)w.Payload).All(p => p.Payload is not Tagged));
+
+    /// <summary>All the writes in one transaction. Answers, as the plugin does, one entry per atomic write: null, or
+    /// why that write was rejected (its events could not be serialized); throws if the transaction failed.</summary>
+    public IImmutableList<Exception?> Write(IReadOnlyList<AtomicWrite> writes)
+    {
+        var created = DateTime.UtcNow.Ticks;
+        var rows = new List<(IPersistentRepresentation Event, byte[] Message, string Manifest, int Identifier)>();
+        var rejections = new Exception?[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            try
+            {
+                rows.AddRange(((IEnumerable<IPersistentRepresentation>)writes[i].Payload).Select(Serialize).ToList());
+            }
+            catch (Exception e)
+            {
+                rejections[i] = e;
+            }
+        }
+        if (rows.Count > 0)
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using var command = Command(connection, _insert);
+            var pCreated = command.Parameters.Add("$created", SqliteType.Integer);
+            var pId = command.Parameters.Add("$id", SqliteType.Text);
+            var pSeq = command.Parameters.Add("$seq", SqliteType.Integer);
+            var pMessage = command.Parameters.Add("$message", SqliteType.Blob);
+            var pManifest = command.Parameters.Add("$manifest", SqliteType.Text);
+            var pIdentifier = command.Parameters.Add("$identifier", SqliteType.Integer);
+            var pWriter = _writerUuid ? command.Parameters.Add("$writer", SqliteType.Text) : null;
+            command.Prepare();
+            foreach (var (e, message, manifest, identifier) in rows)
+            {
+                pCreated.Value = e.Timestamp == 0 ? created : e.Timestamp;
+                pId.Value = e.PersistenceId;
+                pSeq.Value = e.SequenceNr;
+                pMessage.Value = message;
+                pManifest.Value = manifest;
+                pIdentifier.Value = identifier;
+                if (pWriter is not null) pWriter.Value = (object?)e.WriterGuid ?? DBNull.Value;
+                command.ExecuteNonQuery();
+            }
+            transaction.Commit();
+        }
+        return rejections.ToImmutableList();
+    }
+
+    /// <summary>As the plugin serializes an event: its serializer's id, and the manifest that serializer asks for.</summary>
+    private (IPersistentRepresentation, byte[], string, int) Serialize(IPersistentRepresentation e)
+    {
+        var payload = e.Payload;
+        var serializer = Serialization.FindSerializerForType(payload.GetType(), _defaultSerializer);
+        var manifest = serializer switch
+        {
+            Akka.Serialization.SerializerWithStringManifest withManifest => withManifest.Manifest(payload),
+            { IncludeManifest: true } => payload.GetType().TypeQualifiedName(),
+            _ => string.Empty,
+        };
+        var message = Akka.Serialization.Serialization.WithTransport(_system, () => serializer.ToBinary(payload));
+        return (e, message, manifest, serializer.Identifier);
+    }
+
+    public long HighestSequenceNr(string persistenceId, long fromSequenceNr)
+    {
+        using var connection = Open();
+        using var command = Command(connection, _highest);
+        command.Parameters.AddWithValue("$id", persistenceId);
+        command.Parameters.AddWithValue("$from", fromSequenceNr);
+        return command.ExecuteScalar() is long highest ? highest : 0;
+    }
+
+    public void Replay(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<IPersistentRepresentation> replayed)
+    {
+        if (max <= 0) return;
+        using var connection = Open();
+        using var command = Command(connection, _replay);
+        command.Parameters.AddWithValue("$id", persistenceId);
+        command.Parameters.AddWithValue("$from", fromSequenceNr);
+        command.Parameters.AddWithValue("$to", toSequenceNr);
+        command.Parameters.AddWithValue("$max", max);
+        using var row = command.ExecuteReader();
+        while (row.Read())
+        {
+            var manifest = row.IsDBNull(4) ? "" : row.GetString(4);
+            replayed(new Persistent(
+                payload: Payload((byte[])row[2], row.IsDBNull(3) ? null : row.GetInt32(3), manifest),
+                sequenceNr: row.GetInt64(0),
+                persistenceId: persistenceId,
+                manifest: manifest,
+                isDeleted: false,
+                sender: ActorRefs.NoSender,
+                writerGuid: row.IsDBNull(5) ? null : row.GetString(5),
+                timestamp: row.GetInt64(1)));
+        }
+    }
+
+    public SelectedSnapshot? LatestSnapshot(string persistenceId, SnapshotSelectionCriteria criteria)
+    {
+        using var connection = Open();
+        using var command = Command(connection, _latestSnapshot);
+        command.Parameters.AddWithValue("$id", persistenceId);
+        command.Parameters.AddWithValue("$maxSeq", criteria.MaxSequenceNr);
+        command.Parameters.AddWithValue("$maxCreated", criteria.MaxTimeStamp.Ticks);
+        command.Parameters.AddWithValue("$minSeq", criteria.MinSequenceNr);
+        command.Parameters.AddWithValue("$minCreated", criteria.MinTimestamp?.Ticks ?? 0);
+        using var row = command.ExecuteReader();
+        if (!row.Read()) return null;
+        var snapshot = Payload((byte[])row[2], row.IsDBNull(4) ? null : row.GetInt32(4), row.IsDBNull(3) ? "" : row.GetString(3));
+        return new SelectedSnapshot(new SnapshotMetadata(persistenceId, row.GetInt64(0), new DateTime(row.GetInt64(1))), snapshot);
+    }
+
+    /// <summary>As the plugin reads a payload: by the serializer id it was written with, or, for rows written before
+    /// ids were kept, by the type named in the manifest.</summary>
+    private object Payload(byte[] bytes, int? serializerId, string manifest)
+    {
+        if (serializerId is { } id) return Serialization.Deserialize(bytes, id, manifest);
+        var type = Type.GetType(manifest, throwOnError: true)!;
+        return Serialization.FindSerializerForType(type, _defaultSerializer).FromBinary(bytes, type);
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+}
