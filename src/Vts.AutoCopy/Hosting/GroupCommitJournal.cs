@@ -107,7 +107,7 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         try
         {
             var writes = group.SelectMany(w => w.Writes).ToList();
-            writing = _sqlite is { } sqlite && SqliteJournalStatements.CanWrite(writes)
+            writing = _sqlite is { } sqlite && sqlite.CanWrite(writes)
                 ? Task.Run(() => (IImmutableList<Exception>)sqlite.Write(writes)!)
                 : base.WriteMessagesAsync(writes, CancellationToken.None);
         }

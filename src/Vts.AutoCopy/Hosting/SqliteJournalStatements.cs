@@ -24,13 +24,15 @@ internal sealed class SqliteJournalStatements
     private readonly string? _defaultSerializer;
     private readonly bool _writerUuid;
     private readonly string _insert;
+    private readonly string? _insertTag;
     private readonly string _highest;
     private readonly string _replay;
     private readonly string _latestSnapshot;
 
     private SqliteJournalStatements(string connectionString, ExtendedActorSystem system, string? defaultSerializer, bool writerUuid,
-        string insert, string highest, string replay, string latestSnapshot)
+        string insert, string? insertTag, string highest, string replay, string latestSnapshot)
     {
+        _insertTag = insertTag;
         _connectionString = connectionString;
         _system = system;
         _defaultSerializer = defaultSerializer;
@@ -54,6 +56,8 @@ internal sealed class SqliteJournalStatements
         var j = journal.ColumnNames;
         var s = snapshot.ColumnNames;
         var writerUuid = journal.UseWriterUuidColumn ? $"[{j.WriterUuid}]" : "NULL";
+        var tags = journalConfig.TableConfig.TagTable;
+        var t = tags.ColumnNames;
         return new SqliteJournalStatements(
             pluginConfig.GetString("connection-string"),
             (ExtendedActorSystem)system,
@@ -63,6 +67,10 @@ internal sealed class SqliteJournalStatements
                 INSERT INTO [{journal.Name}] ([{j.Created}], [{j.Deleted}], [{j.PersistenceId}], [{j.SequenceNumber}], [{j.Message}], [{j.Manifest}], [{j.Identifier}]{(journal.UseWriterUuidColumn ? $", [{j.WriterUuid}]" : "")})
                 VALUES ($created, 0, $id, $seq, $message, $manifest, $identifier{(journal.UseWriterUuidColumn ? ", $writer" : "")})
                 """,
+            // Tags live in their own table in the plugin's default mode; in any other mode tagged events go to the plugin.
+            insertTag: journalConfig.PluginConfig.TagMode == TagMode.TagTable
+                ? $"INSERT INTO [{tags.Name}] ([{t.OrderingId}], [{t.Tag}], [{t.SequenceNumber}], [{t.PersistenceId}]) VALUES ($ordering, $tag, $seq, $id)"
+                : null,
             highest: $"SELECT MAX([{j.SequenceNumber}]) FROM [{journal.Name}] WHERE [{j.PersistenceId}] = $id AND [{j.SequenceNumber}] > $from",
             replay: $"""
                 SELECT [{j.SequenceNumber}], [{j.Created}], [{j.Message}], [{j.Identifier}], [{j.Manifest}], {writerUuid}
@@ -79,17 +87,19 @@ internal sealed class SqliteJournalStatements
                 """);
     }
 
-    /// <summary>Whether <see cref="Write"/> can take these: tagged events also go to the plugin's tag table, which
-    /// only the plugin writes.</summary>
-    public static bool CanWrite(IEnumerable<AtomicWrite> writes) =>
-        writes.All(w => ((IEnumerable<IPersistentRepresentation>)w.Payload).All(p => p.Payload is not Tagged));
+    /// <summary>Whether <see cref="Write"/> can take these: all, unless tags are kept in a way only the plugin writes.
+    /// On SQLite all writes should come here: a persistence id's events must not alternate between our writer ids
+    /// (each actor incarnation's own, as Akka means them) and the plugin's (one per journal), or Akka's replay filter
+    /// drops the later ones as coming from an "old writer".</summary>
+    public bool CanWrite(IEnumerable<AtomicWrite> writes) =>
+        _insertTag is not null || writes.All(w => ((IEnumerable<IPersistentRepresentation>)w.Payload).All(p => p.Payload is not Tagged));
 
     /// <summary>All the writes in one transaction. Answers, as the plugin does, one entry per atomic write: null, or
     /// why that write was rejected (its events could not be serialized); throws if the transaction failed.</summary>
     public IImmutableList<Exception?> Write(IReadOnlyList<AtomicWrite> writes)
     {
-        var created = DateTime.UtcNow.Ticks;
-        var rows = new List<(IPersistentRepresentation Event, byte[] Message, string Manifest, int Identifier)>();
+        var now = DateTime.UtcNow.Ticks;
+        var rows = new List<Row>();
         var rejections = new Exception?[writes.Count];
         for (var i = 0; i < writes.Count; i++)
         {
@@ -102,39 +112,58 @@ internal sealed class SqliteJournalStatements
                 rejections[i] = e;
             }
         }
-        if (rows.Count > 0)
+        if (rows.Count == 0) return rejections.ToImmutableList();
+
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using var insert = Command(connection, _insert);
+        var created = insert.Parameters.Add("$created", SqliteType.Integer);
+        var id = insert.Parameters.Add("$id", SqliteType.Text);
+        var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
+        var message = insert.Parameters.Add("$message", SqliteType.Blob);
+        var manifest = insert.Parameters.Add("$manifest", SqliteType.Text);
+        var identifier = insert.Parameters.Add("$identifier", SqliteType.Integer);
+        var writer = _writerUuid ? insert.Parameters.Add("$writer", SqliteType.Text) : null;
+        insert.Prepare();
+        foreach (var row in rows)
         {
-            using var connection = Open();
-            using var transaction = connection.BeginTransaction(deferred: false);
-            using var command = Command(connection, _insert);
-            var pCreated = command.Parameters.Add("$created", SqliteType.Integer);
-            var pId = command.Parameters.Add("$id", SqliteType.Text);
-            var pSeq = command.Parameters.Add("$seq", SqliteType.Integer);
-            var pMessage = command.Parameters.Add("$message", SqliteType.Blob);
-            var pManifest = command.Parameters.Add("$manifest", SqliteType.Text);
-            var pIdentifier = command.Parameters.Add("$identifier", SqliteType.Integer);
-            var pWriter = _writerUuid ? command.Parameters.Add("$writer", SqliteType.Text) : null;
-            command.Prepare();
-            foreach (var (e, message, manifest, identifier) in rows)
-            {
-                pCreated.Value = e.Timestamp == 0 ? created : e.Timestamp;
-                pId.Value = e.PersistenceId;
-                pSeq.Value = e.SequenceNr;
-                pMessage.Value = message;
-                pManifest.Value = manifest;
-                pIdentifier.Value = identifier;
-                if (pWriter is not null) pWriter.Value = (object?)e.WriterGuid ?? DBNull.Value;
-                command.ExecuteNonQuery();
-            }
-            transaction.Commit();
+            created.Value = row.Event.Timestamp == 0 ? now : row.Event.Timestamp;
+            id.Value = row.Event.PersistenceId;
+            seq.Value = row.Event.SequenceNr;
+            message.Value = row.Message;
+            manifest.Value = row.Manifest;
+            identifier.Value = row.Identifier;
+            if (writer is not null) writer.Value = (object?)row.Event.WriterGuid ?? DBNull.Value;
+            insert.ExecuteNonQuery();
+            if (row.Tags.Count > 0) InsertTags(connection, row);
         }
+        transaction.Commit();
         return rejections.ToImmutableList();
     }
 
-    /// <summary>As the plugin serializes an event: its serializer's id, and the manifest that serializer asks for.</summary>
-    private (IPersistentRepresentation, byte[], string, int) Serialize(IPersistentRepresentation e)
+    private sealed record Row(IPersistentRepresentation Event, byte[] Message, string Manifest, int Identifier, IImmutableSet<string> Tags);
+
+    /// <summary>A tagged event's tags, each a row pointing at the event's ordering (the row just inserted).</summary>
+    private void InsertTags(SqliteConnection connection, Row row)
     {
-        var payload = e.Payload;
+        using var ordering = Command(connection, "SELECT last_insert_rowid()");
+        var orderingId = (long)ordering.ExecuteScalar()!;
+        using var insert = Command(connection, _insertTag!);
+        foreach (var tag in row.Tags)
+        {
+            insert.Parameters.Clear();
+            insert.Parameters.AddWithValue("$ordering", orderingId);
+            insert.Parameters.AddWithValue("$tag", tag);
+            insert.Parameters.AddWithValue("$seq", row.Event.SequenceNr);
+            insert.Parameters.AddWithValue("$id", row.Event.PersistenceId);
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>As the plugin serializes an event: its serializer's id, and the manifest that serializer asks for.</summary>
+    private Row Serialize(IPersistentRepresentation e)
+    {
+        var (payload, tags) = e.Payload is Tagged tagged ? (tagged.Payload, tagged.Tags) : (e.Payload, ImmutableHashSet<string>.Empty);
         var serializer = Serialization.FindSerializerForType(payload.GetType(), _defaultSerializer);
         var manifest = serializer switch
         {
@@ -143,7 +172,7 @@ internal sealed class SqliteJournalStatements
             _ => string.Empty,
         };
         var message = Akka.Serialization.Serialization.WithTransport(_system, () => serializer.ToBinary(payload));
-        return (e, message, manifest, serializer.Identifier);
+        return new Row(e, message, manifest, serializer.Identifier, tags);
     }
 
     public long HighestSequenceNr(string persistenceId, long fromSequenceNr)

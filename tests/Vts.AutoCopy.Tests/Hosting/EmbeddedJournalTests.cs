@@ -1,6 +1,11 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
+using Akka.Persistence.Journal;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using Akka.TestKit.Xunit2;
 using Microsoft.Data.Sqlite;
 using Vts.AutoCopy.Hosting;
@@ -9,7 +14,8 @@ using Xunit;
 namespace Vts.AutoCopy.Tests.Hosting;
 
 /// <summary>The node's own journal set-up on a real SQLite file: group commit must keep each actor's writes whole,
-/// in order and its own, and recoveries must read without SQLite's write lock.</summary>
+/// in order and its own, recoveries must read without SQLite's write lock, and what our own statements write and read
+/// must be what Akka.Persistence.Sql's writes and queries expect.</summary>
 public sealed class EmbeddedJournalTests : TestKit
 {
     private static string? _prepared;
@@ -27,7 +33,16 @@ public sealed class EmbeddedJournalTests : TestKit
         _prepared = Path.Combine(Directory.CreateTempSubdirectory("vts-journal-").FullName, "journal.db");
         var config = NodeConfig.EmbeddedPersistence(_prepared);
         EmbeddedJournal.EnableWriteAheadLog(config);
-        return config.WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+        // Akka.Persistence.Sql's own journal on the same file, as journals written before our statements were.
+        var pluginAlone = ConfigurationFactory.ParseString($$"""
+            akka.persistence.journal.plugin-alone {
+              class = "{{typeof(Akka.Persistence.Sql.Journal.SqlWriteJournal).AssemblyQualifiedName}}"
+              connection-string = "Data Source={{_prepared}}"
+              provider-name = "SQLite.MS"
+            }
+            akka.loglevel = WARNING
+            """);
+        return pluginAlone.WithFallback(config);
     }
 
     private sealed record Write(int Count);
@@ -39,6 +54,14 @@ public sealed class EmbeddedJournalTests : TestKit
     private sealed record Rejected(string Id, object Event);
 
     private sealed record Failed(string Id);
+
+    private sealed record WriteTagged(string Event, string Tag);
+
+    private sealed record TakeSnapshot;
+
+    private sealed record SnapshotTaken(long SequenceNr);
+
+    private sealed record RecoveredFromSnapshot(string Id, IReadOnlyList<string> Snapshot, long SequenceNr);
 
     /// <summary>Cannot be serialized: the journal must reject it, for its writer alone.</summary>
     private sealed class Unserializable
@@ -54,10 +77,16 @@ public sealed class EmbeddedJournalTests : TestKit
 
         public override string PersistenceId { get; }
 
-        public Writer(string id, IActorRef probe)
+        public Writer(string id, IActorRef probe, string? journal = null)
         {
             PersistenceId = id;
+            if (journal is not null) JournalPluginId = journal;
             _probe = probe;
+            Recover<SnapshotOffer>(offer =>
+            {
+                _events.AddRange((string[])offer.Snapshot);
+                _probe.Tell(new RecoveredFromSnapshot(PersistenceId, _events.ToList(), offer.Metadata.SequenceNr));
+            });
             Recover<string>(_events.Add);
             Recover<RecoveryCompleted>(_ => _probe.Tell(new Recovered(PersistenceId, _events.ToList(), LastSequenceNr)));
             // One event per write, the next sent only once it is confirmed: each a journal write of its own, as tape actors do.
@@ -68,6 +97,13 @@ public sealed class EmbeddedJournalTests : TestKit
                 else _probe.Tell(new Written(PersistenceId, LastSequenceNr));
             }));
             Command<Unserializable>(u => Persist(u, _ => { }));
+            Command<WriteTagged>(w => Persist(new Tagged(w.Event, [w.Tag]), _ =>
+            {
+                _events.Add(w.Event);
+                _probe.Tell(new Written(PersistenceId, LastSequenceNr));
+            }));
+            Command<TakeSnapshot>(_ => SaveSnapshot(_events.ToArray()));
+            Command<SaveSnapshotSuccess>(s => _probe.Tell(new SnapshotTaken(s.Metadata.SequenceNr)));
         }
 
         protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
@@ -80,13 +116,13 @@ public sealed class EmbeddedJournalTests : TestKit
         }
     }
 
-    private IActorRef Start(string id) => Sys.ActorOf(Props.Create(() => new Writer(id, TestActor)));
+    private IActorRef Start(string id, string? journal = null) => Sys.ActorOf(Props.Create(() => new Writer(id, TestActor, journal)));
 
     [Fact]
     public void Concurrent_writes_of_many_actors_are_all_journaled_in_order_and_recovered()
     {
         var ids = Enumerable.Range(0, 100).Select(i => $"writer-{i}").ToList();
-        var writers = ids.Select(Start).ToList();
+        var writers = ids.Select(id => Start(id)).ToList();
         ReceiveN(ids.Count, Dilated(TimeSpan.FromSeconds(20))); // each writer's (empty) recovery
         foreach (var writer in writers) writer.Tell(new Write(5));
         var written = ReceiveN(ids.Count, Dilated(TimeSpan.FromSeconds(20))).Cast<Written>().ToList();
@@ -155,5 +191,91 @@ public sealed class EmbeddedJournalTests : TestKit
         Assert.Equal(3, recovered.LastSequenceNr);
         Assert.Equal(["locked-reader:1", "locked-reader:2", "locked-reader:3"], recovered.Events);
         transaction.Rollback();
+    }
+
+    [Fact]
+    public async Task Events_we_insert_read_back_through_the_plugins_own_queries_tags_included()
+    {
+        var writer = Start("compatible");
+        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        writer.Tell(new Write(2));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        writer.Tell(new WriteTagged("compatible:tagged", "audit"));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        writer.Tell(new Write(1));
+        Assert.Equal(4, ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10))).LastSequenceNr);
+
+        var journal = PersistenceQuery.Get(Sys).ReadJournalFor<SqlReadJournal>("akka.persistence.query.journal.sql");
+        var materializer = Sys.Materializer();
+        // The query side is eventually consistent by contract, so it is given a moment.
+        await AwaitAssertAsync(async () =>
+        {
+            var events = await journal.CurrentEventsByPersistenceId("compatible", 0, long.MaxValue)
+                .RunWith(Sink.Seq<EventEnvelope>(), materializer);
+            Assert.Equal(["compatible:1", "compatible:2", "compatible:tagged", "compatible:4"], events.Select(e => (string)e.Event));
+            Assert.Equal([1L, 2, 3, 4], events.Select(e => e.SequenceNr));
+            var tagged = await journal.CurrentEventsByTag("audit", Offset.NoOffset()).RunWith(Sink.Seq<EventEnvelope>(), materializer);
+            Assert.Equal(("compatible", 3L, "compatible:tagged"), Assert.Single(tagged.Select(e => (e.PersistenceId, e.SequenceNr, (string)e.Event))));
+        }, Dilated(TimeSpan.FromSeconds(10)));
+
+        Watch(writer).Tell(PoisonPill.Instance);
+        ExpectTerminated(writer);
+        Start("compatible");
+        var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        Assert.Equal(["compatible:1", "compatible:2", "compatible:tagged", "compatible:4"], recovered.Events);
+        Assert.Equal(4, recovered.LastSequenceNr);
+    }
+
+    [Fact]
+    public void A_history_the_plugin_wrote_recovers_through_our_reads_and_goes_on()
+    {
+        var old = Start("inherited", journal: "akka.persistence.journal.plugin-alone");
+        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        old.Tell(new Write(2));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        old.Tell(new WriteTagged("inherited:tagged", "audit"));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        Watch(old).Tell(PoisonPill.Instance);
+        ExpectTerminated(old);
+
+        var writer = Start("inherited");
+        var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        Assert.Equal(["inherited:1", "inherited:2", "inherited:tagged"], recovered.Events);
+        Assert.Equal(3, recovered.LastSequenceNr);
+        writer.Tell(new Write(1));
+        Assert.Equal(4, ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10))).LastSequenceNr);
+        Watch(writer).Tell(PoisonPill.Instance);
+        ExpectTerminated(writer);
+
+        Start("inherited");
+        Assert.Equal(["inherited:1", "inherited:2", "inherited:tagged", "inherited:4"],
+            ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10))).Events);
+    }
+
+    [Fact]
+    public void A_recovery_starts_from_the_latest_snapshot_and_replays_only_what_came_after()
+    {
+        var writer = Start("snapshotted");
+        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        writer.Tell(new Write(2));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        writer.Tell(new TakeSnapshot());
+        Assert.Equal(2, ExpectMsg<SnapshotTaken>(Dilated(TimeSpan.FromSeconds(10))).SequenceNr);
+        writer.Tell(new Write(1));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        writer.Tell(new TakeSnapshot());
+        Assert.Equal(3, ExpectMsg<SnapshotTaken>(Dilated(TimeSpan.FromSeconds(10))).SequenceNr);
+        writer.Tell(new Write(1));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        Watch(writer).Tell(PoisonPill.Instance);
+        ExpectTerminated(writer);
+
+        Start("snapshotted");
+        var fromSnapshot = ExpectMsg<RecoveredFromSnapshot>(Dilated(TimeSpan.FromSeconds(10)));
+        Assert.Equal(3, fromSnapshot.SequenceNr);
+        Assert.Equal(["snapshotted:1", "snapshotted:2", "snapshotted:3"], fromSnapshot.Snapshot);
+        var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        Assert.Equal(["snapshotted:1", "snapshotted:2", "snapshotted:3", "snapshotted:4"], recovered.Events);
+        Assert.Equal(4, recovered.LastSequenceNr);
     }
 }
