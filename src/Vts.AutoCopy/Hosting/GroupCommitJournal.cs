@@ -11,7 +11,8 @@ namespace Vts.AutoCopy.Hosting;
 /// the next transaction. The plugin means to batch concurrent writes itself, but Microsoft.Data.Sqlite is synchronous,
 /// so its batching stage is blocked for the whole of each write and sees one actor's write at a time: every tape event
 /// became a transaction and an fsync of its own (about 2,000 events/s here, the writer 300 commits/s). Writes of one
-/// actor keep their order: Akka sends an actor's next write only after its previous one is confirmed.</summary>
+/// actor keep their order: Akka sends an actor's next write only after its previous one is confirmed. On SQLite a group
+/// is inserted, and recoveries read, through <see cref="SqliteJournalStatements"/>; elsewhere through the plugin.</summary>
 public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWriteJournal(config)
 {
     private sealed record GroupWritten(List<Waiting> Group, Task<IImmutableList<Exception>> Written);
