@@ -108,7 +108,9 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         try
         {
             var writes = group.SelectMany(w => w.Writes).ToList();
-            writing = _sqlite is { } sqlite && sqlite.CanWrite(writes)
+            // On SQLite every write comes here, none through the plugin: a persistence id's rows then all carry their
+            // actor incarnation's writer id, never alternating with the plugin's one id per journal.
+            writing = _sqlite is { } sqlite
                 ? Task.Run(() => (IImmutableList<Exception>)sqlite.Write(writes)!)
                 : base.WriteMessagesAsync(writes, CancellationToken.None);
         }

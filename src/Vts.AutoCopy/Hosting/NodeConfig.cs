@@ -79,9 +79,9 @@ public static partial class NodeConfig
                 # SQLite takes one writer at a time; several only queue on its lock.
                 parallelism = 1
                 # The filter repairs histories that two writers of one persistence id interleaved. Here the journal's
-                # unique (persistence id, sequence number) key already refuses a second writer's event, so there is
-                # nothing to repair, and the filter cost a child actor per recovery: a tenth of the CPU time when
-                # thousands of idle tapes woke at once.
+                # unique (persistence id, sequence number) index (journal_uq, created by auto-initialize) already
+                # refuses a second writer's event, so there is nothing to repair, and the filter cost a child actor
+                # per recovery: a tenth of the CPU time when thousands of idle tapes woke at once.
                 replay-filter.mode = off
                 read-isolation-level = {{ReadIsolation}}
               }

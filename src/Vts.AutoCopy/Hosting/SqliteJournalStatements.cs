@@ -24,13 +24,13 @@ internal sealed class SqliteJournalStatements
     private readonly string? _defaultSerializer;
     private readonly bool _writerUuid;
     private readonly string _insert;
-    private readonly string? _insertTag;
+    private readonly string _insertTag;
     private readonly string _highest;
     private readonly string _replay;
     private readonly string _latestSnapshot;
 
     private SqliteJournalStatements(string connectionString, ExtendedActorSystem system, string? defaultSerializer, bool writerUuid,
-        string insert, string? insertTag, string highest, string replay, string latestSnapshot)
+        string insert, string insertTag, string highest, string replay, string latestSnapshot)
     {
         _insertTag = insertTag;
         _connectionString = connectionString;
@@ -45,14 +45,21 @@ internal sealed class SqliteJournalStatements
 
     private Akka.Serialization.Serialization Serialization => _system.Serialization;
 
-    /// <summary>For a journal or snapshot store plugin section; null unless it is Microsoft.Data.Sqlite.</summary>
+    /// <summary>For a journal or snapshot store plugin section; null unless it is Microsoft.Data.Sqlite with the plugin's
+    /// default table layout.</summary>
     public static SqliteJournalStatements? For(Akka.Configuration.Config pluginConfig, ActorSystem system)
     {
         if (pluginConfig.GetString("provider-name") is not { } provider || !provider.StartsWith("SQLite.MS", StringComparison.Ordinal))
             return null;
         var journalConfig = new JournalConfig(pluginConfig.WithFallback(SqlPersistence.DefaultJournalConfiguration));
+        // Our statements know the plugin's default layout only: tags in their own table, no schema, no metadata table
+        // taking part in the highest sequence number. Any other layout stays with the plugin.
+        var snapshotConfig = new SnapshotConfig(pluginConfig.WithFallback(SqlPersistence.DefaultSnapshotConfiguration));
+        if (journalConfig.PluginConfig.TagMode != TagMode.TagTable || journalConfig.DaoConfig.SqlCommonCompatibilityMode
+            || journalConfig.TableConfig.SchemaName is { Length: > 0 } || snapshotConfig.TableConfig.SchemaName is { Length: > 0 })
+            return null;
         var journal = journalConfig.TableConfig.EventJournalTable;
-        var snapshot = new SnapshotConfig(pluginConfig.WithFallback(SqlPersistence.DefaultSnapshotConfiguration)).TableConfig.SnapshotTable;
+        var snapshot = snapshotConfig.TableConfig.SnapshotTable;
         var j = journal.ColumnNames;
         var s = snapshot.ColumnNames;
         var writerUuid = journal.UseWriterUuidColumn ? $"[{j.WriterUuid}]" : "NULL";
@@ -67,10 +74,7 @@ internal sealed class SqliteJournalStatements
                 INSERT INTO [{journal.Name}] ([{j.Created}], [{j.Deleted}], [{j.PersistenceId}], [{j.SequenceNumber}], [{j.Message}], [{j.Manifest}], [{j.Identifier}]{(journal.UseWriterUuidColumn ? $", [{j.WriterUuid}]" : "")})
                 VALUES ($created, 0, $id, $seq, $message, $manifest, $identifier{(journal.UseWriterUuidColumn ? ", $writer" : "")})
                 """,
-            // Tags live in their own table in the plugin's default mode; in any other mode tagged events go to the plugin.
-            insertTag: journalConfig.PluginConfig.TagMode == TagMode.TagTable
-                ? $"INSERT INTO [{tags.Name}] ([{t.OrderingId}], [{t.Tag}], [{t.SequenceNumber}], [{t.PersistenceId}]) VALUES ($ordering, $tag, $seq, $id)"
-                : null,
+            insertTag: $"INSERT INTO [{tags.Name}] ([{t.OrderingId}], [{t.Tag}], [{t.SequenceNumber}], [{t.PersistenceId}]) VALUES ($ordering, $tag, $seq, $id)",
             highest: $"SELECT MAX([{j.SequenceNumber}]) FROM [{journal.Name}] WHERE [{j.PersistenceId}] = $id AND [{j.SequenceNumber}] > $from",
             replay: $"""
                 SELECT [{j.SequenceNumber}], [{j.Created}], [{j.Message}], [{j.Identifier}], [{j.Manifest}], {writerUuid}
@@ -86,13 +90,6 @@ internal sealed class SqliteJournalStatements
                 ORDER BY [{s.SequenceNumber}] DESC LIMIT 1
                 """);
     }
-
-    /// <summary>Whether <see cref="Write"/> can take these: all, unless tags are kept in a way only the plugin writes.
-    /// On SQLite all writes should come here: a persistence id's events must not alternate between our writer ids
-    /// (each actor incarnation's own, as Akka means them) and the plugin's (one per journal), or Akka's replay filter
-    /// drops the later ones as coming from an "old writer".</summary>
-    public bool CanWrite(IEnumerable<AtomicWrite> writes) =>
-        _insertTag is not null || writes.All(w => ((IEnumerable<IPersistentRepresentation>)w.Payload).All(p => p.Payload is not Tagged));
 
     /// <summary>All the writes in one transaction. Answers, as the plugin does, one entry per atomic write: null, or
     /// why that write was rejected (its events could not be serialized); throws if the transaction failed.</summary>
@@ -148,7 +145,7 @@ internal sealed class SqliteJournalStatements
     {
         using var ordering = Command(connection, "SELECT last_insert_rowid()");
         var orderingId = (long)ordering.ExecuteScalar()!;
-        using var insert = Command(connection, _insertTag!);
+        using var insert = Command(connection, _insertTag);
         foreach (var tag in row.Tags)
         {
             insert.Parameters.Clear();
@@ -230,7 +227,8 @@ internal sealed class SqliteJournalStatements
     {
         if (serializerId is { } id) return Serialization.Deserialize(bytes, id, manifest);
         var type = Type.GetType(manifest, throwOnError: true)!;
-        return Serialization.FindSerializerForType(type, _defaultSerializer).FromBinary(bytes, type);
+        return Akka.Serialization.Serialization.WithTransport(_system,
+            () => Serialization.FindSerializerForType(type, _defaultSerializer).FromBinary(bytes, type));
     }
 
     private SqliteConnection Open()

@@ -140,7 +140,7 @@ public sealed class EmbeddedJournalTests : TestKit
     }
 
     [Fact]
-    public void A_rejected_write_fails_its_own_actor_only_while_the_others_in_flight_go_in()
+    public async Task A_rejected_write_fails_its_own_actor_only_while_the_others_in_flight_go_in_tagged_or_not()
     {
         var writers = Enumerable.Range(0, 50).Select(i => Start($"mixed-{i}")).ToList();
         ReceiveN(writers.Count, Dilated(TimeSpan.FromSeconds(20)));
@@ -148,11 +148,21 @@ public sealed class EmbeddedJournalTests : TestKit
         ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
         foreach (var writer in writers.Take(25)) writer.Tell(new Write(3));
         bad.Tell(new Unserializable());
-        foreach (var writer in writers.Skip(25)) writer.Tell(new Write(3));
+        foreach (var (writer, i) in writers.Skip(25).Select((w, i) => (w, i + 25))) writer.Tell(new WriteTagged($"mixed-{i}:tagged", "mixed"));
 
         var replies = ReceiveN(writers.Count + 1, Dilated(TimeSpan.FromSeconds(20)));
         Assert.Equal("mixed-bad", Assert.Single(replies.OfType<Rejected>()).Id);
-        Assert.Equal(writers.Count, replies.OfType<Written>().Count(w => w.LastSequenceNr == 3));
+        Assert.Equal(25, replies.OfType<Written>().Count(w => w.LastSequenceNr == 3));
+        Assert.Equal(25, replies.OfType<Written>().Count(w => w.LastSequenceNr == 1));
+
+        // Each tag row points at its own event, even where many went in one transaction.
+        var journal = PersistenceQuery.Get(Sys).ReadJournalFor<SqlReadJournal>("akka.persistence.query.journal.sql");
+        await AwaitAssertAsync(async () =>
+        {
+            var tagged = await journal.CurrentEventsByTag("mixed", Offset.NoOffset()).RunWith(Sink.Seq<EventEnvelope>(), Sys.Materializer());
+            Assert.Equal(Enumerable.Range(25, 25).Select(i => ($"mixed-{i}", 1L, $"mixed-{i}:tagged")).Order(),
+                tagged.Select(e => (e.PersistenceId, e.SequenceNr, (string)e.Event)).Order());
+        }, Dilated(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -277,5 +287,18 @@ public sealed class EmbeddedJournalTests : TestKit
         var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
         Assert.Equal(["snapshotted:1", "snapshotted:2", "snapshotted:3", "snapshotted:4"], recovered.Events);
         Assert.Equal(4, recovered.LastSequenceNr);
+    }
+
+    [Theory]
+    [InlineData("tag-write-mode = Csv")]
+    [InlineData("tag-write-mode = Both")]
+    [InlineData("delete-compatibility-mode = on")]
+    [InlineData("default.schema-name = \"vts\"")]
+    [InlineData("provider-name = \"PostgreSQL.15\"")]
+    public void Any_layout_but_the_plugins_default_on_sqlite_keeps_the_plugins_own_statements(string setting)
+    {
+        var journal = Sys.Settings.Config.GetConfig("akka.persistence.journal.sql");
+        Assert.NotNull(SqliteJournalStatements.For(journal, Sys));
+        Assert.Null(SqliteJournalStatements.For(ConfigurationFactory.ParseString(setting).WithFallback(journal), Sys));
     }
 }
