@@ -45,14 +45,14 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
     }
 
     /// <summary>Every recovery asks this first. The plugin runs the query on the journal's own thread (SQLite is
-    /// synchronous), where it took turns with every write and every other recovery; here it runs on the thread pool,
-    /// on SQLite as a plain statement (<see cref="SqliteJournalStatements"/>). For any other database the plugin's data
+    /// synchronous), where it took turns with every write and every other recovery; on SQLite it is a plain statement
+    /// (<see cref="SqliteJournalStatements"/>) on <see cref="SqliteThreads"/>, elsewhere it runs on the thread pool. For any other database the plugin's data
     /// access object does it; the plugin keeps that private, hence the reflection; the package version is pinned.</summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellation)
     {
         if (_unfinished.TryGetValue(persistenceId, out var write))
             await write.ContinueWith(_ => { }, TaskScheduler.Default); // its outcome is the writer's business
-        if (_sqlite is { } sqlite) return await Task.Run(() => sqlite.HighestSequenceNr(persistenceId, fromSequenceNr), cancellation);
+        if (_sqlite is { } sqlite) return await SqliteThreads.Readers.Run(() => sqlite.HighestSequenceNr(persistenceId, fromSequenceNr));
         var dao = _dao ??= DaoField.GetValue(this) as BaseByteArrayJournalDao
                            ?? throw new InvalidOperationException("Akka.Persistence.Sql's journal has no data access object named _journal");
         return await Task.Run(() => dao.HighestSequenceNr(persistenceId, fromSequenceNr, cancellation), cancellation);
@@ -61,7 +61,7 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
     public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
         Action<IPersistentRepresentation> recoveryCallback) =>
         _sqlite is { } sqlite
-            ? Task.Run(() => sqlite.Replay(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback))
+            ? SqliteThreads.Readers.Run(() => sqlite.Replay(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback))
             : base.ReplayMessagesAsync(context, persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback);
 
     protected override bool ReceivePluginInternal(object message)
@@ -111,7 +111,7 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
             // On SQLite every write comes here, none through the plugin: a persistence id's rows then all carry their
             // actor incarnation's writer id, never alternating with the plugin's one id per journal.
             writing = _sqlite is { } sqlite
-                ? Task.Run(() => (IImmutableList<Exception>)sqlite.Write(writes)!)
+                ? SqliteThreads.Writer.Run(() => (IImmutableList<Exception>)sqlite.Write(writes)!)
                 : base.WriteMessagesAsync(writes, CancellationToken.None);
         }
         catch (Exception e)

@@ -16,6 +16,12 @@ namespace Vts.AutoCopy.Tests.Hosting;
 /// <summary>The node's own journal set-up on a real SQLite file: group commit must keep each actor's writes whole,
 /// in order and its own, recoveries must read without SQLite's write lock, and what our own statements write and read
 /// must be what Akka.Persistence.Sql's writes and queries expect.</summary>
+/// <summary>Alone: run beside the other test classes, on 2 cores, these stalled now and then for 20 s to over a minute
+/// while many actors recovered at once on a fresh database (seen before and after the journal's own statements).</summary>
+[CollectionDefinition(nameof(EmbeddedJournalTests), DisableParallelization = true)]
+public sealed class EmbeddedJournalCollection;
+
+[Collection(nameof(EmbeddedJournalTests))]
 public sealed class EmbeddedJournalTests : TestKit
 {
     private static string? _prepared;
