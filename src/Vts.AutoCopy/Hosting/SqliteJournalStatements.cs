@@ -112,6 +112,7 @@ internal sealed class SqliteJournalStatements
         if (rows.Count == 0) return rejections.ToImmutableList();
 
         using var connection = Open();
+        using (var noCheckpoint = Command(connection, "PRAGMA wal_autocheckpoint = 0")) noCheckpoint.ExecuteNonQuery();
         using var transaction = connection.BeginTransaction(deferred: false);
         using var insert = Command(connection, _insert);
         var created = insert.Parameters.Add("$created", SqliteType.Integer);
@@ -135,7 +136,39 @@ internal sealed class SqliteJournalStatements
             if (row.Tags.Count > 0) InsertTags(connection, row);
         }
         transaction.Commit();
+        CheckpointSoon();
         return rejections.ToImmutableList();
+    }
+
+    private long _lastCheckpoint;
+    private int _checkpointing;
+
+    /// <summary>SQLite copies the write-ahead log into the database (and syncs it) in whichever commit finds the log
+    /// past 1,000 pages: that commit, and every ack waiting on it, stalled for tens of milliseconds, which set the
+    /// ack latency's p99. The writer's connections do not checkpoint; about once a second a reader thread does, passively,
+    /// which never blocks the writer.</summary>
+    private void CheckpointSoon()
+    {
+        if (Environment.TickCount64 - Interlocked.Read(ref _lastCheckpoint) < 1000) return;
+        if (Interlocked.Exchange(ref _checkpointing, 1) == 1) return;
+        Interlocked.Exchange(ref _lastCheckpoint, Environment.TickCount64);
+        SqliteThreads.Readers.Run(() =>
+        {
+            try
+            {
+                using var connection = Open();
+                using var checkpoint = Command(connection, "PRAGMA wal_checkpoint(PASSIVE)");
+                checkpoint.ExecuteNonQuery();
+            }
+            catch (SqliteException)
+            {
+                // Busy or failed: the next write asks again; the log only grows meanwhile.
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _checkpointing, 0);
+            }
+        });
     }
 
     private sealed record Row(IPersistentRepresentation Event, byte[] Message, string Manifest, int Identifier, IImmutableSet<string> Tags);

@@ -307,4 +307,21 @@ public sealed class EmbeddedJournalTests : TestKit
         Assert.NotNull(SqliteJournalStatements.For(journal, Sys));
         Assert.Null(SqliteJournalStatements.For(ConfigurationFactory.ParseString(setting).WithFallback(journal), Sys));
     }
+
+    [Fact]
+    public void The_write_ahead_log_is_copied_into_the_database_while_writes_go_on()
+    {
+        var writer = Start("checkpointed");
+        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        var before = new FileInfo(_database).Length;
+        writer.Tell(new Write(200));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(20)));
+        // Commits never checkpoint (that stalled them); a reader thread does, about once a second, after a write.
+        AwaitAssert(() =>
+        {
+            writer.Tell(new Write(1));
+            ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+            Assert.True(new FileInfo(_database).Length > before, "the database file never grew: the log was not checkpointed");
+        }, Dilated(TimeSpan.FromSeconds(10)), TimeSpan.FromMilliseconds(300));
+    }
 }
