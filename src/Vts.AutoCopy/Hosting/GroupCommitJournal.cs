@@ -45,9 +45,10 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
     }
 
     /// <summary>Every recovery asks this first. The plugin runs the query on the journal's own thread (SQLite is
-    /// synchronous), where it took turns with every write and every other recovery; on SQLite it is a plain statement
-    /// (<see cref="SqliteJournalStatements"/>) on <see cref="SqliteThreads"/>, elsewhere it runs on the thread pool. For any other database the plugin's data
-    /// access object does it; the plugin keeps that private, hence the reflection; the package version is pinned.</summary>
+    /// synchronous), where it took turns with every write and every other recovery. On SQLite it is a plain statement
+    /// (<see cref="SqliteJournalStatements"/>) on <see cref="SqliteThreads"/>; on any other database the plugin's data
+    /// access object runs it on the thread pool. The plugin keeps that object private, hence the reflection; the
+    /// package version is pinned.</summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellation)
     {
         if (_unfinished.TryGetValue(persistenceId, out var write))

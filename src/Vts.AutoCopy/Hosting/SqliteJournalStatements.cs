@@ -32,12 +32,12 @@ internal sealed class SqliteJournalStatements
     private SqliteJournalStatements(string connectionString, ExtendedActorSystem system, string? defaultSerializer, bool writerUuid,
         string insert, string insertTag, string highest, string replay, string latestSnapshot)
     {
-        _insertTag = insertTag;
         _connectionString = connectionString;
         _system = system;
         _defaultSerializer = defaultSerializer;
         _writerUuid = writerUuid;
         _insert = insert;
+        _insertTag = insertTag;
         _highest = highest;
         _replay = replay;
         _latestSnapshot = latestSnapshot;
@@ -140,18 +140,19 @@ internal sealed class SqliteJournalStatements
         return rejections.ToImmutableList();
     }
 
+    /// <summary>When the last checkpoint was asked for; read and written on the writer's thread only.</summary>
     private long _lastCheckpoint;
     private int _checkpointing;
 
     /// <summary>SQLite copies the write-ahead log into the database (and syncs it) in whichever commit finds the log
     /// past 1,000 pages: that commit, and every ack waiting on it, stalled for tens of milliseconds, which set the
-    /// ack latency's p99. The writer's connections do not checkpoint; about once a second a reader thread does, passively,
-    /// which never blocks the writer.</summary>
+    /// ack latency's p99. The writer's connections do not checkpoint; about once a second a reader thread does,
+    /// passively, which never blocks the writer.</summary>
     private void CheckpointSoon()
     {
-        if (Environment.TickCount64 - Interlocked.Read(ref _lastCheckpoint) < 1000) return;
+        if (Environment.TickCount64 - _lastCheckpoint < 1000) return;
         if (Interlocked.Exchange(ref _checkpointing, 1) == 1) return;
-        Interlocked.Exchange(ref _lastCheckpoint, Environment.TickCount64);
+        _lastCheckpoint = Environment.TickCount64;
         SqliteThreads.Readers.Run(() =>
         {
             try

@@ -124,6 +124,29 @@ public sealed class EmbeddedJournalTests : TestKit
 
     private IActorRef Start(string id, string? journal = null) => Sys.ActorOf(Props.Create(() => new Writer(id, TestActor, journal)));
 
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(10);
+
+    /// <summary>Started and recovered, before it is given anything to write.</summary>
+    private IActorRef StartRecovered(string id, string? journal = null)
+    {
+        var writer = Start(id, journal);
+        ExpectMsg<Recovered>(Dilated(Step));
+        return writer;
+    }
+
+    /// <summary>Tells the writer, waits for it to confirm the write, and answers its last sequence number.</summary>
+    private long Wrote(IActorRef writer, object command)
+    {
+        writer.Tell(command);
+        return ExpectMsg<Written>(Dilated(Step)).LastSequenceNr;
+    }
+
+    private void Stop(IActorRef writer)
+    {
+        Watch(writer).Tell(PoisonPill.Instance);
+        ExpectTerminated(writer);
+    }
+
     [Fact]
     public void Concurrent_writes_of_many_actors_are_all_journaled_in_order_and_recovered()
     {
@@ -150,8 +173,7 @@ public sealed class EmbeddedJournalTests : TestKit
     {
         var writers = Enumerable.Range(0, 50).Select(i => Start($"mixed-{i}")).ToList();
         ReceiveN(writers.Count, Dilated(TimeSpan.FromSeconds(20)));
-        var bad = Start("mixed-bad");
-        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        var bad = StartRecovered("mixed-bad");
         foreach (var writer in writers.Take(25)) writer.Tell(new Write(3));
         bad.Tell(new Unserializable());
         foreach (var (writer, i) in writers.Skip(25).Select((w, i) => (w, i + 25))) writer.Tell(new WriteTagged($"mixed-{i}:tagged", "mixed"));
@@ -191,12 +213,9 @@ public sealed class EmbeddedJournalTests : TestKit
     [Fact]
     public void A_recovery_reads_while_another_connection_holds_the_write_lock()
     {
-        var first = Start("locked-reader");
-        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
-        first.Tell(new Write(3));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
-        Watch(first).Tell(PoisonPill.Instance);
-        ExpectTerminated(first);
+        var first = StartRecovered("locked-reader");
+        Wrote(first, new Write(3));
+        Stop(first);
 
         using var writer = new SqliteConnection($"Data Source={_database}");
         writer.Open();
@@ -212,14 +231,10 @@ public sealed class EmbeddedJournalTests : TestKit
     [Fact]
     public async Task Events_we_insert_read_back_through_the_plugins_own_queries_tags_included()
     {
-        var writer = Start("compatible");
-        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
-        writer.Tell(new Write(2));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
-        writer.Tell(new WriteTagged("compatible:tagged", "audit"));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
-        writer.Tell(new Write(1));
-        Assert.Equal(4, ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10))).LastSequenceNr);
+        var writer = StartRecovered("compatible");
+        Wrote(writer, new Write(2));
+        Wrote(writer, new WriteTagged("compatible:tagged", "audit"));
+        Assert.Equal(4, Wrote(writer, new Write(1)));
 
         var journal = PersistenceQuery.Get(Sys).ReadJournalFor<SqlReadJournal>("akka.persistence.query.journal.sql");
         var materializer = Sys.Materializer();
@@ -234,8 +249,7 @@ public sealed class EmbeddedJournalTests : TestKit
             Assert.Equal(("compatible", 3L, "compatible:tagged"), Assert.Single(tagged.Select(e => (e.PersistenceId, e.SequenceNr, (string)e.Event))));
         }, Dilated(TimeSpan.FromSeconds(10)));
 
-        Watch(writer).Tell(PoisonPill.Instance);
-        ExpectTerminated(writer);
+        Stop(writer);
         Start("compatible");
         var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
         Assert.Equal(["compatible:1", "compatible:2", "compatible:tagged", "compatible:4"], recovered.Events);
@@ -245,23 +259,17 @@ public sealed class EmbeddedJournalTests : TestKit
     [Fact]
     public void A_history_the_plugin_wrote_recovers_through_our_reads_and_goes_on()
     {
-        var old = Start("inherited", journal: "akka.persistence.journal.plugin-alone");
-        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
-        old.Tell(new Write(2));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
-        old.Tell(new WriteTagged("inherited:tagged", "audit"));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
-        Watch(old).Tell(PoisonPill.Instance);
-        ExpectTerminated(old);
+        var old = StartRecovered("inherited", journal: "akka.persistence.journal.plugin-alone");
+        Wrote(old, new Write(2));
+        Wrote(old, new WriteTagged("inherited:tagged", "audit"));
+        Stop(old);
 
         var writer = Start("inherited");
         var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
         Assert.Equal(["inherited:1", "inherited:2", "inherited:tagged"], recovered.Events);
         Assert.Equal(3, recovered.LastSequenceNr);
-        writer.Tell(new Write(1));
-        Assert.Equal(4, ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10))).LastSequenceNr);
-        Watch(writer).Tell(PoisonPill.Instance);
-        ExpectTerminated(writer);
+        Assert.Equal(4, Wrote(writer, new Write(1)));
+        Stop(writer);
 
         Start("inherited");
         Assert.Equal(["inherited:1", "inherited:2", "inherited:tagged", "inherited:4"],
@@ -271,20 +279,15 @@ public sealed class EmbeddedJournalTests : TestKit
     [Fact]
     public void A_recovery_starts_from_the_latest_snapshot_and_replays_only_what_came_after()
     {
-        var writer = Start("snapshotted");
-        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
-        writer.Tell(new Write(2));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        var writer = StartRecovered("snapshotted");
+        Wrote(writer, new Write(2));
         writer.Tell(new TakeSnapshot());
         Assert.Equal(2, ExpectMsg<SnapshotTaken>(Dilated(TimeSpan.FromSeconds(10))).SequenceNr);
-        writer.Tell(new Write(1));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+        Wrote(writer, new Write(1));
         writer.Tell(new TakeSnapshot());
         Assert.Equal(3, ExpectMsg<SnapshotTaken>(Dilated(TimeSpan.FromSeconds(10))).SequenceNr);
-        writer.Tell(new Write(1));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
-        Watch(writer).Tell(PoisonPill.Instance);
-        ExpectTerminated(writer);
+        Wrote(writer, new Write(1));
+        Stop(writer);
 
         Start("snapshotted");
         var fromSnapshot = ExpectMsg<RecoveredFromSnapshot>(Dilated(TimeSpan.FromSeconds(10)));
@@ -311,16 +314,14 @@ public sealed class EmbeddedJournalTests : TestKit
     [Fact]
     public void The_write_ahead_log_is_copied_into_the_database_while_writes_go_on()
     {
-        var writer = Start("checkpointed");
-        ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
+        var writer = StartRecovered("checkpointed");
         var before = new FileInfo(_database).Length;
         writer.Tell(new Write(200));
         ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(20)));
         // Commits never checkpoint (that stalled them); a reader thread does, about once a second, after a write.
         AwaitAssert(() =>
         {
-            writer.Tell(new Write(1));
-            ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(10)));
+            Wrote(writer, new Write(1));
             Assert.True(new FileInfo(_database).Length > before, "the database file never grew: the log was not checkpointed");
         }, Dilated(TimeSpan.FromSeconds(10)), TimeSpan.FromMilliseconds(300));
     }
