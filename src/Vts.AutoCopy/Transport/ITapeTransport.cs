@@ -8,13 +8,29 @@ public sealed record TransferRequest(string SourcePath, TargetSettings Target, P
 
 public abstract record TransferOutcome
 {
-    /// <param name="Verification">the part of <paramref name="Duration"/> spent proving the copy at the target.</param>
-    public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TimeSpan Verification = default) : TransferOutcome;
+    /// <param name="Verification">the part of <paramref name="Duration"/> spent proving the copy at the target after
+    /// the bytes were sent (none where the target hashed them as it wrote them).</param>
+    /// <param name="Proof">how the target showed it holds the source's SHA-256.</param>
+    public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TimeSpan Verification = default,
+        TargetProof Proof = TargetProof.HashedFile) : TransferOutcome;
 
     /// <param name="Security">the target could not be trusted (host key unknown or changed, R10).</param>
     public sealed record Failed(string Cause, bool Security = false) : TransferOutcome;
 
     public sealed record Cancelled(string Reason) : TransferOutcome;
+}
+
+/// <summary>How a target proved it holds a tape's bytes (R9).</summary>
+public enum TargetProof
+{
+    /// <summary>The process that wrote the file hashed the bytes it wrote, in the same pass (python3 at the target).</summary>
+    HashedWhileWriting,
+
+    /// <summary>The target hashed the file once it was written (its openssl or sha256sum).</summary>
+    HashedFile,
+
+    /// <summary>The file was read back over SFTP and hashed here.</summary>
+    ReadBack,
 }
 
 /// <summary>Moves one tape file to its target. Implementations never throw for a failed attempt:

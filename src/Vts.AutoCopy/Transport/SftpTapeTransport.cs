@@ -5,16 +5,18 @@ using Vts.AutoCopy.Configuration;
 namespace Vts.AutoCopy.Transport;
 
 /// <summary>Copies a tape over SFTP (SSH.NET) to its target (R4, R9, R10, R14): the host key is pinned, the bytes go
-/// to a temporary name in the target pool folder while the source is hashed, the target hashes what it received,
-/// and only a match is renamed (POSIX rename, atomic) to the final name. A cut connection or a cancelled transfer
+/// to a temporary name in the target pool folder while the source is hashed, the target hashes what it received
+/// (as it writes it, where it can: <see cref="TargetWriter"/>), and only a match is renamed (POSIX rename, atomic) to the final name. A cut connection or a cancelled transfer
 /// can leave a temporary file, never a partial tape under its final name.</summary>
-public sealed class SftpTapeTransport : ITapeTransport
+/// <param name="python">the command that runs python3 at the target for <see cref="TargetWriter"/>'s hashing
+/// receiver; null to stream large tapes into plain <c>cat</c> and hash them afterwards.</param>
+public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : ITapeTransport
 {
-    private readonly SessionPool _sessions = new();
+    private readonly SessionPool _sessions = new(python);
 
     public static string TemporaryName(string volser) => $".{volser}.autocopy.tmp";
 
-    /// <summary>From this size on a tape is streamed over a command channel rather than SFTP (see <c>TryStream</c>).</summary>
+    /// <summary>From this size on a tape is streamed over a command channel rather than SFTP (see <see cref="TargetWriter"/>).</summary>
     public const long StreamingThreshold = 64L << 20;
 
     public async Task<TransferOutcome> CopyAsync(TransferRequest request, CancellationToken cancellation)
@@ -78,11 +80,8 @@ public sealed class SftpTapeTransport : ITapeTransport
 
             uploading = true;
             using var hashing = new HashingReadStream(source);
-            if (length < StreamingThreshold || !await session.TryStream(hashing, tempPath, cancellation))
-            {
-                if (hashing.BytesRead > 0) throw new IOException("the target refused the streamed copy part-way");
-                await sftp.UploadFileAsync(hashing, tempPath, cancellation);
-            }
+            var streamed = length >= StreamingThreshold ? await session.TryStream(hashing, tempPath, cancellation) : null;
+            if (streamed is null) await sftp.UploadFileAsync(hashing, tempPath, cancellation);
             var sha256 = hashing.Sha256Hex();
 
             if (hashing.BytesRead != length || File.GetLastWriteTimeUtc(request.SourcePath) != before
@@ -94,18 +93,23 @@ public sealed class SftpTapeTransport : ITapeTransport
             }
 
             var verifying = Stopwatch.StartNew();
-            var received = await session.HashAtTarget(tempPath, cancellation);
+            var (received, proof) = streamed is { Sha256: { } inStream }
+                ? (inStream, TargetProof.HashedWhileWriting)
+                : await session.HashAtTarget(tempPath, cancellation);
             var verification = verifying.Elapsed;
-            if (!string.Equals(received, sha256, StringComparison.Ordinal))
+            var sizeAtTarget = streamed?.Size ?? length;
+            if (!string.Equals(received, sha256, StringComparison.Ordinal) || sizeAtTarget != length)
             {
                 await DeleteQuietly(sftp, tempPath);
-                return new TransferOutcome.Failed($"SHA-256 at the target ({received}) differs from the source ({sha256})");
+                return new TransferOutcome.Failed(sizeAtTarget == length
+                    ? $"SHA-256 at the target ({received}) differs from the source ({sha256})"
+                    : $"the target received {sizeAtTarget} bytes of the source's {length}");
             }
 
             // posix-rename@openssh.com replaces an older copy in one step: readers see the old tape or the new one.
             await Task.Run(() => sftp.RenameFile(tempPath, finalPath, isPosix: true), cancellation);
             healthy = true;
-            return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, verification);
+            return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, verification, proof);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {

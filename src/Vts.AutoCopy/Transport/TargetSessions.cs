@@ -18,22 +18,23 @@ internal sealed class TargetSession : IDisposable
     private readonly PrivateKeyFile _key;
     private SshClient? _shell;
     private RemoteHasher? _hasher;
-    private bool _noRemoteHasher;
-    private bool _noStreaming;
+    private readonly TargetAbilities _abilities;
 
     public TargetSettings Target { get; }
     public SftpClient Sftp { get; }
 
-    private TargetSession(TargetSettings target, PrivateKeyFile key)
+    private TargetSession(TargetSettings target, PrivateKeyFile key, TargetAbilities abilities)
     {
         Target = target;
         _key = key;
+        _abilities = abilities;
         Sftp = new SftpClient(Connection()) { KeepAliveInterval = KeepAlive, OperationTimeout = target.OperationTimeout };
     }
 
-    public static async Task<TargetSession> Open(TargetSettings target, PrivateKeyFile key, CancellationToken cancellation)
+    public static async Task<TargetSession> Open(TargetSettings target, PrivateKeyFile key, TargetAbilities abilities,
+        CancellationToken cancellation)
     {
-        var session = new TargetSession(target, key);
+        var session = new TargetSession(target, key, abilities);
         try
         {
             await Connect(session.Sftp, target, cancellation);
@@ -46,6 +47,14 @@ internal sealed class TargetSession : IDisposable
         }
     }
 
+    private void DropShell()
+    {
+        _hasher?.Dispose();
+        _hasher = null;
+        _shell?.Dispose();
+        _shell = null;
+    }
+
     /// <summary>The session's command channel connection (opened on first use).</summary>
     public async Task<SshClient> Shell(CancellationToken cancellation)
     {
@@ -56,42 +65,75 @@ internal sealed class TargetSession : IDisposable
         return _shell;
     }
 
-    /// <summary>Streams a large tape into <c>cat</c> on the target over a command channel: no SFTP request and
-    /// acknowledgement per 32 KiB, so SSH.NET moves about twice what its SFTP upload does here. A command costs a shell
-    /// start on the target (up to a second), so small tapes keep to SFTP. False when the target cannot run it.</summary>
-    public async Task<bool> TryStream(Stream source, string path, CancellationToken cancellation)
+    /// <summary>Streams a large tape to <paramref name="path"/> over a command channel (<see cref="TargetWriter"/>):
+    /// no SFTP request and acknowledgement per 32 KiB, so SSH.NET moves about twice what its SFTP upload does here.
+    /// A command costs a shell start on the target (up to a second), so small tapes keep to SFTP. Null where the
+    /// target has shown it runs no command for us: the tape then goes over SFTP.</summary>
+    public async Task<TargetWriter.Report.Written?> TryStream(Stream source, string path, CancellationToken cancellation)
     {
-        if (_noStreaming) return false;
-        using var command = (await Shell(cancellation)).CreateCommand($"cat > '{path}'");
+        if (_abilities.NoStreaming) return null;
+        var python = _abilities.Python;
+        using var command = (await Shell(cancellation)).CreateCommand(TargetWriter.Command(path, python));
         var running = command.ExecuteAsync(cancellation);
-        await using (var input = command.CreateInputStream())
-            await source.CopyToAsync(input, 1 << 20, cancellation);
-        await running;
-        if (command.ExitStatus == 0) return true;
-        _noStreaming = true; // no shell or no cat for us there: SFTP from now on
-        return false;
+        var sending = Task.Run(() => Send(source, command, cancellation), CancellationToken.None);
+        TargetWriter.Report report;
+        Exception? failed = null;
+        try
+        {
+            await running;
+            report = TargetWriter.Parse(await TargetWriter.ReadReport(command.OutputStream, cancellation), command.ExitStatus);
+        }
+        finally
+        {
+            // A receiver that ended early (it cannot write, or it broke) reads no more. SSH.NET would wait out its
+            // timeout for window space that never comes; only the end of the connection wakes it. The next command
+            // opens a new one.
+            if (!sending.IsCompleted) DropShell();
+            try { await sending; }
+            catch (Exception e) when (!cancellation.IsCancellationRequested) { failed = e; }
+        }
+        switch (report)
+        {
+            case TargetWriter.Report.Written written when failed is null:
+                return written;
+            case TargetWriter.Report.Refused refused:
+                throw new IOException($"the target could not write {path}: {refused.Reason}");
+            case TargetWriter.Report.Garbled garbled:
+                // The next attempt streams into plain cat, and the one after that, if cat fails too, goes over SFTP.
+                if (python is not null) _abilities.Python = null;
+                else _abilities.NoStreaming = true;
+                throw new IOException($"streaming to the target failed: {garbled.Problem}", failed);
+            default:
+                throw new IOException("streaming to the target failed", failed);
+        }
     }
 
-    /// <summary>SHA-256 of a file as the target holds it: by the target's own sha256sum where it has one
-    /// (started once per session), else by reading the file back.</summary>
-    public async Task<string> HashAtTarget(string path, CancellationToken cancellation)
+    private static async Task Send(Stream source, SshCommand command, CancellationToken cancellation)
     {
-        if (!_noRemoteHasher)
+        await using var input = command.CreateInputStream();
+        await source.CopyToAsync(input, 1 << 20, cancellation);
+    }
+
+    /// <summary>SHA-256 of a file as the target holds it: by the target's own openssl or sha256sum where it has one
+    /// (started once per session), else by reading the file back.</summary>
+    public async Task<(string Sha256, TargetProof Proof)> HashAtTarget(string path, CancellationToken cancellation)
+    {
+        if (!_abilities.NoRemoteHasher)
         {
             try
             {
                 _hasher ??= RemoteHasher.Start(await Shell(cancellation));
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
                 timeout.CancelAfter(Target.OperationTimeout);
-                if (await _hasher.Hash(path, timeout.Token) is { } hash) return hash;
+                if (await _hasher.Hash(path, timeout.Token) is { } hash) return (hash, TargetProof.HashedFile);
             }
             catch (Exception) when (!cancellation.IsCancellationRequested)
             {
-                // Fall through to reading back; this session stops asking the target.
+                // Fall through to reading back; sessions to this target stop asking it.
             }
-            _noRemoteHasher = true;
+            _abilities.NoRemoteHasher = true;
         }
-        return await ReadBackHash.Of(Sftp, path, cancellation);
+        return (await ReadBackHash.Of(Sftp, path, cancellation), TargetProof.ReadBack);
     }
 
     public bool IsConnected => Sftp.IsConnected;
@@ -150,12 +192,28 @@ internal sealed class TargetSession : IDisposable
     }
 }
 
+/// <summary>What a target has shown it cannot do, shared by every session to it: an attempt that failed closes its
+/// session, and the next session must not try the same thing again.</summary>
+internal sealed class TargetAbilities
+{
+    /// <summary>Large tapes go over SFTP like small ones (the target ran no command for us).</summary>
+    public volatile bool NoStreaming;
+
+    /// <summary>The python the hashing receiver runs with at the target; null where large tapes stream into plain
+    /// <c>cat</c> and are hashed afterwards (the receiver failed there, or the transport was told not to use it).</summary>
+    public volatile string? Python;
+
+    /// <summary>Files are proven by reading them back (the target hashed none for us).</summary>
+    public volatile bool NoRemoteHasher;
+}
+
 /// <summary>Idle sessions per target, reused by the next copy. A session is checked before reuse (the target may
 /// have restarted), and one that failed is never returned, so a broken connection costs no attempt.</summary>
-internal sealed class SessionPool
+internal sealed class SessionPool(string? python)
 {
     private const int IdlePerTarget = 8;
     private readonly ConcurrentDictionary<string, PrivateKeyFile> _keys = new();
+    private readonly ConcurrentDictionary<string, TargetAbilities> _abilities = new();
     private readonly ConcurrentDictionary<string, ConcurrentBag<TargetSession>> _idle = new();
 
     public async Task<TargetSession> Rent(TargetSettings target, CancellationToken cancellation)
@@ -169,7 +227,8 @@ internal sealed class SessionPool
             if (works) return session;
         }
         var key = _keys.GetOrAdd(target.PrivateKeyFile, path => new PrivateKeyFile(path));
-        return await TargetSession.Open(target, key, cancellation);
+        var abilities = _abilities.GetOrAdd(target.Name.Value, _ => new TargetAbilities { Python = python });
+        return await TargetSession.Open(target, key, abilities, cancellation);
     }
 
     public void Return(TargetSettings target, TargetSession session)

@@ -47,6 +47,19 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         var outcome = Assert.IsType<TransferOutcome.Succeeded>(await _transport.CopyAsync(Request("A00003"), CancellationToken.None));
         Assert.Equal((size, sha), (outcome.Size, outcome.Sha256));
         Assert.Equal(sha, TapeFiles.Sha256(AtTarget("A00003")));
+        Assert.Equal(TargetProof.HashedWhileWriting, outcome.Proof);
+        Assert.False(File.Exists(Path.Combine(_sshd.VaultRoot, "DRPOOL1", SftpTapeTransport.TemporaryName("A00003"))));
+    }
+
+    [Fact]
+    public async Task R9_Without_the_hashing_receiver_a_large_tape_streams_into_cat_and_the_target_hashes_the_file()
+    {
+        var size = SftpTapeTransport.StreamingThreshold + 4_097;
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "A00004"), size, seed: 4);
+        var outcome = Assert.IsType<TransferOutcome.Succeeded>(
+            await new SftpTapeTransport(python: null).CopyAsync(Request("A00004"), CancellationToken.None));
+        Assert.Equal((size, sha, TargetProof.HashedFile), (outcome.Size, outcome.Sha256, outcome.Proof));
+        Assert.Equal(sha, TapeFiles.Sha256(AtTarget("A00004")));
         Assert.True(outcome.Verification > TimeSpan.Zero);
     }
 
