@@ -27,12 +27,13 @@ function Invoke-Build {
     Invoke-Native 'dotnet build' { dotnet build "$root/VtsActors.sln" -c $Configuration --nologo -v minimal }
 }
 
-# The tests start a real OpenSSH server and drive the status page in a real headless Chromium;
-# a fresh Debian machine has neither.
+# The tests start a real OpenSSH server (with python3, for the recipient's hashing receiver) and drive the status
+# page in a real headless Chromium; a fresh Debian machine may have none of them.
 function Install-TestPrerequisites([switch]$Browser) {
     $missing = @()
     if (-not (Test-Path '/usr/sbin/sshd')) { $missing += 'openssh-server' }
     if (-not (Get-Command ssh-keygen -ErrorAction SilentlyContinue)) { $missing += 'openssh-client' }
+    if (-not (Test-Path '/usr/bin/python3')) { $missing += 'python3' }
     if ($Browser -and -not (Test-Path '/usr/bin/chromium')) { $missing += 'chromium' }
     if ($missing.Count -eq 0) { return }
     Write-Host "installing: $($missing -join ', ')"

@@ -48,6 +48,17 @@ public static class CopyThroughput
             return outcome as TransferOutcome.Succeeded ?? throw new InvalidOperationException($"copy failed: {outcome}");
         }
 
+        // Ours again, for a target without python3: the bytes stream into cat and the target hashes the file after.
+        var catTransport = new SftpTapeTransport(python: null);
+        var catFinal = Path.Combine(sshd.VaultRoot, "DRP002", "T00003");
+        await catTransport.CopyAsync(new TransferRequest(Path.Combine(vault, "P000", "W00001"), target, PoolName.Parse("DRP002"), Volser.Parse("W00003")), default);
+        async Task<TransferOutcome.Succeeded> CatTransportCopy()
+        {
+            File.Delete(catFinal);
+            var outcome = await catTransport.CopyAsync(new TransferRequest(source, target, PoolName.Parse("DRP002"), Volser.Parse("T00003")), default);
+            return outcome as TransferOutcome.Succeeded ?? throw new InvalidOperationException($"copy failed: {outcome}");
+        }
+
         // Whole node: EMS dismount → copy verified and renamed at the target (pool P001, so its file is its own).
         await using var node = new BenchNode(scratch, "copy-node", sshd.Port, sshd.User, sshd.ClientKey, sshd.HostKeyFingerprint, sshd.VaultRoot, pools: 2);
         Directory.CreateDirectory(Path.Combine(node.Vault, "P001"));
@@ -73,6 +84,7 @@ public static class CopyThroughput
         // the gigabytes the others left in the page cache.
         var openssh = new List<double>();
         var ours = new List<TransferOutcome.Succeeded>();
+        var ourCat = new List<TransferOutcome.Succeeded>();
         var whole = new List<double>();
         var opensshCpu = new List<double>();
         var nodeCpu = new List<double>();
@@ -87,6 +99,8 @@ public static class CopyThroughput
             Machine.Run("sync");
             ours.Add(await TransportCopy());
             Machine.Run("sync");
+            ourCat.Add(await CatTransportCopy());
+            Machine.Run("sync");
             cpu = Machine.BusyCpuSeconds();
             whole.Add(await NodeCopy(r));
             nodeCpu.Add(Machine.BusyCpuSeconds() - cpu);
@@ -96,14 +110,18 @@ public static class CopyThroughput
             $"median of {runs}, interleaved with ours"));
 
         var oursSeconds = Stats.Median(ours.Select(o => o.Duration.TotalSeconds));
-        var verifySeconds = Stats.Median(ours.Select(o => o.Verification.TotalSeconds));
         var ratio = opensshSeconds / oursSeconds;
         report.Add(new Figure("VtsActors transport: upload + SHA-256 verified at target + rename", $"{MiBps(oursSeconds):F0} MiB/s ({oursSeconds:F2} s)",
-            "≥ 1.0× OpenSSH", Stats.Met(ratio >= 1.0), $"{ratio:F2}× OpenSSH; median of {runs}; session reused"));
-        report.Add(new Figure("of which verification at the target", $"{verifySeconds:F2} s", "reported separately", "-",
-            $"{verifySeconds / oursSeconds:P0} of the copy"));
-        report.Add(new Figure("VtsActors transport without the verification", $"{MiBps(oursSeconds - verifySeconds):F0} MiB/s", "-", "-",
-            $"{opensshSeconds / (oursSeconds - verifySeconds):F2}× OpenSSH"));
+            "≥ 1.0× OpenSSH", Stats.Met(ratio >= 1.0), $"{ratio:F2}× OpenSSH; median of {runs}; session reused; proof: {Proofs(ours)}"));
+        report.Add(new Figure("of which verification at the target after the upload", $"{Stats.Median(ours.Select(o => o.Verification.TotalSeconds)):F2} s",
+            "reported separately", "-", "the receiver hashes the bytes as it writes them: the hash costs CPU at the target during the upload, no wait after it"));
+
+        var catSeconds = Stats.Median(ourCat.Select(o => o.Duration.TotalSeconds));
+        var catVerify = Stats.Median(ourCat.Select(o => o.Verification.TotalSeconds));
+        report.Add(new Figure("the same for a target without python3: into `cat`, hashed after", $"{MiBps(catSeconds):F0} MiB/s ({catSeconds:F2} s)",
+            "-", "-", $"{opensshSeconds / catSeconds:F2}× OpenSSH; proof: {Proofs(ourCat)}"));
+        report.Add(new Figure("of which verification at the target after the upload", $"{catVerify:F2} s", "reported separately", "-",
+            $"{catVerify / catSeconds:P0} of the copy; the upload alone {opensshSeconds / (catSeconds - catVerify):F2}× OpenSSH"));
 
         var wholeSeconds = Stats.Median(whole);
         report.Add(new Figure("vts-node: EMS dismount → verified copy under its final name", $"{MiBps(wholeSeconds):F0} MiB/s ({wholeSeconds:F2} s)",
@@ -113,8 +131,14 @@ public static class CopyThroughput
             $"rounds: {string.Join(", ", rounds.Select(x => x.ToString("F2")))}"));
         report.Add(new Figure("machine CPU time per copy, both ends: OpenSSH `sftp put` / vts-node", $"{Stats.Median(opensshCpu):F1} s / {Stats.Median(nodeCpu):F1} s",
             "report", "-", "all processes and the kernel, from /proc/stat; ours includes hashing at both ends"));
+        report.Note("The hashing receiver (`TargetWriter`) is a python3 script the node sends with each large tape: it reads the stream in 1 MiB " +
+                    "buffers, hashes them and writes them with O_DIRECT, then fsyncs and reports the SHA-256 and size. Filling fresh page-cache " +
+                    "pages costs this virtual machine's kernel 2–3.5 s of CPU per GiB; `cat` and OpenSSH's sftp server pay it, the receiver does not.");
         report.Note("Client, server and both hashes share this machine's 2 cores: a copy here is bound by CPU time, and how much of it each " +
                     "tool needs per byte decides the race more than the protocol does. The rounds are interleaved and each starts after `sync`, " +
                     "so no contender pays for another's write-back; the spread between rounds is the machine's own.");
     }
+
+    private static string Proofs(IEnumerable<TransferOutcome.Succeeded> copies) =>
+        string.Join(", ", copies.Select(c => c.Proof).Distinct());
 }
