@@ -80,7 +80,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
 
             uploading = true;
             using var hashing = new HashingReadStream(source);
-            var streamed = length >= StreamingThreshold ? await session.TryStream(hashing, tempPath, cancellation) : null;
+            var streamed = length >= StreamingThreshold ? await session.TryStream(hashing, length, tempPath, cancellation) : null;
             if (streamed is null) await sftp.UploadFileAsync(hashing, tempPath, cancellation);
             var sha256 = hashing.Sha256Hex();
 

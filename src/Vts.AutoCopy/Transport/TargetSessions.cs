@@ -18,6 +18,7 @@ internal sealed class TargetSession : IDisposable
     private readonly PrivateKeyFile _key;
     private SshClient? _shell;
     private RemoteHasher? _hasher;
+    private HashingReceiver? _receiver;
     private readonly TargetAbilities _abilities;
 
     public TargetSettings Target { get; }
@@ -47,8 +48,11 @@ internal sealed class TargetSession : IDisposable
         }
     }
 
+    /// <summary>Ends the command connection and what runs on it; the next command opens a new one.</summary>
     private void DropShell()
     {
+        _receiver?.Dispose();
+        _receiver = null;
         _hasher?.Dispose();
         _hasher = null;
         _shell?.Dispose();
@@ -59,7 +63,7 @@ internal sealed class TargetSession : IDisposable
     public async Task<SshClient> Shell(CancellationToken cancellation)
     {
         if (_shell is { IsConnected: true }) return _shell;
-        _shell?.Dispose();
+        DropShell();
         _shell = new SshClient(Connection()) { KeepAliveInterval = KeepAlive };
         await Connect(_shell, Target, cancellation);
         return _shell;
@@ -67,51 +71,58 @@ internal sealed class TargetSession : IDisposable
 
     /// <summary>Streams a large tape to <paramref name="path"/> over a command channel (<see cref="TargetWriter"/>):
     /// no SFTP request and acknowledgement per 32 KiB, so SSH.NET moves about twice what its SFTP upload does here.
-    /// A command costs a shell start on the target (up to a second), so small tapes keep to SFTP. Null where the
-    /// target has shown it runs no command for us: the tape then goes over SFTP.</summary>
-    public async Task<TargetWriter.Report.Written?> TryStream(Stream source, string path, CancellationToken cancellation)
+    /// Null where the target has shown it runs no command for us: the tape then goes over SFTP.</summary>
+    public async Task<TargetWriter.Report.Written?> TryStream(Stream source, long length, string path, CancellationToken cancellation)
     {
         if (_abilities.NoStreaming) return null;
-        var python = _abilities.Python;
-        using var command = (await Shell(cancellation)).CreateCommand(TargetWriter.Command(path, python));
+        if (_abilities.Python is { } python)
+        {
+            if (_receiver is not { IsRunning: true })
+            {
+                _receiver?.Dispose();
+                _receiver = await HashingReceiver.Start(await Shell(cancellation), python, Target.OperationTimeout, cancellation);
+                if (_receiver is null) _abilities.Python = null; // none there: cat from now on
+            }
+            if (_receiver is { } receiver)
+            {
+                switch (await receiver.Receive(source, length, path, DropShell, Target.OperationTimeout, cancellation))
+                {
+                    case TargetWriter.Report.Written written:
+                        return written;
+                    case TargetWriter.Report.Refused refused:
+                        throw new IOException($"the target could not write {path}: {refused.Reason}");
+                    case TargetWriter.Report.Garbled garbled:
+                        _abilities.Python = null; // not trusted with another tape: the next attempt streams into cat
+                        throw new IOException($"streaming to the target failed: {garbled.Problem}");
+                }
+            }
+        }
+        return await StreamIntoCat(source, path, cancellation);
+    }
+
+    /// <summary>A command costs a shell start on the target (up to a second), which is why small tapes keep to SFTP.</summary>
+    private async Task<TargetWriter.Report.Written> StreamIntoCat(Stream source, string path, CancellationToken cancellation)
+    {
+        using var command = (await Shell(cancellation)).CreateCommand(TargetWriter.CatCommand(path));
         var running = command.ExecuteAsync(cancellation);
-        var sending = Task.Run(() => Send(source, command, cancellation), CancellationToken.None);
-        TargetWriter.Report report;
-        Exception? failed = null;
+        var sending = Task.Run(async () =>
+        {
+            await using var input = command.CreateInputStream();
+            await source.CopyToAsync(input, 1 << 20, cancellation);
+        }, CancellationToken.None);
         try
         {
             await running;
-            report = TargetWriter.Parse(await TargetWriter.ReadReport(command.OutputStream, cancellation), command.ExitStatus);
         }
         finally
         {
-            // A receiver that ended early (it cannot write, or it broke) reads no more. SSH.NET would wait out its
-            // timeout for window space that never comes; only the end of the connection wakes it. The next command
-            // opens a new one.
+            // cat ended early (it could not write) and reads no more: see HashingReceiver.Receive.
             if (!sending.IsCompleted) DropShell();
-            try { await sending; }
-            catch (Exception e) when (!cancellation.IsCancellationRequested) { failed = e; }
         }
-        switch (report)
-        {
-            case TargetWriter.Report.Written written when failed is null:
-                return written;
-            case TargetWriter.Report.Refused refused:
-                throw new IOException($"the target could not write {path}: {refused.Reason}");
-            case TargetWriter.Report.Garbled garbled:
-                // The next attempt streams into plain cat, and the one after that, if cat fails too, goes over SFTP.
-                if (python is not null) _abilities.Python = null;
-                else _abilities.NoStreaming = true;
-                throw new IOException($"streaming to the target failed: {garbled.Problem}", failed);
-            default:
-                throw new IOException("streaming to the target failed", failed);
-        }
-    }
-
-    private static async Task Send(Stream source, SshCommand command, CancellationToken cancellation)
-    {
-        await using var input = command.CreateInputStream();
-        await source.CopyToAsync(input, 1 << 20, cancellation);
+        await sending;
+        if (command.ExitStatus == 0) return new TargetWriter.Report.Written(null, null);
+        _abilities.NoStreaming = true; // no shell or no cat for us there: SFTP from the next attempt on
+        throw new IOException($"streaming to the target failed: cat exited with {command.ExitStatus?.ToString() ?? "no status"}");
     }
 
     /// <summary>SHA-256 of a file as the target holds it: by the target's own openssl or sha256sum where it has one
@@ -186,6 +197,7 @@ internal sealed class TargetSession : IDisposable
 
     public void Dispose()
     {
+        _receiver?.Dispose();
         _hasher?.Dispose();
         _shell?.Dispose();
         Sftp.Dispose();
