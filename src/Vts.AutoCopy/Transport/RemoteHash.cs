@@ -4,9 +4,9 @@ using Renci.SshNet;
 
 namespace Vts.AutoCopy.Transport;
 
-/// <summary>Hashes received files on the target with its <c>sha256sum</c>. A remote command costs a channel and the
-/// user's shell start-up (over half a second on some systems), far more than hashing a small tape, so each session
-/// keeps one long-lived loop on the target that hashes the paths it is sent, one per line.</summary>
+/// <summary>Hashes received files on the target with its <c>openssl</c> or <c>sha256sum</c>. A remote command costs a
+/// channel and the user's shell start-up (over half a second on some systems), far more than hashing a small tape, so
+/// each session keeps one long-lived loop on the target that hashes the paths it is sent, one per line.</summary>
 internal sealed class RemoteHasher : IDisposable
 {
     // Paths here are built from validated pool names and volsers: no newline, no quote can reach the loop.
@@ -15,9 +15,9 @@ internal sealed class RemoteHasher : IDisposable
 
     private readonly SshCommand _command;
     private readonly Stream _input;
-    private readonly StreamReader _output;
+    private readonly Stream _output;
 
-    private RemoteHasher(SshCommand command, Stream input, StreamReader output)
+    private RemoteHasher(SshCommand command, Stream input, Stream output)
     {
         _command = command;
         _input = input;
@@ -28,7 +28,7 @@ internal sealed class RemoteHasher : IDisposable
     {
         var command = shell.CreateCommand(Loop);
         _ = command.ExecuteAsync(CancellationToken.None);
-        return new RemoteHasher(command, command.CreateInputStream(), new StreamReader(command.OutputStream, Encoding.ASCII));
+        return new RemoteHasher(command, command.CreateInputStream(), command.OutputStream);
     }
 
     /// <summary>The lower-case hex SHA-256 of the file as the target holds it, or null where it cannot say.</summary>
@@ -36,7 +36,7 @@ internal sealed class RemoteHasher : IDisposable
     {
         await _input.WriteAsync(Encoding.UTF8.GetBytes(path + "\n"), cancellation);
         await _input.FlushAsync(cancellation);
-        var line = await _output.ReadLineAsync(cancellation);
+        var line = await TargetWriter.ReadLine(_output, cancellation);
         return line is { Length: >= 64 } && line[..64].All(Uri.IsHexDigit) ? line[..64].ToLowerInvariant() : null;
     }
 
