@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 using Vts.AutoCopy.Configuration;
@@ -94,6 +95,8 @@ internal sealed class TargetSession : IDisposable
                     case TargetWriter.Report.Garbled garbled:
                         _abilities.Python = null; // not trusted with another tape: the next attempt streams into cat
                         throw new IOException($"streaming to the target failed: {garbled.Problem}");
+                    case var other:
+                        throw new UnreachableException($"unknown report {other}"); // the source is spent: no second try
                 }
             }
         }
@@ -110,6 +113,7 @@ internal sealed class TargetSession : IDisposable
             await using var input = command.CreateInputStream();
             await source.CopyToAsync(input, 1 << 20, cancellation);
         }, CancellationToken.None);
+        _ = sending.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // seen below unless cat failed first
         try
         {
             await running;
