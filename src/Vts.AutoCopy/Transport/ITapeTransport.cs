@@ -8,11 +8,11 @@ public sealed record TransferRequest(string SourcePath, TargetSettings Target, P
 
 public abstract record TransferOutcome
 {
+    /// <param name="Proof">how the target showed it holds the source's SHA-256.</param>
     /// <param name="Verification">the part of <paramref name="Duration"/> spent proving the copy at the target after
     /// the bytes were sent (none where the target hashed them as it wrote them).</param>
-    /// <param name="Proof">how the target showed it holds the source's SHA-256.</param>
-    public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TimeSpan Verification = default,
-        TargetProof Proof = TargetProof.HashedFile) : TransferOutcome;
+    public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TargetProof Proof, TimeSpan Verification = default)
+        : TransferOutcome;
 
     /// <param name="Security">the target could not be trusted (host key unknown or changed, R10).</param>
     public sealed record Failed(string Cause, bool Security = false) : TransferOutcome;

@@ -36,7 +36,12 @@ internal sealed class RemoteHasher : IDisposable
     {
         await _input.WriteAsync(Encoding.UTF8.GetBytes(path + "\n"), cancellation);
         await _input.FlushAsync(cancellation);
-        var line = await TargetWriter.ReadLine(_output, cancellation);
+        // SSH.NET's output stream does not watch the token while it waits: closing the loop ends the wait (and the
+        // loop with it; the session then reads files back).
+        await using var closing = cancellation.Register(() => Task.Run(Dispose));
+        // "<hex> *<path>": room for the longest path a target may have, so an answer is never left half read.
+        var line = await TargetWriter.ReadLine(_output, CancellationToken.None, limit: 64 + 2 + 4096);
+        cancellation.ThrowIfCancellationRequested();
         return line is { Length: >= 64 } && line[..64].All(Uri.IsHexDigit) ? line[..64].ToLowerInvariant() : null;
     }
 

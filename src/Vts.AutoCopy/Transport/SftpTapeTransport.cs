@@ -4,11 +4,12 @@ using Vts.AutoCopy.Configuration;
 
 namespace Vts.AutoCopy.Transport;
 
-/// <summary>Copies a tape over SFTP (SSH.NET) to its target (R4, R9, R10, R14): the host key is pinned, the bytes go
-/// to a temporary name in the target pool folder while the source is hashed, the target hashes what it received
-/// (as it writes it, where it can: <see cref="TargetWriter"/>), and only a match is renamed (POSIX rename, atomic) to the final name. A cut connection or a cancelled transfer
-/// can leave a temporary file, never a partial tape under its final name.</summary>
-/// <param name="python">the command that runs python3 at the target for <see cref="TargetWriter"/>'s hashing
+/// <summary>Copies a tape over SSH (SSH.NET) to its target (R4, R9, R10, R14): the host key is pinned, the bytes go
+/// to a temporary name in the target pool folder while the source is hashed, the target hashes what it received (as
+/// it writes it, where it can: <see cref="TargetWriter"/>), and only a match is renamed (POSIX rename, atomic) to the
+/// final name. A cut connection or a cancelled transfer can leave a temporary file, never a partial tape under its
+/// final name.</summary>
+/// <param name="python">the name or path of python3 at the target, for <see cref="TargetWriter"/>'s hashing
 /// receiver; null to stream large tapes into plain <c>cat</c> and hash them afterwards.</param>
 public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : ITapeTransport
 {
@@ -109,7 +110,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
             // posix-rename@openssh.com replaces an older copy in one step: readers see the old tape or the new one.
             await Task.Run(() => sftp.RenameFile(tempPath, finalPath, isPosix: true), cancellation);
             healthy = true;
-            return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, verification, proof);
+            return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, proof, verification);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {

@@ -27,8 +27,10 @@ internal static class TargetWriter
     /// <summary>The receiver, run as <c>python3 -c '&lt;this&gt;'</c>: no single quote may appear in it.</summary>
     /// <remarks>
     /// It says <see cref="Ready"/>, then for each tape reads a line "SIZE PATH" and exactly SIZE bytes, and answers
-    /// one line: "sha256 HEX SIZE" once the bytes are written and synced, or "error REASON" when they could not be.
-    /// It always reads the whole tape, so one that cannot be written leaves the stream in step for the next.
+    /// one line: "sha256 HEX SIZE" once the bytes are written and synced (SIZE as the file system has it then), or
+    /// "error REASON" when they could not be. It always reads the whole tape, so one that cannot be written leaves the
+    /// stream in step for the next. A file left at PATH is unlinked first and the new one created exclusively: a
+    /// writer still holding the old one (a session cut mid-tape) cannot write into the tape being proven.
     /// - The bytes are read into page-aligned 1 MiB buffers (O_DIRECT needs aligned memory, offsets and lengths); only
     ///   a tape's last, short buffer is written without O_DIRECT.
     /// - A second thread writes while the first reads and hashes the next buffer: hashlib and os.write release the GIL.
@@ -37,6 +39,7 @@ internal static class TargetWriter
     /// </remarks>
     private const string Receiver = """
         import errno, fcntl, hashlib, mmap, os, queue, sys, threading
+        DIRECT = getattr(os, "O_DIRECT", 0)
         size = 1 << 20
         try:
             fcntl.fcntl(0, 1031, size)
@@ -47,7 +50,7 @@ internal static class TargetWriter
             free.put(memoryview(mmap.mmap(-1, size)))
         def direct(fd, on):
             flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT if on else flags & ~os.O_DIRECT)
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags | DIRECT if on else flags & ~DIRECT)
         def write(fd, failed):
             while True:
                 item = full.get()
@@ -62,10 +65,10 @@ internal static class TargetWriter
                         try:
                             done += os.write(fd, view[done:n])
                         except OSError as e:
-                            if e.errno != errno.EINVAL or not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+                            if e.errno != errno.EINVAL or not fcntl.fcntl(fd, fcntl.F_GETFL) & DIRECT:
                                 raise
                             direct(fd, False)
-                except OSError as e:
+                except BaseException as e:
                     failed.append(e)
                 free.put(view)
         def line():
@@ -81,9 +84,13 @@ internal static class TargetWriter
             length, path = line().split(" ", 1)
             left, failed, fd = int(length), [], -1
             try:
-                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
                 try:
-                    fd = os.open(path, flags | os.O_DIRECT, 0o644)
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                try:
+                    fd = os.open(path, flags | DIRECT, 0o644)
                 except OSError:
                     fd = os.open(path, flags, 0o644)
             except OSError as e:
@@ -104,17 +111,19 @@ internal static class TargetWriter
                 left -= n
             full.put(None)
             writer.join()
+            written = -1
             try:
                 if fd >= 0:
                     if not failed:
                         os.fsync(fd)
+                        written = os.fstat(fd).st_size
                     os.close(fd)
             except OSError as e:
                 failed.append(e)
             if failed:
-                print("error", failed[0].strerror or failed[0], flush=True)
+                print("error", getattr(failed[0], "strerror", None) or failed[0], flush=True)
             else:
-                print("sha256", sha.hexdigest(), length, flush=True)
+                print("sha256", sha.hexdigest(), written, flush=True)
         """;
 
     /// <summary>The command that starts the receiver with <paramref name="python"/>, or says it cannot.</summary>
@@ -140,17 +149,18 @@ internal static class TargetWriter
     }
 
     /// <summary>One line of what the receiver printed, without its newline; null when it printed nothing more. Reads
-    /// byte by byte, so nothing past the line is taken from the stream, and no more than <see cref="MaxLine"/>.</summary>
-    public static async Task<string?> ReadLine(Stream output, CancellationToken cancellation)
+    /// byte by byte, so nothing past the line is taken from the stream, and no more than <paramref name="limit"/>
+    /// bytes: a longer line comes back cut at <paramref name="limit"/> + 1, which no parser accepts.</summary>
+    public static async Task<string?> ReadLine(Stream output, CancellationToken cancellation, int limit = MaxLine)
     {
-        var line = new byte[MaxLine + 1];
+        var line = new byte[limit + 1];
         var one = new byte[1];
         var n = 0;
         while (await output.ReadAsync(one, cancellation) == 1)
         {
             if (one[0] == (byte)'\n') return Encoding.ASCII.GetString(line, 0, n);
             line[n++] = one[0];
-            if (n > MaxLine) return Encoding.ASCII.GetString(line, 0, n); // too long to be a report: Parse refuses it
+            if (n > limit) return Encoding.ASCII.GetString(line, 0, n);
         }
         return n == 0 ? null : Encoding.ASCII.GetString(line, 0, n);
     }
@@ -210,57 +220,88 @@ internal sealed class HashingReceiver : IDisposable
         var receiver = new HashingReceiver(command, command.CreateInputStream(), running);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         deadline.CancelAfter(timeout);
+        string? first = null;
+        // SSH.NET's output stream does not watch a token while it waits: only closing it ends the wait. Closing a
+        // channel waits for the target's confirmation, so not on the thread that cancels (a tape actor's).
+        var registration = deadline.Token.Register(() => Task.Run(receiver.Dispose));
         try
         {
-            if (await TargetWriter.ReadLine(command.OutputStream, deadline.Token) == TargetWriter.Ready) return receiver;
+            first = await TargetWriter.ReadLine(command.OutputStream, CancellationToken.None);
         }
-        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        catch (Exception) when (deadline.IsCancellationRequested)
         {
-            // Silent past the timeout: no receiver there.
+            // Closed under the read: silent past the timeout, or this attempt was cancelled.
         }
+        finally
+        {
+            await registration.DisposeAsync();
+        }
+        if (first == TargetWriter.Ready && !deadline.IsCancellationRequested) return receiver;
         receiver.Dispose();
+        cancellation.ThrowIfCancellationRequested();
         return null;
     }
 
     /// <summary>Sends exactly <paramref name="length"/> bytes of <paramref name="source"/> as the tape at
     /// <paramref name="path"/> and returns the receiver's answer. <paramref name="abandon"/> ends the connection when
-    /// the stream cannot go on in step: SSH.NET would otherwise wait out its timeout for window space that a receiver
-    /// no longer reading never gives, and only the end of the connection wakes it.</summary>
+    /// the stream cannot go on in step, or an answer is overdue: SSH.NET waits out its own timeout for window space
+    /// that a receiver no longer reading never gives, and does not watch a token while it waits for output; only the
+    /// end of the connection wakes either.</summary>
     public async Task<TargetWriter.Report> Receive(Stream source, long length, string path, Action abandon,
         TimeSpan timeout, CancellationToken cancellation)
     {
         var sending = Task.Run(() => Send(source, length, path, cancellation), CancellationToken.None);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        var reading = TargetWriter.ReadLine(_command.OutputStream, stop.Token);
+        var reading = TargetWriter.ReadLine(_command.OutputStream, CancellationToken.None);
         _ = reading.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        await using var abandoning = stop.Token.Register(() => Task.Run(abandon)); // as in Start: not on the canceller's thread
 
-        if (await Task.WhenAny(sending, reading) == sending)
+        await Task.WhenAny(sending, reading);
+        // An answer can overtake the sender's own completion by a moment: give it that moment.
+        if (!sending.IsCompleted) await Task.WhenAny(sending, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None));
+
+        if (!sending.IsCompleted)
         {
-            if (!sending.IsCompletedSuccessfully)
-            {
-                // Cut short on this side (the source, the connection, a cancellation): the receiver waits for the rest.
-                abandon();
-                await sending;
-            }
-            stop.CancelAfter(timeout); // the answer comes once the last byte is written and synced
-            try
-            {
-                return TargetWriter.Parse(await reading);
-            }
-            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-            {
-                return new TargetWriter.Report.Garbled($"the target's receiver did not answer within {timeout.TotalSeconds:F0} s");
-            }
+            // The receiver answered or ended without taking the whole tape.
+            abandon();
+            try { await sending; }
+            catch (Exception) { /* the connection was ended under it */ }
+            cancellation.ThrowIfCancellationRequested();
+            var early = reading.IsCompletedSuccessfully ? reading.Result : null;
+            if (early is null && await Lost()) throw new IOException("the connection to the target was lost during the transfer");
+            return new TargetWriter.Report.Garbled(early is null
+                ? "the target's receiver ended before it had the whole tape"
+                : $"the target's receiver answered before it had the whole tape: {TargetWriter.Printable(early)}");
+        }
+        if (!sending.IsCompletedSuccessfully)
+        {
+            // Cut short on this side (the source, the connection, a cancellation): the receiver waits for the rest.
+            abandon();
+            await sending;
         }
 
-        // The receiver answered or ended before it had the whole tape (or this side was cancelled while blocked).
-        abandon();
-        try { await sending; }
-        catch (Exception) { /* the connection was ended under it */ }
+        stop.CancelAfter(timeout); // the answer comes once the last byte is written and synced
+        string? answer;
+        try
+        {
+            answer = await reading;
+        }
+        catch (Exception) when (stop.IsCancellationRequested)
+        {
+            answer = null; // closed under the read
+        }
         cancellation.ThrowIfCancellationRequested();
-        return new TargetWriter.Report.Garbled(reading.IsCompletedSuccessfully && reading.Result is { } early
-            ? $"the target's receiver answered before it had the whole tape: {TargetWriter.Printable(early)}"
-            : "the target's receiver ended before it had the whole tape");
+        if (answer is null && stop.IsCancellationRequested)
+            return new TargetWriter.Report.Garbled($"the target's receiver did not answer within {timeout.TotalSeconds:F0} s");
+        if (answer is null && await Lost()) throw new IOException("the connection to the target was lost before the target answered");
+        return TargetWriter.Parse(answer);
+    }
+
+    /// <summary>True when the channel closed without the receiver exiting: the connection went, not the receiver.</summary>
+    private async Task<bool> Lost()
+    {
+        await Task.WhenAny(_running, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None));
+        return _command.ExitStatus is null;
     }
 
     private async Task Send(Stream source, long length, string path, CancellationToken cancellation)

@@ -140,5 +140,5 @@ public sealed class Engine
         return entry;
     }
 
-    public static TransferOutcome Copied => new TransferOutcome.Succeeded(1024, new string('a', 64), TimeSpan.FromMilliseconds(5));
+    public static TransferOutcome Copied => new TransferOutcome.Succeeded(1024, new string('a', 64), TimeSpan.FromMilliseconds(5), TargetProof.HashedFile);
 }

@@ -134,6 +134,33 @@ public sealed class TargetWriterTests
         }
     }
 
+    [Fact]
+    public async Task A_file_left_at_the_path_is_replaced_not_overwritten_in_place()
+    {
+        var path = Path.Combine("/tmp", $"vts-receiver-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(path, new byte[5 << 20]);
+        using var leftover = File.OpenHandle(path); // a writer still holding the old file writes into that, not into the new
+        var bytes = new byte[(1 << 20) + 7];
+        new Random(5).NextBytes(bytes);
+        try
+        {
+            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
+            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(shell.StandardOutput.BaseStream, CancellationToken.None));
+            await shell.StandardInput.BaseStream.WriteAsync(TargetWriter.Header(bytes.Length, path));
+            await shell.StandardInput.BaseStream.WriteAsync(bytes);
+            await shell.StandardInput.BaseStream.FlushAsync();
+
+            Assert.Equal(new TargetWriter.Report.Written(Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes.Length),
+                TargetWriter.Parse(await TargetWriter.ReadLine(shell.StandardOutput.BaseStream, CancellationToken.None)));
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(path));
+            Assert.Equal(5 << 20, RandomAccess.GetLength(leftover));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static Process Shell(string command) => Process.Start(new ProcessStartInfo("/bin/sh", ["-c", command])
     {
         RedirectStandardInput = true,
