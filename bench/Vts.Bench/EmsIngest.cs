@@ -41,9 +41,16 @@ public static class EmsIngest
         await Ingest("each for a tape already in memory", "M", "b");
 
         await node.WaitUntilQuiet(TimeSpan.FromMinutes(1));
-        var latencies = await Pipelined(node.Ems, Enumerable.Range(0, paced).Select(i => Line(i, "M", "c")).ToList(), pace: 500);
-        report.Add(new Figure("ack latency p50 at 500 events/s", $"{Stats.Percentile(latencies, 50):F1} ms", "-", "-", $"{paced:N0} events, one connection"));
-        report.Add(new Figure("ack latency p99 at 500 events/s", $"{Stats.Percentile(latencies, 99):F1} ms", "≤ 20 ms", Stats.Met(Stats.Percentile(latencies, 99) <= 20)));
+        // Mounts again of the tapes already in memory, so every event costs the same: one journal write.
+        var latencies = await Pipelined(node.Ems, Enumerable.Range(0, paced)
+            .Select(i => EmsClient.Mount($"c-{i}", BenchNode.PoolName(i % 100), $"M{i % events % 100000:D5}")).ToList(), pace: 500);
+        var first10s = latencies.Take(5_000).ToList();
+        report.Add(new Figure("ack latency p50 at 500 events/s", $"{Stats.Percentile(latencies, 50):F1} ms", "-", "-",
+            $"{paced:N0} events over {paced / 500} s, one connection"));
+        report.Add(new Figure("ack latency p99 at 500 events/s", $"{Stats.Percentile(latencies, 99):F1} ms", "≤ 20 ms",
+            Stats.Met(Stats.Percentile(latencies, 99) <= 20), $"max {latencies.Max():F0} ms"));
+        report.Add(new Figure("the same over its first 10 s only, right after the bursts", $"{Stats.Percentile(first10s, 99):F1} ms", "report", "-",
+            $"max {first10s.Max():F0} ms"));
         report.Note("Every event is acknowledged only after its tape actor's journal write (and, for a tape not yet busy, its pool's) " +
                     "committed. Writes that arrive while one is in flight go together in the next SQLite transaction (group commit, " +
                     "`GroupCommitJournal`): before it, each write was a transaction and an fsync of its own, about 2,000 events/s.");
@@ -53,6 +60,11 @@ public static class EmsIngest
                     "linq2db queries this figure was 1,171/s. The rest is the node's CPU time per actor started and garbage collection: " +
                     "the node runs the server collector (one heap per core, collected in parallel), which on these 2 cores took this " +
                     "figure from about 4,800 to 7,600-8,600/s and the p99 below from 12-20 to 9 ms.");
+        report.Note("The latency run starts once the node is idle after the bursts, but the garbage collector is not: the first " +
+                    "blocking gen1 collection after them promotes the tape actors the bursts created (88-250 MB of gen1, seen on the " +
+                    "node's /metrics) and stalls every ack for 80-250 ms. Over a 10 s window that one stall alone can decide the p99 " +
+                    "(1 run in 9 went past 20 ms); over 60 s at 500/s it is 40-125 of 30,000 acks, under the 1 % the p99 leaves out. " +
+                    "Both are reported, with the worst ack of each.");
         report.Note("The first burst after a start also pays for compiling the node's code (no ReadyToRun images). Its tapes are " +
                     "mounted No Ring and dismounted again, so they leave memory before the next figures; the latency is measured with " +
                     "the 20,000 tapes of the second and third figures in memory.");

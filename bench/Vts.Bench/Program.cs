@@ -27,7 +27,7 @@ var scratch = Directory.CreateTempSubdirectory("vts-bench-").FullName;
 try
 {
     if (only.Contains(1)) await CopyThroughput.Run(report, scratch, tapeMiB, runs: quick ? 1 : 5);
-    if (only.Contains(2)) await EmsIngest.Run(report, scratch, events: quick ? 4_000 : 20_000, paced: quick ? 1_000 : 5_000);
+    if (only.Contains(2)) await EmsIngest.Run(report, scratch, events: quick ? 4_000 : 20_000, paced: quick ? 5_000 : 30_000);
     if (only.Contains(3)) await DismountToStart.Run(report, scratch, tapes: quick ? 10 : 50);
     if (only.Contains(4)) await Scale.Run(report, scratch, tapes: quick ? 20_000 : 1_000_000, pools: 100, due: 1_000);
     if (only.Contains(5)) await RestartResume.Run(report, scratch, due: quick ? 1_000 : 10_000);
