@@ -252,7 +252,7 @@ internal sealed class HashingReceiver : IDisposable
     {
         var sending = Task.Run(() => Send(source, length, path, cancellation), CancellationToken.None);
         var reading = TargetWriter.ReadLine(_command.OutputStream, CancellationToken.None);
-        _ = reading.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        foreach (var task in new[] { sending, reading }) _ = task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         await using var abandoning = stop.Token.Register(() => Task.Run(abandon)); // as in Start: not on the canceller's thread
 
@@ -277,6 +277,7 @@ internal sealed class HashingReceiver : IDisposable
         {
             // Cut short on this side (the source, the connection, a cancellation): the receiver waits for the rest.
             abandon();
+            cancellation.ThrowIfCancellationRequested(); // a cancelled send may fail with whatever SSH.NET threw
             await sending;
         }
 
