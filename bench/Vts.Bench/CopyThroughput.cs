@@ -34,31 +34,24 @@ public static class CopyThroughput
             if (new FileInfo(openSshTarget).Length != bytes) throw new InvalidOperationException("sftp put did not copy the file");
         }
 
-        // Ours, in process: the transport alone, with its verification at the target.
+        // Ours, in process: the transport alone, with its verification at the target; and again for a target without
+        // python3, where the bytes stream into cat and the target hashes the file after. Each has a pool of its own.
         var transport = new SftpTapeTransport();
+        var catTransport = new SftpTapeTransport(python: null);
         var target = sshd.Target();
-        var transportFinal = Path.Combine(sshd.VaultRoot, "DRP000", "T00001");
+        var warmUp = Path.Combine(vault, "P000", "W00001");
+        async Task<TransferOutcome.Succeeded> Copy(SftpTapeTransport via, string from, string pool, string volser)
+        {
+            var final = Path.Combine(sshd.VaultRoot, pool, volser);
+            if (File.Exists(final)) File.Delete(final); // the pool folder appears with its first copy
+            var outcome = await via.CopyAsync(new TransferRequest(from, target, PoolName.Parse(pool), Volser.Parse(volser)), default);
+            return outcome as TransferOutcome.Succeeded ?? throw new InvalidOperationException($"copy failed: {outcome}");
+        }
         // Warm-up: a first large copy opens the session and its receiver at the target, and lets the JIT optimise the hot
         // loops, as on a node in service.
-        TapeFiles.Write(Path.Combine(vault, "P000", "W00001"), SftpTapeTransport.StreamingThreshold);
-        await transport.CopyAsync(new TransferRequest(Path.Combine(vault, "P000", "W00001"), target, PoolName.Parse("DRP000"), Volser.Parse("W00001")), default);
-        async Task<TransferOutcome.Succeeded> TransportCopy()
-        {
-            File.Delete(transportFinal);
-            var outcome = await transport.CopyAsync(new TransferRequest(source, target, PoolName.Parse("DRP000"), Volser.Parse("T00001")), default);
-            return outcome as TransferOutcome.Succeeded ?? throw new InvalidOperationException($"copy failed: {outcome}");
-        }
-
-        // Ours again, for a target without python3: the bytes stream into cat and the target hashes the file after.
-        var catTransport = new SftpTapeTransport(python: null);
-        var catFinal = Path.Combine(sshd.VaultRoot, "DRP002", "T00003");
-        await catTransport.CopyAsync(new TransferRequest(Path.Combine(vault, "P000", "W00001"), target, PoolName.Parse("DRP002"), Volser.Parse("W00003")), default);
-        async Task<TransferOutcome.Succeeded> CatTransportCopy()
-        {
-            File.Delete(catFinal);
-            var outcome = await catTransport.CopyAsync(new TransferRequest(source, target, PoolName.Parse("DRP002"), Volser.Parse("T00003")), default);
-            return outcome as TransferOutcome.Succeeded ?? throw new InvalidOperationException($"copy failed: {outcome}");
-        }
+        TapeFiles.Write(warmUp, SftpTapeTransport.StreamingThreshold);
+        await Copy(transport, warmUp, "DRP000", "W00001");
+        await Copy(catTransport, warmUp, "DRP002", "W00003");
 
         // Whole node: EMS dismount → copy verified and renamed at the target (pool P001, so its file is its own).
         await using var node = new BenchNode(scratch, "copy-node", sshd.Port, sshd.User, sshd.ClientKey, sshd.HostKeyFingerprint, sshd.VaultRoot, pools: 2);
@@ -98,9 +91,9 @@ public static class CopyThroughput
             openssh.Add(clock.Elapsed.TotalSeconds);
             opensshCpu.Add(Machine.BusyCpuSeconds() - cpu);
             Machine.Run("sync");
-            ours.Add(await TransportCopy());
+            ours.Add(await Copy(transport, source, "DRP000", "T00001"));
             Machine.Run("sync");
-            ourCat.Add(await CatTransportCopy());
+            ourCat.Add(await Copy(catTransport, source, "DRP002", "T00003"));
             Machine.Run("sync");
             cpu = Machine.BusyCpuSeconds();
             whole.Add(await NodeCopy(r));

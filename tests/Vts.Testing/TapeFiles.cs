@@ -29,4 +29,15 @@ public static class TapeFiles
         using var file = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(file));
     }
+
+    /// <summary>Waits until a transfer has begun writing <paramref name="path"/> (a tape's temporary file at the target).</summary>
+    public static async Task WaitUntilWriting(string path)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(File.Exists(path) && new FileInfo(path).Length > 0))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the transfer never started writing {path}");
+            await Task.Delay(10);
+        }
+    }
 }

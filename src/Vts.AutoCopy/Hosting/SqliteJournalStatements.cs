@@ -123,6 +123,7 @@ internal sealed class SqliteJournalStatements
         var identifier = insert.Parameters.Add("$identifier", SqliteType.Integer);
         var writer = _writerUuid ? insert.Parameters.Add("$writer", SqliteType.Text) : null;
         insert.Prepare();
+        using var tagInserts = new TagInserts(connection, _insertTag);
         foreach (var row in rows)
         {
             created.Value = row.Event.Timestamp == 0 ? now : row.Event.Timestamp;
@@ -133,7 +134,7 @@ internal sealed class SqliteJournalStatements
             identifier.Value = row.Identifier;
             if (writer is not null) writer.Value = (object?)row.Event.WriterGuid ?? DBNull.Value;
             insert.ExecuteNonQuery();
-            if (row.Tags.Count > 0) InsertTags(connection, row);
+            if (row.Tags.Count > 0) tagInserts.Insert(row);
         }
         transaction.Commit();
         CheckpointSoon();
@@ -174,20 +175,39 @@ internal sealed class SqliteJournalStatements
 
     private sealed record Row(IPersistentRepresentation Event, byte[] Message, string Manifest, int Identifier, IImmutableSet<string> Tags);
 
-    /// <summary>A tagged event's tags, each a row pointing at the event's ordering (the row just inserted).</summary>
-    private void InsertTags(SqliteConnection connection, Row row)
+    /// <summary>A tagged event's tags, each a row pointing at the event's ordering (the row just inserted). Prepared
+    /// once per transaction, on its first tagged event.</summary>
+    private sealed class TagInserts(SqliteConnection connection, string insertTag) : IDisposable
     {
-        using var ordering = Command(connection, "SELECT last_insert_rowid()");
-        var orderingId = (long)ordering.ExecuteScalar()!;
-        using var insert = Command(connection, _insertTag);
-        foreach (var tag in row.Tags)
+        private SqliteCommand? _ordering;
+        private SqliteCommand? _insert;
+
+        public void Insert(Row row)
         {
-            insert.Parameters.Clear();
-            insert.Parameters.AddWithValue("$ordering", orderingId);
-            insert.Parameters.AddWithValue("$tag", tag);
-            insert.Parameters.AddWithValue("$seq", row.Event.SequenceNr);
-            insert.Parameters.AddWithValue("$id", row.Event.PersistenceId);
-            insert.ExecuteNonQuery();
+            if (_insert is null)
+            {
+                _ordering = Command(connection, "SELECT last_insert_rowid()");
+                _insert = Command(connection, insertTag);
+                _insert.Parameters.Add("$ordering", SqliteType.Integer);
+                _insert.Parameters.Add("$tag", SqliteType.Text);
+                _insert.Parameters.Add("$seq", SqliteType.Integer);
+                _insert.Parameters.Add("$id", SqliteType.Text);
+                _insert.Prepare();
+            }
+            _insert.Parameters["$ordering"].Value = (long)_ordering!.ExecuteScalar()!;
+            _insert.Parameters["$seq"].Value = row.Event.SequenceNr;
+            _insert.Parameters["$id"].Value = row.Event.PersistenceId;
+            foreach (var tag in row.Tags)
+            {
+                _insert.Parameters["$tag"].Value = tag;
+                _insert.ExecuteNonQuery();
+            }
+        }
+
+        public void Dispose()
+        {
+            _ordering?.Dispose();
+            _insert?.Dispose();
         }
     }
 

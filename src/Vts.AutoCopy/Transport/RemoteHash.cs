@@ -4,52 +4,32 @@ using Renci.SshNet;
 
 namespace Vts.AutoCopy.Transport;
 
-/// <summary>Hashes received files on the target with its <c>openssl</c> or <c>sha256sum</c>. A remote command costs a
-/// channel and the user's shell start-up (over half a second on some systems), far more than hashing a small tape, so
-/// each session keeps one long-lived loop on the target that hashes the paths it is sent, one per line.</summary>
+/// <summary>Hashes received files on the target with its <c>openssl</c> or <c>sha256sum</c>: one loop per session
+/// (<see cref="SessionCommand"/>) that hashes the paths it is sent, one per line.</summary>
 internal sealed class RemoteHasher : IDisposable
 {
     // Paths here are built from validated pool names and volsers: no newline, no quote can reach the loop.
     // OpenSSL's SHA-256 is two to three times faster than coreutils' where the target has it; both print "<hex> *<path>".
     private const string Loop = """if command -v openssl >/dev/null 2>&1; then h="openssl dgst -sha256 -r"; else h="sha256sum -b --"; fi; while IFS= read -r p; do $h "$p" 2>/dev/null || echo FAILED; done""";
 
-    private readonly SshCommand _command;
-    private readonly Stream _input;
-    private readonly Stream _output;
+    private readonly SessionCommand _loop;
 
-    private RemoteHasher(SshCommand command, Stream input, Stream output)
-    {
-        _command = command;
-        _input = input;
-        _output = output;
-    }
+    private RemoteHasher(SessionCommand loop) => _loop = loop;
 
-    public static RemoteHasher Start(SshClient shell)
-    {
-        var command = shell.CreateCommand(Loop);
-        _ = command.ExecuteAsync(CancellationToken.None);
-        return new RemoteHasher(command, command.CreateInputStream(), command.OutputStream);
-    }
+    public static RemoteHasher Start(SshClient shell) => new(SessionCommand.Start(shell, Loop));
 
-    /// <summary>The lower-case hex SHA-256 of the file as the target holds it, or null where it cannot say.</summary>
+    /// <summary>The lower-case hex SHA-256 of the file as the target holds it, or null where it cannot say. A
+    /// cancellation ends the loop (see <see cref="SessionCommand.ReadLine"/>); the session then reads files back.</summary>
     public async Task<string?> Hash(string path, CancellationToken cancellation)
     {
-        await _input.WriteAsync(Encoding.UTF8.GetBytes(path + "\n"), cancellation);
-        await _input.FlushAsync(cancellation);
-        // SSH.NET's output stream does not watch the token while it waits: closing the loop ends the wait (and the
-        // loop with it; the session then reads files back).
-        await using var closing = cancellation.Register(() => Task.Run(Dispose));
+        await _loop.Input.WriteAsync(Encoding.UTF8.GetBytes(path + "\n"), cancellation);
+        await _loop.Input.FlushAsync(cancellation);
         // "<hex> *<path>": room for the longest path a target may have, so an answer is never left half read.
-        var line = await TargetWriter.ReadLine(_output, CancellationToken.None, limit: 64 + 2 + 4096);
-        cancellation.ThrowIfCancellationRequested();
+        var line = await _loop.ReadLine(cancellation, limit: 64 + 2 + 4096);
         return line is { Length: >= 64 } && line[..64].All(Uri.IsHexDigit) ? line[..64].ToLowerInvariant() : null;
     }
 
-    public void Dispose()
-    {
-        _input.Dispose();
-        _command.Dispose();
-    }
+    public void Dispose() => _loop.Dispose();
 }
 
 /// <summary>Reads a file back over SFTP to hash it: the proof of last resort, for a target without sha256sum.</summary>

@@ -200,45 +200,26 @@ internal static class TargetWriter
 /// <summary>The receiver of <see cref="TargetWriter"/>, running at the target for one session's tapes, one at a time.</summary>
 internal sealed class HashingReceiver : IDisposable
 {
-    private readonly SshCommand _command;
-    private readonly Stream _input;
-    private readonly Task _running;
+    private readonly SessionCommand _command;
 
-    private HashingReceiver(SshCommand command, Stream input, Task running)
-    {
-        _command = command;
-        _input = input;
-        _running = running;
-    }
+    private HashingReceiver(SessionCommand command) => _command = command;
 
-    /// <summary>Starts the receiver; null when the target has no such python or it would not run there.</summary>
+    /// <summary>Starts the receiver; null when the target has no such python or it would not run there (or stays
+    /// silent past <paramref name="timeout"/>).</summary>
     public static async Task<HashingReceiver?> Start(SshClient shell, string python, TimeSpan timeout, CancellationToken cancellation)
     {
-        var command = shell.CreateCommand(TargetWriter.ReceiverCommand(python));
-        var running = command.ExecuteAsync(CancellationToken.None);
-        _ = running.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // ends with its connection
-        var receiver = new HashingReceiver(command, command.CreateInputStream(), running);
+        var command = SessionCommand.Start(shell, TargetWriter.ReceiverCommand(python));
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         deadline.CancelAfter(timeout);
-        string? first = null;
-        // SSH.NET's output stream does not watch a token while it waits: only closing it ends the wait. Closing a
-        // channel waits for the target's confirmation, so not on the thread that cancels (a tape actor's).
-        var registration = deadline.Token.Register(() => Task.Run(receiver.Dispose));
         try
         {
-            first = await TargetWriter.ReadLine(command.OutputStream, CancellationToken.None);
+            if (await command.ReadLine(deadline.Token) == TargetWriter.Ready) return new HashingReceiver(command);
         }
-        catch (Exception) when (deadline.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
-            // Closed under the read: silent past the timeout, or this attempt was cancelled.
+            // Silent past the timeout: no receiver there.
         }
-        finally
-        {
-            await registration.DisposeAsync();
-        }
-        if (first == TargetWriter.Ready && !deadline.IsCancellationRequested) return receiver;
-        receiver.Dispose();
-        cancellation.ThrowIfCancellationRequested();
+        command.Dispose();
         return null;
     }
 
@@ -251,7 +232,8 @@ internal sealed class HashingReceiver : IDisposable
         TimeSpan timeout, CancellationToken cancellation)
     {
         var sending = Task.Run(() => Send(source, length, path, cancellation), CancellationToken.None);
-        var reading = TargetWriter.ReadLine(_command.OutputStream, CancellationToken.None);
+        // Read without a token: a stop abandons the whole connection (below), which ends the read as well.
+        var reading = TargetWriter.ReadLine(_command.Output, CancellationToken.None);
         foreach (var task in new[] { sending, reading }) _ = task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         await using var abandoning = stop.Token.Register(() => Task.Run(abandon)); // as in Start: not on the canceller's thread
@@ -301,28 +283,24 @@ internal sealed class HashingReceiver : IDisposable
     /// <summary>True when the channel closed without the receiver exiting: the connection went, not the receiver.</summary>
     private async Task<bool> Lost()
     {
-        await Task.WhenAny(_running, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None));
+        await Task.WhenAny(_command.Running, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None));
         return _command.ExitStatus is null;
     }
 
     private async Task Send(Stream source, long length, string path, CancellationToken cancellation)
     {
-        await _input.WriteAsync(TargetWriter.Header(length, path), cancellation);
+        await _command.Input.WriteAsync(TargetWriter.Header(length, path), cancellation);
         var buffer = new byte[1 << 20];
         for (var left = length; left > 0;)
         {
             var n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellation);
             if (n == 0) throw new IOException("the source tape got shorter during the transfer");
-            await _input.WriteAsync(buffer.AsMemory(0, n), cancellation);
+            await _command.Input.WriteAsync(buffer.AsMemory(0, n), cancellation);
             left -= n;
         }
     }
 
-    public bool IsRunning => !_running.IsCompleted;
+    public bool IsRunning => _command.IsRunning;
 
-    public void Dispose()
-    {
-        _input.Dispose();
-        _command.Dispose();
-    }
+    public void Dispose() => _command.Dispose();
 }

@@ -157,14 +157,6 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.False(File.Exists(AtTarget("E00002")), outcome.Cause);
     }
 
-    private async Task WaitForTemporaryFile(string volser)
-    {
-        var temp = Path.Combine(_sshd.VaultRoot, "DRPOOL1", SftpTapeTransport.TemporaryName(volser));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!(File.Exists(temp) && new FileInfo(temp).Length > 0))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the transfer never started writing");
-            await Task.Delay(10);
-        }
-    }
+    private Task WaitForTemporaryFile(string volser) =>
+        TapeFiles.WaitUntilWriting(Path.Combine(_sshd.VaultRoot, "DRPOOL1", SftpTapeTransport.TemporaryName(volser)));
 }

@@ -142,13 +142,7 @@ public sealed class TargetReceiverTests : IAsyncLifetime
         TapeFiles.Write(source, 256L << 20, seed: 11);
         var transport = new SftpTapeTransport();
         var copying = Copy(transport, "L00011");
-        var temp = AtTarget(SftpTapeTransport.TemporaryName("L00011"));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!(File.Exists(temp) && new FileInfo(temp).Length > 0))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the transfer never started writing");
-            await Task.Delay(10);
-        }
+        await TapeFiles.WaitUntilWriting(AtTarget(SftpTapeTransport.TemporaryName("L00011")));
         await using (var file = new FileStream(source, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) file.SetLength(1 << 20);
 
         Assert.IsType<TransferOutcome.Failed>(await copying);
