@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 # VtsActors build entry point:  dotnet tool restore && dotnet pwsh ./build.ps1 TARGET
 #   build  compile everything (Release)
-#   test   install the real parts the tests need (OpenSSH server), run every test project,
+#   test   install the real parts the tests need (OpenSSH server, PostgreSQL 15), run every test project,
 #          end with one line "N passed, N failed, N skipped"
 #   demo   loopback sshd as the recipient VTS, a node on the embedded journal, and the simulator
 #   bench  whole-system benchmarks against real parts on loopback; writes bench/results.md
@@ -27,13 +27,15 @@ function Invoke-Build {
     Invoke-Native 'dotnet build' { dotnet build "$root/VtsActors.sln" -c $Configuration --nologo -v minimal }
 }
 
-# The tests start a real OpenSSH server (with python3, for the recipient's hashing receiver) and drive the status
-# page in a real headless Chromium; a fresh Debian machine may have none of them.
+# The tests start a real OpenSSH server (with python3, for the recipient's hashing receiver), throwaway PostgreSQL 15
+# servers for the cluster's shared journal (the tests run initdb and pg_ctl themselves), and drive the status page in a
+# real headless Chromium; a fresh Debian machine may have none of them.
 function Install-TestPrerequisites([switch]$Browser) {
     $missing = @()
     if (-not (Test-Path '/usr/sbin/sshd')) { $missing += 'openssh-server' }
     if (-not (Get-Command ssh-keygen -ErrorAction SilentlyContinue)) { $missing += 'openssh-client' }
     if (-not (Test-Path '/usr/bin/python3')) { $missing += 'python3' }
+    if (-not (Test-Path '/usr/lib/postgresql/15/bin/initdb')) { $missing += 'postgresql-15' }
     if ($Browser -and -not (Test-Path '/usr/bin/chromium')) { $missing += 'chromium' }
     if ($missing.Count -eq 0) { return }
     Write-Host "installing: $($missing -join ', ')"

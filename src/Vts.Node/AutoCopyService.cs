@@ -1,13 +1,18 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Vts.AutoCopy.Cluster;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Ems;
 using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Persistence;
 using Vts.AutoCopy.Transport;
 
 namespace Vts.Node;
@@ -15,13 +20,20 @@ namespace Vts.Node;
 /// <summary>What the admin API needs of a running node.</summary>
 public sealed record NodeRuntime(ActorSystem System, VtsSettings Settings, IActorRef Pools, IActorRef Gate, IActorRef EventLog);
 
-/// <summary>Brings a source node up in order: cluster membership, the copy engine (gate, event log, pool shards),
-/// then the EMS port — events are only taken once there is something to journal them.</summary>
+/// <summary>The cluster would not have this node: its shared configuration differs (SPEC §5). Exit code 2.</summary>
+public sealed class NodeRefusedException(string message) : Exception(message);
+
+/// <summary>Brings a source node up in order: cluster membership, the check that it runs the cluster's configuration,
+/// the copy engine (the cluster's transfer gate and event log, the pool shards), then the EMS port — events are only
+/// taken once there is something to journal them.</summary>
 public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IServer server, IHostApplicationLifetime lifetime,
     ILogger<AutoCopyService> log) : IHostedService
 {
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan PoolStartTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>How long a transfer gate that took over from another listens before granting (see TransferGate).</summary>
+    private static readonly TimeSpan GateHandOverGrace = TimeSpan.FromSeconds(2);
     private readonly TaskCompletionSource<NodeRuntime> _runtime = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private EmsIntakeServer? _intake;
 
@@ -31,22 +43,31 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var cluster = Cluster.Get(system);
+        var shared = SharedConfiguration.Flatten(system.Settings.Config);
+        system.ActorOf(SharedConfiguration.Props(settings.NodeName, system.Settings.Config), SharedConfiguration.Name);
         var up = new TaskCompletionSource();
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        if (system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0)
-            cluster.Join(cluster.SelfAddress); // no seed nodes: a one-node cluster of its own
+        var alone = system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0;
+        if (alone) cluster.Join(cluster.SelfAddress); // no seed nodes: a one-node cluster of its own
         await up.Task.WaitAsync(JoinTimeout, cancellationToken);
+        await RefuseIfConfigurationDiffers(cluster, shared);
 
-        var gate = system.ActorOf(TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers), "transfer-gate");
-        var eventLog = system.ActorOf(EventLogActor.Props(settings.NodeName, settings.StateDir), "event-log");
+        var gate = Singleton("transfer-gate",
+            TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers, alone ? TimeSpan.Zero : GateHandOverGrace));
+        var eventLog = Singleton("event-log", EventLogActor.Props());
+        var readJournal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(PersistenceConfig.ReadJournalPluginId);
+        system.ActorOf(EventLogFile.Props(settings.StateDir,
+            from => readJournal.EventsByPersistenceId(EventLogActor.PersistenceIdValue, from, long.MaxValue)), "event-log-file");
+
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, new SftpTapeTransport(), gate, eventLog)
         {
             Started = started.Task,
         };
         var pools = await PoolSharding.StartAsync(system, engine);
-        // Every pool placed and recovered before the EMS port opens: the first events are then acknowledged at the
-        // journal's pace, not after the shard allocations of a cold start.
+        // Every pool placed and recovered before the EMS port opens, wherever it lives: the first events are then
+        // acknowledged at the journal's pace, not after the shard allocations of a cold start. Asking also starts a
+        // pool that no shard remembered, so a due copy never waits for a new event.
         await Task.WhenAll(settings.AutoCopy.Pools.Keys.Select(pool => pools.Ask<PoolSummary>(new GetPoolSummary(pool), PoolStartTimeout)));
 
         _intake = new EmsIntakeServer(settings.Ems, settings.AutoCopy.Pools.Keys.ToHashSet(), pools,
@@ -55,7 +76,8 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
         started.TrySetResult();
         _runtime.TrySetResult(new NodeRuntime(system, settings, pools, gate, eventLog));
         eventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, Severity.Info, MessageIds.NodeStarted, settings.NodeName, null, null,
-            $"node started; EMS on {_intake.LocalEndpoint}; {settings.AutoCopy.Pools.Count} pools monitored"));
+            $"node started; EMS on {_intake.LocalEndpoint}; {settings.AutoCopy.Pools.Count} pools monitored; " +
+            $"cluster of {cluster.State.Members.Count(m => m.Status == MemberStatus.Up)}"));
 
         // The admin port is bound once the web server has started, after the hosted services.
         lifetime.ApplicationStarted.Register(() =>
@@ -70,5 +92,38 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_intake is not null) await _intake.DisposeAsync();
+    }
+
+    /// <summary>One instance in the cluster, on its oldest node; every node talks to it through a proxy that holds
+    /// messages while it moves.</summary>
+    private IActorRef Singleton(string name, Props props)
+    {
+        system.ActorOf(ClusterSingletonManager.Props(props, PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), name);
+        return system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}", ClusterSingletonProxySettings.Create(system)), $"{name}-proxy");
+    }
+
+    /// <summary>Before this node takes any work: every other member must run the same shared configuration. If one does
+    /// not, this node leaves again and stops, naming each difference.</summary>
+    private async Task RefuseIfConfigurationDiffers(Cluster cluster, IReadOnlyDictionary<string, string> mine)
+    {
+        var others = cluster.State.Members.Where(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress)).ToList();
+        var answers = await Task.WhenAll(others.Select(async member =>
+        {
+            try
+            {
+                var path = new RootActorPath(member.Address) / "user" / SharedConfiguration.Name;
+                return await system.ActorSelection(path).Ask<SharedSettings>(new GetSharedSettings(), AskTimeout);
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            {
+                log.LogWarning("cluster member {Member} did not say what configuration it runs; not compared", member.Address);
+                return null;
+            }
+        }));
+        var differences = answers.OfType<SharedSettings>().SelectMany(theirs => SharedConfiguration.Differences(mine, theirs)).ToList();
+        if (differences.Count == 0) return;
+        await cluster.LeaveAsync(new CancellationTokenSource(AskTimeout).Token).ContinueWith(_ => { });
+        throw new NodeRefusedException(
+            $"this node's configuration differs from the cluster's (every node must run the same vts.autocopy and vts.securevts): {string.Join("; ", differences)}");
     }
 }

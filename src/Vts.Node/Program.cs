@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Hosting;
+using Vts.AutoCopy.Persistence;
 using Vts.Node;
 using Vts.Node.Admin;
 
@@ -48,7 +49,16 @@ catch (IOException e)
 }
 
 var akkaConfig = NodeConfig.ForAkka(fileConfig, settings);
-EmbeddedJournal.EnableWriteAheadLog(akkaConfig);
+try
+{
+    NodeConfig.RefuseSqliteCluster(akkaConfig, settings);
+    await Journal.PrepareAsync(settings.Journal, akkaConfig);
+}
+catch (ConfigurationInvalidException e)
+{
+    Console.Error.WriteLine($"vts-node: invalid configuration: {e.Message}");
+    return InvalidConfiguration;
+}
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
@@ -67,6 +77,11 @@ try
 {
     await app.RunAsync();
     return 0;
+}
+catch (NodeRefusedException e)
+{
+    Console.Error.WriteLine($"vts-node: refused by the cluster: {e.Message}");
+    return InvalidConfiguration;
 }
 catch (Exception e)
 {

@@ -30,13 +30,18 @@ public static class TapeFiles
         return Convert.ToHexStringLower(SHA256.HashData(file));
     }
 
-    /// <summary>Waits until a transfer has begun writing <paramref name="path"/> (a tape's temporary file at the target).</summary>
-    public static async Task WaitUntilWriting(string path)
+    /// <summary>The temporary files of a volser's attempts in a target pool folder.</summary>
+    public static string[] Temporary(string poolDir, string volser) =>
+        Directory.Exists(poolDir) ? Directory.GetFiles(poolDir, Vts.AutoCopy.Transport.SftpTapeTransport.TemporaryNames(volser)) : [];
+
+    /// <summary>Waits until a transfer has begun writing a volser's temporary file in a target pool folder; its path.</summary>
+    public static async Task<string> WaitUntilWriting(string poolDir, string volser)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!(File.Exists(path) && new FileInfo(path).Length > 0))
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the transfer never started writing {path}");
+            if (Temporary(poolDir, volser).FirstOrDefault(f => new FileInfo(f).Length > 0) is { } path) return path;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the transfer never started writing {volser} in {poolDir}");
             await Task.Delay(10);
         }
     }

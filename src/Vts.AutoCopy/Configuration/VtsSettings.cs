@@ -32,6 +32,17 @@ public sealed record EmsSettings(IPEndPoint Listen, TimeSpan IdleTimeout, TimeSp
 /// <param name="Token">required off loopback; when set, every request must carry it as a bearer token.</param>
 public sealed record AdminSettings(IPEndPoint Listen, string? Token);
 
+/// <summary>Where the journal lives (<c>vts.journal</c>): one SQLite file in the state dir, or a PostgreSQL database that
+/// every node of a cluster shares.</summary>
+public enum JournalProvider
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <param name="ConnectionString">an Npgsql connection string for PostgreSQL; null for SQLite (the file is in the state dir).</param>
+public sealed record JournalSettings(JournalProvider Provider, string? ConnectionString);
+
 public sealed record AutoCopySettings(
     RetrySettings Retry,
     int MaxConcurrentTransfers,
@@ -45,6 +56,7 @@ public sealed record VtsSettings(
     string VaultRoot,
     EmsSettings Ems,
     AdminSettings Admin,
+    JournalSettings Journal,
     AutoCopySettings AutoCopy)
 {
     public static VtsSettings FromConfig(Config root)
@@ -74,7 +86,39 @@ public sealed record VtsSettings(
         var admin = new AdminSettings(adminListen, token);
 
         return new VtsSettings(nodeName, Path.GetFullPath(stateDir), Path.GetFullPath(vaultRoot), ems, admin,
+            ReadJournal(vts.GetConfig("journal") ?? Config.Empty),
             ReadAutoCopy(vts.GetConfig("autocopy") ?? Config.Empty));
+    }
+
+    private static JournalSettings ReadJournal(Config journal)
+    {
+        if (!journal.IsEmpty) RejectUnknownKeys(journal, "vts.journal", "provider", "connection-string");
+        var provider = OptionalString(journal, "provider", "vts.journal.provider") ?? "sqlite";
+        var connectionString = OptionalString(journal, "connection-string", "vts.journal.connection-string");
+        switch (provider)
+        {
+            case "sqlite":
+                if (connectionString is not null)
+                    throw new ConfigurationInvalidException(
+                        "vts.journal.connection-string: not used with provider sqlite (the journal is journal.db in vts.state-dir)");
+                return new JournalSettings(JournalProvider.Sqlite, null);
+            case "postgresql":
+                if (connectionString is null)
+                    throw new ConfigurationInvalidException("vts.journal.connection-string is required with provider postgresql");
+                try
+                {
+                    var parsed = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+                    if (string.IsNullOrEmpty(parsed.Host))
+                        throw new ConfigurationInvalidException("vts.journal.connection-string: no Host (e.g. Host=db1;Database=vts;Username=vts)");
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ConfigurationInvalidException($"vts.journal.connection-string: not an Npgsql connection string ({e.Message})");
+                }
+                return new JournalSettings(JournalProvider.PostgreSql, connectionString);
+            default:
+                throw new ConfigurationInvalidException($"vts.journal.provider: '{Printable.Clip(provider)}' is not sqlite or postgresql");
+        }
     }
 
     private static AutoCopySettings ReadAutoCopy(Config autocopy)

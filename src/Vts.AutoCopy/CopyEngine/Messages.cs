@@ -1,9 +1,10 @@
 using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Serialization;
 
 namespace Vts.AutoCopy.CopyEngine;
 
 /// <summary>Anything routed to a pool's supervisor; the pool name is the shard and entity id (SPEC §5).</summary>
-public interface IPoolCommand
+public interface IPoolCommand : IClusterMessage
 {
     PoolName Pool { get; }
 }
@@ -21,19 +22,19 @@ public sealed record RecordMount(PoolName Pool, Volser Volser, string EventId, M
 public sealed record RecordDismount(PoolName Pool, Volser Volser, string EventId, DateTimeOffset At) : ITapeCommand;
 
 /// <param name="Duplicate">the id was seen before: acknowledged again, no second effect.</param>
-public sealed record TapeEventJournaled(string EventId, bool Duplicate);
+public sealed record TapeEventJournaled(string EventId, bool Duplicate) : IClusterMessage;
 
 /// <summary>Start a fresh series of attempts for a failed tape (R7); answered with <see cref="RetryAnswer"/>.</summary>
 public sealed record RetryCopy(PoolName Pool, Volser Volser) : ITapeCommand;
 
-public sealed record RetryAnswer(bool Started, string Detail);
+public sealed record RetryAnswer(bool Started, string Detail) : IClusterMessage;
 
 public sealed record GetTapeStatus(PoolName Pool, Volser Volser) : ITapeCommand;
 
 /// <param name="Known">the tape has a journal: it was seen by AutoCopy at least once.</param>
-public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState State, bool Known);
+public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState State, bool Known) : IClusterMessage;
 
 /// <summary>The copy states of a pool's busy tapes (idle ones are not held in memory); answered with <see cref="PoolSummary"/>.</summary>
 public sealed record GetPoolSummary(PoolName Pool) : IPoolCommand;
 
-public sealed record PoolSummary(PoolName Pool, IReadOnlyDictionary<string, TapeCopyState> BusyTapes);
+public sealed record PoolSummary(PoolName Pool, IReadOnlyDictionary<string, TapeCopyState> BusyTapes) : IClusterMessage;

@@ -20,9 +20,9 @@ public sealed record PoolSnapshot(IReadOnlyList<string> ActiveVolsers);
 /// tapes: after a restart or a move to another node it wakes exactly those, and they resume themselves.</summary>
 public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
 {
-    private sealed record WakeTape(string Volser);
+    private sealed record WakeTape(string Volser) : INoSerializationVerificationNeeded;
 
-    private sealed record StartWaking;
+    private sealed record StartWaking : INoSerializationVerificationNeeded;
 
     private const int SnapshotEvery = 1000;
     /// <summary>Tapes of one pool recovering at once after a restart. Recoveries share the node's permits with every

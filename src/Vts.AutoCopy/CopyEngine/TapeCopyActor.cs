@@ -18,21 +18,27 @@ namespace Vts.AutoCopy.CopyEngine;
 public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
 {
     /// <summary>The parent may stop this actor: it has nothing to do.</summary>
-    public sealed record TapeSettled(Volser Volser);
+    public sealed record TapeSettled(Volser Volser) : INoSerializationVerificationNeeded;
 
     /// <summary>The parent's request to stop, answered by stopping or by <see cref="TapeStays"/>.</summary>
-    public sealed record StopIfSettled;
+    public sealed record StopIfSettled : INoSerializationVerificationNeeded;
 
-    public sealed record TapeStays(Volser Volser);
+    public sealed record TapeStays(Volser Volser) : INoSerializationVerificationNeeded;
 
     /// <summary>Told to the parent after every change, so the pool can answer for its busy tapes without asking each.</summary>
-    public sealed record TapeStateChanged(Volser Volser, TapeCopyState State);
+    public sealed record TapeStateChanged(Volser Volser, TapeCopyState State) : INoSerializationVerificationNeeded;
 
-    private sealed record RetryDue;
+    private sealed record RetryDue : INoSerializationVerificationNeeded;
 
-    private sealed record TransferFinished(int Attempt, TransferOutcome Outcome);
+    private sealed record TransferFinished(int Attempt, TransferOutcome Outcome) : INoSerializationVerificationNeeded;
+
+    /// <summary>Sent again while the event log has not confirmed R7's one error: a proxy drops what it cannot hold
+    /// while the cluster's event log moves to another node.</summary>
+    private sealed record ReportAgain : INoSerializationVerificationNeeded;
 
     private const string RetryTimer = "retry";
+    private const string ReportTimer = "report-again";
+    private static readonly TimeSpan ReportAgainEvery = TimeSpan.FromSeconds(30);
     private const int SnapshotEvery = 100;
 
     private readonly PoolSettings _pool;
@@ -43,6 +49,8 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     private CancellationTokenSource? _transfer;
     private bool _slotRequested;
     private bool _holdsSlot;
+    /// <summary>The gate that queued or granted this tape's request, watched: if it dies, the next one must hear of us.</summary>
+    private IActorRef? _gate;
     private DateTimeOffset _attemptStartedAt;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -97,13 +105,22 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             case RecordDismount dismount: OnDismount(dismount); break;
             case RetryCopy retry: OnRetry(retry); break;
             case GetTapeStatus: ReplyStatus(); break;
-            case TransferSlotGranted: OnSlotGranted(); break;
+            case TransferSlotQueued: WatchGate(Sender); break;
+            case TransferSlotGranted: WatchGate(Sender); OnSlotGranted(); break;
+            case Terminated t when t.ActorRef.Equals(_gate): OnGateGone(); break;
+            case ReportAgain:
+                if (_state.UnreportedFailure is { } unreported) ReportFailure(unreported);
+                break;
             case RetryDue: Schedule(recovering: false); break;
             case TransferFinished finished: OnTransferFinished(finished); break;
             case StopIfSettled: OnStopIfSettled(); break;
             case EntryLogged logged:
                 if (_state.UnreportedFailure is { } failed && logged.Key == FailureKey(failed))
-                    Persist(new FailureReported(failed.At), Update);
+                    Persist(new FailureReported(failed.At), e =>
+                    {
+                        Update(e);
+                        Timers.Cancel(ReportTimer);
+                    });
                 break;
             case SaveSnapshotSuccess: break;
             case SaveSnapshotFailure f: _log.Warning(f.Cause, "snapshot of {0} not saved", PersistenceId); break;
@@ -325,6 +342,23 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         _engine.TransferGate.Tell(new RequestTransferSlot(_pool.Target, _pool.Name, _volser, _state.DueSince ?? Now));
     }
 
+    private void WatchGate(IActorRef gate)
+    {
+        if (gate.Equals(_gate)) return;
+        if (_gate is { } previous) Context.Unwatch(previous);
+        _gate = gate;
+        Context.Watch(gate);
+    }
+
+    /// <summary>The gate moved to another node (its node left or died): the new one knows nothing of this tape.</summary>
+    private void OnGateGone()
+    {
+        _gate = null;
+        if (_holdsSlot) _engine.TransferGate.Tell(new HoldingTransferSlot(_pool.Target, _pool.Name, _volser));
+        else if (_slotRequested)
+            _engine.TransferGate.Tell(new RequestTransferSlot(_pool.Target, _pool.Name, _volser, _state.DueSince ?? Now));
+    }
+
     private void ReleaseSlot()
     {
         if (!_holdsSlot) return;
@@ -343,9 +377,12 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         _engine.EventLog.Tell(new EventLogEntry(Now, severity, messageId, _engine.NodeName, _pool.Name.Value, _volser.Value, text, key));
 
     /// <summary>R7's one error entry: keyed by the failure, so a report repeated after a crash is logged once.</summary>
-    private void ReportFailure(CopyFailed f) =>
+    private void ReportFailure(CopyFailed f)
+    {
+        Timers.StartSingleTimer(ReportTimer, new ReportAgain(), ReportAgainEvery);
         Report(Severity.Error, MessageIds.CopyFailed,
             $"copy to {_pool.Target}:{_pool.TargetPool} failed after {f.Attempts} attempts; last cause: {f.Cause}", FailureKey(f));
+    }
 
     private string FailureKey(CopyFailed f) => $"{PersistenceId}/failed/{f.At.UtcTicks}";
 

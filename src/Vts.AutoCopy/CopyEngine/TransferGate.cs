@@ -1,29 +1,45 @@
 using Akka.Actor;
 using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.Observability;
+using Vts.AutoCopy.Serialization;
 
 namespace Vts.AutoCopy.CopyEngine;
 
-/// <summary>Asked by a tape actor that has a copy to start; answered with <see cref="TransferSlotGranted"/>.</summary>
-public sealed record RequestTransferSlot(TargetName Target, PoolName Pool, Volser Volser, DateTimeOffset DueSince);
+/// <summary>Asked by a tape actor that has a copy to start; answered with <see cref="TransferSlotGranted"/>, or first with
+/// <see cref="TransferSlotQueued"/> when every slot is taken. Asking again while queued changes nothing.</summary>
+public sealed record RequestTransferSlot(TargetName Target, PoolName Pool, Volser Volser, DateTimeOffset DueSince) : IClusterMessage;
 
-public sealed record TransferSlotGranted(TargetName Target);
+/// <summary>The request waits in the target's queue; the tape watches the gate that said so, and asks again if it dies.</summary>
+public sealed record TransferSlotQueued(TargetName Target) : IClusterMessage;
+
+public sealed record TransferSlotGranted(TargetName Target) : IClusterMessage;
+
+/// <summary>Told by a tape that holds a slot to a gate that may not know it: the gate it was granted by has died
+/// (moved to another node), and the new one must count the transfer that is still running.</summary>
+public sealed record HoldingTransferSlot(TargetName Target, PoolName Pool, Volser Volser) : IClusterMessage;
 
 /// <summary>Gives back a granted slot, or withdraws a request still queued.</summary>
-public sealed record ReleaseTransferSlot(TargetName Target);
+public sealed record ReleaseTransferSlot(TargetName Target) : IClusterMessage;
 
 /// <summary>Asks for the queue of every target; answered with <see cref="GateStatus"/>.</summary>
-public sealed record GetGateStatus;
+public sealed record GetGateStatus : IClusterMessage;
 
-public sealed record TargetQueueStatus(TargetName Target, int Running, int Waiting, DateTimeOffset? OldestWaitingSince);
+public sealed record TargetQueueStatus(TargetName Target, int Running, int Waiting, DateTimeOffset? OldestWaitingSince) : IClusterMessage;
 
-public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int SlotsPerTarget);
+public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int SlotsPerTarget) : IClusterMessage;
 
-/// <summary>R13: at most N transfers per target at once; queued copies start in dismount order, taking turns
-/// across pools so that one busy pool cannot starve the others. A tape actor that dies gives its slot back.</summary>
-public sealed class TransferGate : ReceiveActor
+/// <summary>R13: at most N transfers per target at once, over the whole cluster; queued copies start in dismount order,
+/// taking turns across pools so that one busy pool cannot starve the others.
+/// <para>One gate serves the cluster (a cluster singleton): order and fairness need every waiting copy in one queue, and
+/// its traffic is a few small messages per transfer. It watches every tape it counts, so a slot held on a node that
+/// died comes back when the cluster removes that node. The tapes watch the gate in turn: when it dies (its node
+/// left or died), each asks the new one again or tells it of the slot it holds. A new gate therefore waits
+/// <c>handOverGrace</c> before granting anything, long enough to hear from the transfers still running.</para></summary>
+public sealed class TransferGate : ReceiveActor, IWithTimers
 {
     private sealed record Waiting(IActorRef Tape, PoolName Pool, DateTimeOffset DueSince, long Arrival);
+
+    private sealed record GraceOver : INoSerializationVerificationNeeded;
 
     private sealed class TargetQueue
     {
@@ -36,13 +52,21 @@ public sealed class TransferGate : ReceiveActor
     private readonly int _slotsPerTarget;
     private readonly Dictionary<TargetName, TargetQueue> _targets = [];
     private long _arrivals;
+    private bool _granting;
 
-    public static Props Props(int slotsPerTarget) => Akka.Actor.Props.Create(() => new TransferGate(slotsPerTarget));
+    public ITimerScheduler Timers { get; set; } = null!;
 
-    public TransferGate(int slotsPerTarget)
+    /// <param name="handOverGrace">how long a new gate listens before granting; zero for a gate that is the first and
+    /// only one (a test, or a node that is not part of a larger cluster).</param>
+    public static Props Props(int slotsPerTarget, TimeSpan handOverGrace = default) =>
+        Akka.Actor.Props.Create(() => new TransferGate(slotsPerTarget, handOverGrace));
+
+    public TransferGate(int slotsPerTarget, TimeSpan handOverGrace)
     {
         _slotsPerTarget = slotsPerTarget;
+        _granting = handOverGrace <= TimeSpan.Zero;
         Receive<RequestTransferSlot>(Enqueue);
+        Receive<HoldingTransferSlot>(Holding);
         Receive<ReleaseTransferSlot>(r => Release(Sender, r.Target));
         Receive<GetGateStatus>(_ => Sender.Tell(new GateStatus(
             _targets.Select(kv => new TargetQueueStatus(kv.Key, kv.Value.Running.Count, kv.Value.WaitingTapes.Count,
@@ -52,6 +76,12 @@ public sealed class TransferGate : ReceiveActor
         {
             foreach (var target in _targets.Keys.ToList()) Release(t.ActorRef, target);
         });
+        Receive<GraceOver>(_ =>
+        {
+            _granting = true;
+            foreach (var (target, queue) in _targets) Dispatch(target, queue);
+        });
+        if (!_granting) Timers.StartSingleTimer("grace", new GraceOver(), handOverGrace);
     }
 
     private void Publish(TargetName target, TargetQueue queue)
@@ -77,6 +107,18 @@ public sealed class TransferGate : ReceiveActor
         var at = waiting.FindIndex(w => (w.DueSince, w.Arrival).CompareTo((entry.DueSince, entry.Arrival)) > 0);
         waiting.Insert(at < 0 ? waiting.Count : at, entry);
         Dispatch(request.Target, queue);
+        if (queue.WaitingTapes.ContainsKey(Sender)) Sender.Tell(new TransferSlotQueued(request.Target));
+    }
+
+    /// <summary>A transfer granted by an earlier gate is running: it counts against the target's slots, even beyond
+    /// them (that gate allowed it; newer requests wait until the count is back under the limit).</summary>
+    private void Holding(HoldingTransferSlot holding)
+    {
+        var queue = Queue(holding.Target);
+        if (queue.WaitingTapes.ContainsKey(Sender)) return;
+        Context.Watch(Sender);
+        queue.Running.Add(Sender);
+        Publish(holding.Target, queue);
     }
 
     private void Release(IActorRef tape, TargetName target)
@@ -94,7 +136,7 @@ public sealed class TransferGate : ReceiveActor
 
     private void Dispatch(TargetName target, TargetQueue queue)
     {
-        while (queue.Running.Count < _slotsPerTarget && queue.PoolTurns.First is { } turn)
+        while (_granting && queue.Running.Count < _slotsPerTarget && queue.PoolTurns.First is { } turn)
         {
             var pool = turn.Value;
             var waiting = queue.WaitingByPool[pool];

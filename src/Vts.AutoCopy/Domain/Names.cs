@@ -1,9 +1,12 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 
 namespace Vts.AutoCopy.Domain;
 
 /// <summary>A tape's volume serial: 1–6 of A–Z 0–9. Anything else (lower case, '/', "..") is refused,
 /// which is also what keeps a volser from ever naming a path outside its pool folder.</summary>
+[JsonConverter(typeof(VolserJson))]
 public sealed partial record Volser
 {
     public string Value { get; }
@@ -33,6 +36,7 @@ public sealed partial record Volser
 }
 
 /// <summary>A pool name: 1–32 of A–Z a–z 0–9 _ -.</summary>
+[JsonConverter(typeof(PoolNameJson))]
 public sealed partial record PoolName
 {
     public string Value { get; }
@@ -62,6 +66,7 @@ public sealed partial record PoolName
 }
 
 /// <summary>The name of a recipient VTS system as configured under vts.autocopy.targets.</summary>
+[JsonConverter(typeof(TargetNameJson))]
 public sealed partial record TargetName
 {
     public string Value { get; }
@@ -98,3 +103,28 @@ public static class Printable
         return new string(chars) + (text.Length > max ? "…" : "");
     }
 }
+
+/// <summary>Domain names cross nodes and reach the journal as their plain text, and are parsed again on the way in:
+/// a name read from another node or an old journal is validated exactly as one read from EMS.</summary>
+public abstract class NameJson<T>(Func<string?, T> parse, Func<T, string> text) : JsonConverter<T>
+{
+    public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        try
+        {
+            return parse(reader.GetString());
+        }
+        catch (FormatException e)
+        {
+            throw new JsonException(e.Message, e);
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(text(value));
+}
+
+public sealed class VolserJson() : NameJson<Volser>(Volser.Parse, v => v.Value);
+
+public sealed class PoolNameJson() : NameJson<PoolName>(PoolName.Parse, p => p.Value);
+
+public sealed class TargetNameJson() : NameJson<TargetName>(TargetName.Parse, t => t.Value);

@@ -1,42 +1,40 @@
-using System.Text;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Vts.AutoCopy.Serialization;
 
 namespace Vts.AutoCopy.EventLog;
 
 /// <summary>Asks for the newest entries, oldest first; answered with <see cref="RecentEntries"/>.</summary>
-public sealed record GetRecentEntries(int Count);
+public sealed record GetRecentEntries(int Count) : IClusterMessage;
 
-public sealed record RecentEntries(IReadOnlyList<EventLogEntry> Entries);
+public sealed record RecentEntries(IReadOnlyList<EventLogEntry> Entries) : IClusterMessage;
 
 /// <summary>Saved every <see cref="EventLogActor.SnapshotEvery"/> entries so recovery reads a bounded tail.</summary>
 public sealed record EventLogSnapshot(IReadOnlyList<EventLogEntry> Recent, IReadOnlyList<string>? Keys = null);
 
-/// <summary>The node's event log (SPEC §4.5): each entry is journaled, then appended to
-/// <c>&lt;state-dir&gt;/event.log</c> in the VTS layout. Senders just Tell; nothing waits on it.</summary>
+/// <summary>The cluster's event log (SPEC §4.5, §5): one journal for every node's entries, each naming its node, run
+/// as a cluster singleton so that a keyed entry (R7's one error) is logged once even when the tape that reports it
+/// moves to another node. Every node copies the journal into its own <c>event.log</c> (<see cref="EventLogFile"/>).
+/// Senders just Tell; nothing waits on it.</summary>
 public sealed class EventLogActor : ReceivePersistentActor
 {
     public const int SnapshotEvery = 1000;
     private const int Kept = 1000;
 
-    private readonly string _node;
-    private readonly string _filePath;
+    public const string PersistenceIdValue = "eventlog";
+
     private const int KeysKept = 10_000;
     private readonly Queue<EventLogEntry> _recent = new();
     private readonly Queue<string> _keyOrder = new();
     private readonly HashSet<string> _keys = [];
-    private StreamWriter? _file;
 
-    public static Props Props(string node, string stateDir) =>
-        Akka.Actor.Props.Create(() => new EventLogActor(node, stateDir));
+    public static Props Props() => Akka.Actor.Props.Create(() => new EventLogActor());
 
-    public override string PersistenceId => $"eventlog-{_node}";
+    public override string PersistenceId => PersistenceIdValue;
 
-    public EventLogActor(string node, string stateDir)
+    public EventLogActor()
     {
-        _node = node;
-        _filePath = Path.Combine(stateDir, "event.log");
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -56,7 +54,6 @@ public sealed class EventLogActor : ReceivePersistentActor
             Persist(entry, e =>
             {
                 Keep(e);
-                Append(e);
                 if (e.Key is { } logged) Sender.Tell(new EntryLogged(logged));
                 if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new EventLogSnapshot(_recent.ToList(), _keyOrder.ToList()));
             });
@@ -80,17 +77,6 @@ public sealed class EventLogActor : ReceivePersistentActor
         while (_keyOrder.Count > KeysKept) _keys.Remove(_keyOrder.Dequeue());
     }
 
-    private void Append(EventLogEntry entry)
-    {
-        _file ??= new StreamWriter(new FileStream(_filePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), new UTF8Encoding(false)) { AutoFlush = true };
-        _file.WriteLine(EventLogLine.Format(entry));
-    }
-
-    protected override void PostStop()
-    {
-        _file?.Dispose();
-        base.PostStop();
-    }
 }
 
 /// <summary>The VTS event-log line: <c>timestamp|severity|msgID|systemID|IP|server|user|program|text</c>, ≤ 255 chars.</summary>

@@ -1,3 +1,5 @@
+using Vts.AutoCopy.Serialization;
+
 namespace Vts.AutoCopy.EventLog;
 
 /// <summary>VTS event-log severities; the first digit of every message id.</summary>
@@ -20,9 +22,9 @@ public sealed record EventLogEntry(
     string? Pool,
     string? Volser,
     string Text,
-    string? Key = null);
+    string? Key = null) : IClusterMessage;
 
-public sealed record EntryLogged(string Key);
+public sealed record EntryLogged(string Key) : IClusterMessage;
 
 /// <summary>Six digits: severity, subsystem (24 data replication, 20 EMS), event number. Listed in README.</summary>
 public static class MessageIds

@@ -1,6 +1,9 @@
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
-using Akka.Persistence.Sql;
+using Akka.DistributedData;
 using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Persistence;
 using Vts.AutoCopy.Serialization;
 
 namespace Vts.AutoCopy.Hosting;
@@ -35,11 +38,10 @@ public static partial class NodeConfig
         }
     }
 
-    /// <summary>The whole Akka configuration: the operator's files first, then our defaults: a cluster (one node
-    /// joins itself), Cluster Sharding with remembered entities, and the journal in SQLite under the state dir.</summary>
+    /// <summary>The whole Akka configuration: the operator's files first, then our defaults: a cluster (with no seed nodes
+    /// a node joins itself), Cluster Sharding with remembered entities, and the journal <c>vts.journal</c> names.</summary>
     public static Config ForAkka(Config files, VtsSettings settings)
     {
-        var database = Path.Combine(settings.StateDir, "journal.db").Replace("\\", "/");
         var defaults = ConfigurationFactory.ParseString("""
             akka {
               actor.provider = cluster
@@ -47,70 +49,57 @@ public static partial class NodeConfig
               cluster {
                 seed-nodes = []
                 min-nr-of-members = 1
+                # Failover in seconds, not the default's minute: a heartbeat every 500 ms, a node unreachable after
+                # 1.5 s of silence, downed when the picture has been stable for 3 s (keep-majority), removed 1 s later.
+                # The price: a pause longer than 1.5 s (a long GC, a stalled VM) makes a node unreachable, and one
+                # longer than about 4.5 s gets it downed, after which it restarts and rejoins. README, "Cluster".
+                failure-detector {
+                  heartbeat-interval = 500ms
+                  acceptable-heartbeat-pause = 1500ms
+                }
+                downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+                split-brain-resolver {
+                  active-strategy = keep-majority
+                  stable-after = 3s
+                }
+                down-removal-margin = 1s
                 sharding {
                   remember-entities = on
+                  # Remembered pools are journaled (the coordinator's shards and each shard's pools), so a whole
+                  # cluster restart brings back every pool; the coordinator's other state lives in memory, replicated
+                  # (ddata), rebuilt by the regions when they register. No durable ddata: nothing is in LMDB.
+                  state-store-mode = ddata
                   remember-entities-store = eventsourced
-                  state-store-mode = persistence
+                  distributed-data.durable.keys = []
                 }
               }
             }
             """);
+        // The modules' own defaults, loaded up front: a node must read another's sharding and replicator messages (their
+        // serializers) from the moment it joins, before its own sharding and singletons start.
         return files
             .WithFallback(ConfigurationFactory.ParseString(VtsSerializer.Hocon))
             .WithFallback(defaults)
-            .WithFallback(EmbeddedPersistence(database));
+            .WithFallback(PersistenceConfig.For(settings.Journal, settings.StateDir))
+            .WithFallback(ClusterSharding.DefaultConfig())
+            .WithFallback(DistributedData.DefaultConfig())
+            .WithFallback(ClusterSingleton.DefaultConfig());
     }
 
-    /// <summary>Journal, snapshot store and read journal in one SQLite file: the node's default, and what tests of the
-    /// journal itself run on.</summary>
-    public static Config EmbeddedPersistence(string database) => ConfigurationFactory.ParseString($$"""
-        akka {
-          persistence {
-            # A tape actor is started (and recovers its journal) on its first event after being idle. Recoveries beyond
-            # this wait; 200 keeps both cores busy here (more measured no faster: recovery is bound by CPU).
-            max-concurrent-recoveries = 200
-            journal {
-              plugin = "akka.persistence.journal.sql"
-              sql {
-                class = "{{typeof(GroupCommitJournal).FullName}}, {{typeof(GroupCommitJournal).Assembly.GetName().Name}}"
-                connection-string = "Data Source={{database}}"
-                provider-name = "SQLite.MS"
-                auto-initialize = on
-                # SQLite takes one writer at a time; several only queue on its lock.
-                parallelism = 1
-                # The filter repairs histories that two writers of one persistence id interleaved. Here the journal's
-                # unique (persistence id, sequence number) index (journal_uq, created by auto-initialize) already
-                # refuses a second writer's event, so there is nothing to repair, and the filter cost a child actor
-                # per recovery: a tenth of the CPU time when thousands of idle tapes woke at once.
-                replay-filter.mode = off
-                read-isolation-level = {{ReadIsolation}}
-              }
-            }
-            snapshot-store {
-              plugin = "akka.persistence.snapshot-store.sql"
-              sql {
-                class = "{{typeof(ParallelSnapshotStore).FullName}}, {{typeof(ParallelSnapshotStore).Assembly.GetName().Name}}"
-                connection-string = "Data Source={{database}}"
-                provider-name = "SQLite.MS"
-                auto-initialize = on
-                read-isolation-level = {{ReadIsolation}}
-              }
-            }
-            query.journal.sql {
-              write-plugin = "akka.persistence.journal.sql"
-              connection-string = "Data Source={{database}}"
-              provider-name = "SQLite.MS"
-              read-isolation-level = {{ReadIsolation}}
-            }
-          }
-        }
-        """).WithFallback(SqlPersistence.DefaultConfiguration);
-
-    /// <summary>Microsoft.Data.Sqlite begins every other transaction with BEGIN IMMEDIATE, which takes SQLite's one
-    /// write lock: with it, every recovery's reads queued behind the journal writer and each other, losers sleeping
-    /// 150 ms before trying again. A read-uncommitted transaction begins deferred and takes no lock; without a shared
-    /// cache SQLite still shows it committed data only, so nothing uncommitted is ever read.</summary>
-    private const string ReadIsolation = "read-uncommitted";
+    /// <summary>A node that joins others must share their journal: on its own SQLite file, a pool that moved to it
+    /// would recover from an empty history and its due copies would be silently lost.</summary>
+    public static void RefuseSqliteCluster(Config akka, VtsSettings settings)
+    {
+        if (settings.Journal.Provider != JournalProvider.Sqlite) return;
+        var self = $"{akka.GetString("akka.remote.dot-netty.tcp.hostname")}:{akka.GetInt("akka.remote.dot-netty.tcp.port")}";
+        var others = akka.GetStringList("akka.cluster.seed-nodes")
+            .Where(seed => !(Uri.TryCreate(seed, UriKind.Absolute, out var uri) && $"{uri.Host}:{uri.Port}" == self))
+            .ToList();
+        if (others.Count > 0)
+            throw new ConfigurationInvalidException(
+                $"akka.cluster.seed-nodes names other nodes ({string.Join(", ", others)}) but vts.journal.provider is sqlite: " +
+                "a cluster needs one shared journal (vts.journal.provider = postgresql)");
+    }
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
 

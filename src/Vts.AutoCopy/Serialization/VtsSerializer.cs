@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Akka.Actor;
 using System.Runtime.Serialization;
 using Akka.Serialization;
+using Vts.AutoCopy.Cluster;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.EventLog;
 
@@ -28,6 +29,7 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
             "Vts.AutoCopy.CopyEngine.PoolSnapshot, Vts.AutoCopy" = vts
             "Vts.AutoCopy.EventLog.EventLogEntry, Vts.AutoCopy" = vts
             "Vts.AutoCopy.EventLog.EventLogSnapshot, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.Serialization.IClusterMessage, Vts.AutoCopy" = vts
           }
           serialization-identifiers { "Vts.AutoCopy.Serialization.VtsSerializer, Vts.AutoCopy" = 7400 }
         }
@@ -50,6 +52,29 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["pool.snapshot.v1"] = typeof(PoolSnapshot),
         ["eventlog.entry.v1"] = typeof(EventLogEntry),
         ["eventlog.snapshot.v1"] = typeof(EventLogSnapshot),
+        // Messages between nodes (IClusterMessage): never journaled, but two nodes of different builds may meet
+        // during a rolling upgrade, so they are versioned the same way.
+        ["msg.mount.v1"] = typeof(RecordMount),
+        ["msg.dismount.v1"] = typeof(RecordDismount),
+        ["msg.journaled.v1"] = typeof(TapeEventJournaled),
+        ["msg.retry.v1"] = typeof(RetryCopy),
+        ["msg.retry-answer.v1"] = typeof(RetryAnswer),
+        ["msg.tape-status?.v1"] = typeof(GetTapeStatus),
+        ["msg.tape-status.v1"] = typeof(TapeStatus),
+        ["msg.pool-summary?.v1"] = typeof(GetPoolSummary),
+        ["msg.pool-summary.v1"] = typeof(PoolSummary),
+        ["msg.slot-request.v1"] = typeof(RequestTransferSlot),
+        ["msg.slot-held.v1"] = typeof(HoldingTransferSlot),
+        ["msg.slot-queued.v1"] = typeof(TransferSlotQueued),
+        ["msg.slot-granted.v1"] = typeof(TransferSlotGranted),
+        ["msg.slot-release.v1"] = typeof(ReleaseTransferSlot),
+        ["msg.gate-status?.v1"] = typeof(GetGateStatus),
+        ["msg.gate-status.v1"] = typeof(GateStatus),
+        ["msg.shared-settings?.v1"] = typeof(GetSharedSettings),
+        ["msg.shared-settings.v1"] = typeof(SharedSettings),
+        ["msg.eventlog-logged.v1"] = typeof(EntryLogged),
+        ["msg.eventlog-recent?.v1"] = typeof(GetRecentEntries),
+        ["msg.eventlog-recent.v1"] = typeof(RecentEntries),
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<Type, string> ManifestOf =

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using Renci.SshNet;
 using Vts.AutoCopy.Configuration;
 
@@ -15,7 +16,12 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
 {
     private readonly SessionPool _sessions = new(python);
 
-    public static string TemporaryName(string volser) => $".{volser}.autocopy.tmp";
+    /// <summary>Each attempt writes a name of its own (R15): after a hand-over the old owner may still be writing its
+    /// file, and the new owner must neither truncate it nor prove and rename it.</summary>
+    public static string TemporaryName(string volser, string attempt) => $".{volser}.{attempt}.autocopy.tmp";
+
+    /// <summary>Every attempt's temporary name of a volser, as a file-name pattern.</summary>
+    public static string TemporaryNames(string volser) => $".{volser}.*.autocopy.tmp";
 
     /// <summary>From this size on a tape is streamed over a command channel rather than SFTP (see <see cref="TargetWriter"/>).</summary>
     public const long StreamingThreshold = 64L << 20;
@@ -26,7 +32,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         var target = request.Target;
         var poolDir = $"{target.VaultRoot.TrimEnd('/')}/{request.TargetPool}";
         var finalPath = $"{poolDir}/{request.Volser}";
-        var tempPath = $"{poolDir}/{TemporaryName(request.Volser.Value)}";
+        var tempPath = $"{poolDir}/{TemporaryName(request.Volser.Value, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)))}";
 
         FileStream source;
         try
@@ -82,7 +88,12 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
             uploading = true;
             using var hashing = new HashingReadStream(source);
             var streamed = length >= StreamingThreshold ? await session.TryStream(hashing, length, tempPath, cancellation) : null;
-            if (streamed is null) await sftp.UploadFileAsync(hashing, tempPath, cancellation);
+            if (streamed is null)
+            {
+                // Created exclusively first (fails if anything, a link included, has the name); the upload then writes it.
+                await using (await sftp.OpenAsync(tempPath, FileMode.CreateNew, FileAccess.Write, cancellation)) { }
+                await sftp.UploadFileAsync(hashing, tempPath, cancellation);
+            }
             var sha256 = hashing.Sha256Hex();
 
             if (hashing.BytesRead != length || File.GetLastWriteTimeUtc(request.SourcePath) != before

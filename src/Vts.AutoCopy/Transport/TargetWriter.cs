@@ -134,7 +134,8 @@ internal static class TargetWriter
     }
 
     /// <summary>The command that writes one tape's bytes to <paramref name="path"/> without hashing them.</summary>
-    public static string CatCommand(string path) => $"exec cat > {ShellQuote(path)}";
+    /// <summary>noclobber: the shell creates the file exclusively (O_EXCL), never writing through what is already there.</summary>
+    public static string CatCommand(string path) => $"set -C; exec cat > {ShellQuote(path)}";
 
     /// <summary>One argument for a POSIX shell, whatever it holds.</summary>
     public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''") + "'";

@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Hosting;
+using Vts.AutoCopy.Persistence;
 using Xunit;
 
 namespace Vts.AutoCopy.Tests.Configuration;

@@ -52,12 +52,17 @@ public static class EngineHarness
     public static readonly PoolName Pool2 = PoolName.Parse("POOL2");
     public static readonly TargetName Dr = TargetName.Parse("dr");
 
+    /// <summary>Every message is serialized as if it crossed nodes (and every persisted one as if journaled): a message
+    /// without a serializer fails a test here, not a cluster.</summary>
     public static readonly Config TestConfig = ConfigurationFactory.ParseString("""
         akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        akka.persistence.journal.inmem.serialize-messages = on
+        akka.persistence.snapshot-store.inmem.serialize-snapshots = on
+        akka.actor.serialize-messages = on
         akka.loglevel = WARNING
-        """);
+        """).WithFallback(ConfigurationFactory.ParseString(Vts.AutoCopy.Serialization.VtsSerializer.Hocon));
 
     public static AutoCopySettings Settings(int maxAttempts = 12, TimeSpan? interval = null, int slots = 2)
     {

@@ -41,6 +41,7 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
         Assert.Contains("dr", error.Text);
         Assert.Contains("12 attempts", error.Text);
         Assert.Contains("connection refused #12", error.Text);
+        engine.EventLog.Reply(new EntryLogged(error.Key!)); // as the cluster's event log answers a keyed entry
 
         engine.Scheduler.Advance(TimeSpan.FromHours(2));
         engine.EventLog.ExpectNoMsg(Dilated(TimeSpan.FromMilliseconds(300)));
@@ -186,5 +187,20 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
         engine.Restart();
         Assert.Equal(CopyPhase.Failed, engine.Status(Pool1, "G00001").Phase);
         engine.EventLog.ExpectNoMsg(Dilated(TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
+    public void R7_The_final_error_is_sent_again_until_the_event_log_confirms_it_as_when_it_was_moving_to_another_node()
+    {
+        var engine = new Engine(this, Settings(maxAttempts: 1));
+        engine.Dismount(Pool1, "G00002");
+        engine.Transport.Next(Wait).Outcome.SetResult(new TransferOutcome.Failed("target gone"));
+        var first = engine.ExpectLog(MessageIds.CopyFailed);
+
+        engine.Scheduler.Advance(TimeSpan.FromSeconds(30));
+        var again = engine.ExpectLog(MessageIds.CopyFailed);
+        Assert.Equal(first.Key, again.Key);
+        engine.EventLog.Reply(new EntryLogged(again.Key!));
+        AwaitAssert(() => Assert.Null(engine.Status(Pool1, "G00002").UnreportedFailure), Wait);
     }
 }

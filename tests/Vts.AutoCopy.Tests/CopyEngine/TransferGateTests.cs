@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Domain;
@@ -15,7 +16,7 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
     public void R13_At_most_the_configured_transfers_per_target_run_at_once()
     {
         var gate = Sys.ActorOf(TransferGate.Props(2));
-        var tapes = Enumerable.Range(0, 4).Select(i => CreateTestProbe($"tape{i}")).ToList();
+        var tapes = Enumerable.Range(0, 4).Select(i => Tape($"tape{i}")).ToList();
         for (var i = 0; i < 4; i++) gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse($"A0000{i}"), T0.AddSeconds(i)), tapes[i]);
 
         tapes[0].ExpectMsg<TransferSlotGranted>();
@@ -35,7 +36,7 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
     public void R13_Due_copies_start_in_dismount_order_taking_turns_across_pools()
     {
         var gate = Sys.ActorOf(TransferGate.Props(1));
-        var holder = CreateTestProbe();
+        var holder = Tape();
         gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("HOLD"), T0), holder);
         holder.ExpectMsg<TransferSlotGranted>();
 
@@ -43,7 +44,7 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
         var probes = new Dictionary<string, Akka.TestKit.TestProbe>();
         void Request(PoolName pool, string volser, int second)
         {
-            var p = probes[volser] = CreateTestProbe();
+            var p = probes[volser] = Tape();
             gate.Tell(new RequestTransferSlot(Dr, pool, Volser.Parse(volser), T0.AddSeconds(second)), p);
         }
         // POOL1 has a backlog; POOL2 one tape that was dismounted later than all of them.
@@ -69,8 +70,8 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
     public void R13_A_tape_restarted_while_holding_a_slot_gets_one_again_instead_of_leaking_it()
     {
         var gate = Sys.ActorOf(TransferGate.Props(1));
-        var tape = CreateTestProbe();
-        var other = CreateTestProbe();
+        var tape = Tape();
+        var other = Tape();
         gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0), tape);
         tape.ExpectMsg<TransferSlotGranted>();
         gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0.AddSeconds(1)), other);
@@ -82,5 +83,43 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
         other.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         gate.Tell(new ReleaseTransferSlot(Dr), tape);
         other.ExpectMsg<TransferSlotGranted>();
+    }
+
+    [Fact]
+    public void R13_A_gate_that_took_over_counts_the_transfers_still_running_before_it_grants_any()
+    {
+        // The gate moved to another node: a tape still copying tells the new gate of its slot, a waiting one asks again.
+        var gate = Sys.ActorOf(TransferGate.Props(1, handOverGrace: TimeSpan.FromSeconds(1)));
+        var running = Tape();
+        var waiting = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("W1"), T0), waiting);
+        waiting.ExpectMsg<TransferSlotQueued>();
+        gate.Tell(new HoldingTransferSlot(Dr, Pool1, Volser.Parse("R1")), running);
+        ((Akka.TestKit.TestScheduler)Sys.Scheduler).Advance(TimeSpan.FromSeconds(1));
+
+        var status = gate.Ask<GateStatus>(new GetGateStatus()).GetAwaiter().GetResult();
+        Assert.Equal((1, 1), (status.Targets.Single().Running, status.Targets.Single().Waiting));
+        gate.Tell(new ReleaseTransferSlot(Dr), running);
+        waiting.ExpectMsg<TransferSlotGranted>();
+    }
+
+    [Fact]
+    public void R13_A_queued_tape_is_told_so_and_watches_the_gate()
+    {
+        var gate = Sys.ActorOf(TransferGate.Props(1));
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0), first);
+        first.ExpectMsg<TransferSlotGranted>();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0), second);
+        Assert.Equal(Dr, second.ExpectMsg<TransferSlotQueued>().Target);
+    }
+
+    /// <summary>A tape's probe; the gate's "you are queued" is not what these tests are about.</summary>
+    private Akka.TestKit.TestProbe Tape(string? name = null)
+    {
+        var probe = name is null ? CreateTestProbe() : CreateTestProbe(name);
+        probe.IgnoreMessages<TransferSlotQueued>();
+        return probe;
     }
 }

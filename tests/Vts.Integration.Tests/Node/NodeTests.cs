@@ -89,13 +89,12 @@ public sealed class NodeTests(ITestOutputHelper output)
         using var site = new NodeSite(sshd);
         var sha = TapeFiles.Write(site.Tape("POOL1", "K00001"), 384L * 1024 * 1024);
         var final = Path.Combine(sshd.VaultRoot, "DRPOOL1", "K00001");
-        var temporary = Path.Combine(sshd.VaultRoot, "DRPOOL1", ".K00001.autocopy.tmp");
 
         await using (var first = NodeProcess.Start(site.ConfigFile))
         {
             using var ems = new EmsClient(await first.WaitUntilReady(StartTimeout));
             Assert.True((await ems.Send(EmsClient.Dismount("c-1", "POOL1", "K00001"))).TryGetProperty("ack", out _));
-            await Eventually(() => File.Exists(temporary) && new FileInfo(temporary).Length > 0, TimeSpan.FromSeconds(60), "the transfer under way");
+            await TapeFiles.WaitUntilWriting(Path.Combine(sshd.VaultRoot, "DRPOOL1"), "K00001");
             await first.Kill();
         }
         Assert.False(File.Exists(final), "the transfer finished before the kill; the test proves nothing");

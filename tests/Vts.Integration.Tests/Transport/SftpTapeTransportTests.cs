@@ -36,7 +36,7 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
 
         Assert.Equal((3 * 1024 * 1024 + 17L, sha), (outcome.Size, outcome.Sha256));
         Assert.Equal(sha, TapeFiles.Sha256(AtTarget("A00001")));
-        Assert.False(File.Exists(Path.Combine(_sshd.VaultRoot, "DRPOOL1", SftpTapeTransport.TemporaryName("A00001"))));
+        Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "A00001"));
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.Equal((size, sha), (outcome.Size, outcome.Sha256));
         Assert.Equal(sha, TapeFiles.Sha256(AtTarget("A00003")));
         Assert.Equal(TargetProof.HashedWhileWriting, outcome.Proof);
-        Assert.False(File.Exists(Path.Combine(_sshd.VaultRoot, "DRPOOL1", SftpTapeTransport.TemporaryName("A00003"))));
+        Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "A00003"));
     }
 
     [Fact]
@@ -158,5 +158,5 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
     }
 
     private Task WaitForTemporaryFile(string volser) =>
-        TapeFiles.WaitUntilWriting(Path.Combine(_sshd.VaultRoot, "DRPOOL1", SftpTapeTransport.TemporaryName(volser)));
+        TapeFiles.WaitUntilWriting(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), volser);
 }

@@ -56,7 +56,7 @@ public sealed class TargetReceiverTests : IAsyncLifetime
 
         Assert.Contains("differs from the source", failed.Cause);
         Assert.False(File.Exists(AtTarget("L00001")));
-        Assert.False(File.Exists(AtTarget(SftpTapeTransport.TemporaryName("L00001"))));
+        Assert.Empty(TapeFiles.Temporary(AtTarget(""), "L00001"));
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class TargetReceiverTests : IAsyncLifetime
 
         Assert.Contains($"received 5 bytes of the source's {_size}", failed.Cause);
         Assert.False(File.Exists(AtTarget("L00002")));
-        Assert.False(File.Exists(AtTarget(SftpTapeTransport.TemporaryName("L00002"))));
+        Assert.Empty(TapeFiles.Temporary(AtTarget(""), "L00002"));
     }
 
     [Fact]
@@ -142,7 +142,7 @@ public sealed class TargetReceiverTests : IAsyncLifetime
         TapeFiles.Write(source, 256L << 20, seed: 11);
         var transport = new SftpTapeTransport();
         var copying = Copy(transport, "L00011");
-        await TapeFiles.WaitUntilWriting(AtTarget(SftpTapeTransport.TemporaryName("L00011")));
+        await TapeFiles.WaitUntilWriting(AtTarget(""), "L00011");
         await using (var file = new FileStream(source, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) file.SetLength(1 << 20);
 
         Assert.IsType<TransferOutcome.Failed>(await copying);

@@ -1,29 +1,25 @@
 using System.Collections.Immutable;
-using System.Reflection;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Journal;
-using Akka.Persistence.Sql.Journal.Dao;
 
-namespace Vts.AutoCopy.Hosting;
+namespace Vts.AutoCopy.Persistence;
 
 /// <summary>Akka.Persistence.Sql's journal with group commit: writes that arrive while one is in flight go together in
-/// the next transaction. The plugin means to batch concurrent writes itself, but Microsoft.Data.Sqlite is synchronous,
-/// so its batching stage is blocked for the whole of each write and sees one actor's write at a time: every tape event
-/// became a transaction and an fsync of its own (about 2,000 events/s here, the writer 300 commits/s). Writes of one
-/// actor keep their order: Akka sends an actor's next write only after its previous one is confirmed. On SQLite a group
-/// is inserted, and recoveries read, through <see cref="SqliteJournalStatements"/>; elsewhere through the plugin.</summary>
+/// the next transaction, and a group whose transaction fails is written again one caller at a time, so that one bad
+/// write fails only its own caller (on any database: the plugin itself fails a whole batch with it).
+/// On SQLite the plugin's own batching never saw more than one write: Microsoft.Data.Sqlite is synchronous, so the
+/// batching stage is blocked for the whole of each write, and every tape event became a transaction and an fsync of
+/// its own (about 2,000 events/s here, the writer 300 commits/s). Writes of one actor keep their order: Akka sends an
+/// actor's next write only after its previous one is confirmed. On SQLite a group is inserted, and recoveries read,
+/// through <see cref="SqliteJournalStatements"/>; on any other database (and for a table layout those statements do
+/// not know) through the plugin's own.</summary>
 public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWriteJournal(config)
 {
-    private sealed record GroupWritten(List<Waiting> Group, Task<IImmutableList<Exception>> Written);
+    private sealed record GroupWritten(List<Waiting> Group, Task<IImmutableList<Exception>> Written) : INoSerializationVerificationNeeded;
 
     private sealed record Waiting(IReadOnlyList<AtomicWrite> Writes, TaskCompletionSource<IImmutableList<Exception>> Done);
 
-    private static readonly FieldInfo DaoField =
-        typeof(SqlWriteJournal).GetField("_journal", BindingFlags.NonPublic | BindingFlags.Instance)
-        ?? throw new MissingFieldException(nameof(SqlWriteJournal), "_journal");
-
-    private BaseByteArrayJournalDao? _dao;
     private readonly SqliteJournalStatements? _sqlite = SqliteJournalStatements.For(config, Context.System);
     private List<Waiting> _waiting = [];
     private bool _writing;
@@ -45,18 +41,15 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
     }
 
     /// <summary>Every recovery asks this first. The plugin runs the query on the journal's own thread (SQLite is
-    /// synchronous), where it took turns with every write and every other recovery. On SQLite it is a plain statement
-    /// (<see cref="SqliteJournalStatements"/>) on <see cref="SqliteThreads"/>; on any other database the plugin's data
-    /// access object runs it on the thread pool. The plugin keeps that object private, hence the reflection; the
-    /// package version is pinned.</summary>
+    /// synchronous), where it took turns with every write and every other recovery. Here it is a plain statement
+    /// (<see cref="SqliteJournalStatements"/>) on <see cref="SqliteThreads"/>; on a table layout our statements do not
+    /// know, the plugin's own.</summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellation)
     {
         if (_unfinished.TryGetValue(persistenceId, out var write))
             await write.ContinueWith(_ => { }, TaskScheduler.Default); // its outcome is the writer's business
         if (_sqlite is { } sqlite) return await SqliteThreads.Readers.Run(() => sqlite.HighestSequenceNr(persistenceId, fromSequenceNr));
-        var dao = _dao ??= DaoField.GetValue(this) as BaseByteArrayJournalDao
-                           ?? throw new InvalidOperationException("Akka.Persistence.Sql's journal has no data access object named _journal");
-        return await Task.Run(() => dao.HighestSequenceNr(persistenceId, fromSequenceNr, cancellation), cancellation);
+        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellation);
     }
 
     public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,

@@ -7,67 +7,38 @@ using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.TestKit.Xunit2;
-using Microsoft.Data.Sqlite;
-using Vts.AutoCopy.Hosting;
 using Xunit;
 
-namespace Vts.AutoCopy.Tests.Hosting;
+namespace Vts.AutoCopy.Tests.Persistence;
 
-/// <summary>The node's own journal set-up on a real SQLite file: group commit must keep each actor's writes whole,
-/// in order and its own, recoveries must read without SQLite's write lock, and what our own statements write and read
-/// must be what Akka.Persistence.Sql's writes and queries expect.</summary>
-/// <summary>Alone: run beside the other test classes, on 2 cores, these stalled now and then for 20 s to over a minute
-/// while many actors recovered at once on a fresh database (seen before and after the journal's own statements).</summary>
-[CollectionDefinition(nameof(EmbeddedJournalTests), DisableParallelization = true)]
-public sealed class EmbeddedJournalCollection;
-
-[Collection(nameof(EmbeddedJournalTests))]
-public sealed class EmbeddedJournalTests : TestKit
+/// <summary>What any journal and snapshot store the node runs on must do, the cases of Akka.Persistence's own journal
+/// and snapshot-store specs (that TCK package is not served here): writes kept whole, in order and their writer's own,
+/// replay by range, the highest sequence number kept after deletes, tags seen by the read journal, a history the plugin
+/// wrote recovered, a failed or rejected write failing only its own caller, recovery from the latest snapshot. Run on
+/// SQLite (the node's own statements, <see cref="SqliteJournalTests"/>) and on a real PostgreSQL (the plugin as it
+/// comes, <see cref="PostgreSqlJournalTests"/>), with the configuration the node itself uses.
+/// A second journal, <c>akka.persistence.journal.plugin-alone</c>, is the plugin's own on the same database.</summary>
+public abstract class JournalBehaviour(Config config) : TestKit(config)
 {
-    private static string? _prepared;
-    private readonly string _database;
+    protected sealed record Write(int Count);
 
-    public EmbeddedJournalTests() : base(Prepare())
-    {
-        _database = _prepared!;
-    }
+    protected sealed record Written(string Id, long LastSequenceNr);
 
-    /// <summary>A fresh database in WAL mode before the actor system opens it, as the node does: switching the mode
-    /// needs the file to itself.</summary>
-    private static Config Prepare()
-    {
-        _prepared = Path.Combine(Directory.CreateTempSubdirectory("vts-journal-").FullName, "journal.db");
-        var config = NodeConfig.EmbeddedPersistence(_prepared);
-        EmbeddedJournal.EnableWriteAheadLog(config);
-        // Akka.Persistence.Sql's own journal on the same file, as journals written before our statements were.
-        var pluginAlone = ConfigurationFactory.ParseString($$"""
-            akka.persistence.journal.plugin-alone {
-              class = "{{typeof(Akka.Persistence.Sql.Journal.SqlWriteJournal).AssemblyQualifiedName}}"
-              connection-string = "Data Source={{_prepared}}"
-              provider-name = "SQLite.MS"
-            }
-            akka.loglevel = WARNING
-            """);
-        return pluginAlone.WithFallback(config);
-    }
+    protected sealed record Recovered(string Id, IReadOnlyList<string> Events, long LastSequenceNr);
 
-    private sealed record Write(int Count);
+    protected sealed record Rejected(string Id, object Event);
 
-    private sealed record Written(string Id, long LastSequenceNr);
+    protected sealed record Failed(string Id);
 
-    private sealed record Recovered(string Id, IReadOnlyList<string> Events, long LastSequenceNr);
+    protected sealed record WriteTagged(string Event, string Tag);
 
-    private sealed record Rejected(string Id, object Event);
+    protected sealed record TakeSnapshot;
 
-    private sealed record Failed(string Id);
+    protected sealed record DeleteUpTo(long SequenceNr);
 
-    private sealed record WriteTagged(string Event, string Tag);
+    protected sealed record SnapshotTaken(long SequenceNr);
 
-    private sealed record TakeSnapshot;
-
-    private sealed record SnapshotTaken(long SequenceNr);
-
-    private sealed record RecoveredFromSnapshot(string Id, IReadOnlyList<string> Snapshot, long SequenceNr);
+    protected sealed record RecoveredFromSnapshot(string Id, IReadOnlyList<string> Snapshot, long SequenceNr);
 
     /// <summary>Cannot be serialized: the journal must reject it, for its writer alone.</summary>
     private sealed class Unserializable
@@ -83,9 +54,15 @@ public sealed class EmbeddedJournalTests : TestKit
 
         public override string PersistenceId { get; }
 
-        public Writer(string id, IActorRef probe, string? journal = null)
+        private readonly Akka.Persistence.Recovery _recovery;
+
+        public override Akka.Persistence.Recovery Recovery => _recovery;
+
+        public Writer(string id, IActorRef probe, string? journal = null, long replayUpTo = long.MaxValue)
         {
             PersistenceId = id;
+            _recovery = replayUpTo == long.MaxValue ? Akka.Persistence.Recovery.Default
+                : new Akka.Persistence.Recovery(SnapshotSelectionCriteria.None, replayUpTo);
             if (journal is not null) JournalPluginId = journal;
             _probe = probe;
             Recover<SnapshotOffer>(offer =>
@@ -109,6 +86,8 @@ public sealed class EmbeddedJournalTests : TestKit
                 _probe.Tell(new Written(PersistenceId, LastSequenceNr));
             }));
             Command<TakeSnapshot>(_ => SaveSnapshot(_events.ToArray()));
+            Command<DeleteUpTo>(d => DeleteMessages(d.SequenceNr));
+            Command<DeleteMessagesSuccess>(d => _probe.Tell(d));
             Command<SaveSnapshotSuccess>(s => _probe.Tell(new SnapshotTaken(s.Metadata.SequenceNr)));
         }
 
@@ -122,12 +101,13 @@ public sealed class EmbeddedJournalTests : TestKit
         }
     }
 
-    private IActorRef Start(string id, string? journal = null) => Sys.ActorOf(Props.Create(() => new Writer(id, TestActor, journal)));
+    protected IActorRef Start(string id, string? journal = null, long replayUpTo = long.MaxValue) =>
+        Sys.ActorOf(Props.Create(() => new Writer(id, TestActor, journal, replayUpTo)));
 
-    private static readonly TimeSpan Step = TimeSpan.FromSeconds(10);
+    protected static readonly TimeSpan Step = TimeSpan.FromSeconds(10);
 
     /// <summary>Started and recovered, before it is given anything to write.</summary>
-    private IActorRef StartRecovered(string id, string? journal = null)
+    protected IActorRef StartRecovered(string id, string? journal = null)
     {
         var writer = Start(id, journal);
         ExpectMsg<Recovered>(Dilated(Step));
@@ -135,13 +115,13 @@ public sealed class EmbeddedJournalTests : TestKit
     }
 
     /// <summary>Tells the writer, waits for it to confirm the write, and answers its last sequence number.</summary>
-    private long Wrote(IActorRef writer, object command)
+    protected long Wrote(IActorRef writer, object command)
     {
         writer.Tell(command);
         return ExpectMsg<Written>(Dilated(Step)).LastSequenceNr;
     }
 
-    private void Stop(IActorRef writer)
+    protected void Stop(IActorRef writer)
     {
         Watch(writer).Tell(PoisonPill.Instance);
         ExpectTerminated(writer);
@@ -208,24 +188,6 @@ public sealed class EmbeddedJournalTests : TestKit
         Assert.Equal(writers.Count, replies.OfType<Written>().Count(w => w.Id.StartsWith("group-")));
         Assert.Single(replies.OfType<Written>(), w => w.Id == "twin");
         Assert.Equal("twin", Assert.Single(replies.OfType<Failed>()).Id);
-    }
-
-    [Fact]
-    public void A_recovery_reads_while_another_connection_holds_the_write_lock()
-    {
-        var first = StartRecovered("locked-reader");
-        Wrote(first, new Write(3));
-        Stop(first);
-
-        using var writer = new SqliteConnection($"Data Source={_database}");
-        writer.Open();
-        using var transaction = writer.BeginTransaction(); // BEGIN IMMEDIATE: holds SQLite's one write lock
-        Start("locked-reader");
-        // A read begun as IMMEDIATE would wait for that lock until Microsoft.Data.Sqlite's 30 s timeout.
-        var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(10)));
-        Assert.Equal(3, recovered.LastSequenceNr);
-        Assert.Equal(["locked-reader:1", "locked-reader:2", "locked-reader:3"], recovered.Events);
-        transaction.Rollback();
     }
 
     [Fact]
@@ -298,31 +260,30 @@ public sealed class EmbeddedJournalTests : TestKit
         Assert.Equal(4, recovered.LastSequenceNr);
     }
 
-    [Theory]
-    [InlineData("tag-write-mode = Csv")]
-    [InlineData("tag-write-mode = Both")]
-    [InlineData("delete-compatibility-mode = on")]
-    [InlineData("default.schema-name = \"vts\"")]
-    [InlineData("provider-name = \"PostgreSQL.15\"")]
-    public void Any_layout_but_the_plugins_default_on_sqlite_keeps_the_plugins_own_statements(string setting)
+    [Fact]
+    public void Recovery_replays_only_up_to_the_sequence_number_asked_for()
     {
-        var journal = Sys.Settings.Config.GetConfig("akka.persistence.journal.sql");
-        Assert.NotNull(SqliteJournalStatements.For(journal, Sys));
-        Assert.Null(SqliteJournalStatements.For(ConfigurationFactory.ParseString(setting).WithFallback(journal), Sys));
+        var writer = StartRecovered("ranged");
+        Wrote(writer, new Write(5));
+        Stop(writer);
+
+        Start("ranged", replayUpTo: 3);
+        Assert.Equal(["ranged:1", "ranged:2", "ranged:3"], ExpectMsg<Recovered>(Dilated(Step)).Events);
     }
 
     [Fact]
-    public void The_write_ahead_log_is_copied_into_the_database_while_writes_go_on()
+    public void After_deleting_every_event_the_highest_sequence_number_is_kept_and_writes_go_on_after_it()
     {
-        var writer = StartRecovered("checkpointed");
-        var before = new FileInfo(_database).Length;
-        writer.Tell(new Write(200));
-        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(20)));
-        // Commits never checkpoint (that stalled them); a reader thread does, about once a second, after a write.
-        AwaitAssert(() =>
-        {
-            Wrote(writer, new Write(1));
-            Assert.True(new FileInfo(_database).Length > before, "the database file never grew: the log was not checkpointed");
-        }, Dilated(TimeSpan.FromSeconds(10)), TimeSpan.FromMilliseconds(300));
+        var writer = StartRecovered("deleted");
+        Wrote(writer, new Write(4));
+        writer.Tell(new DeleteUpTo(4));
+        ExpectMsg<DeleteMessagesSuccess>(Dilated(Step));
+        Stop(writer);
+
+        writer = Start("deleted");
+        var recovered = ExpectMsg<Recovered>(Dilated(Step));
+        Assert.Empty(recovered.Events);
+        Assert.Equal(4, recovered.LastSequenceNr);
+        Assert.Equal(5, Wrote(writer, new Write(1)));
     }
 }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Vts.AutoCopy.Hosting;
+namespace Vts.AutoCopy.Persistence;
 
 /// <summary>Threads of their own for SQLite's blocking calls (Microsoft.Data.Sqlite is synchronous). On the .NET thread
 /// pool, hundreds of recoveries at once each held a pool thread for a statement, and whenever the pool was short of

@@ -7,7 +7,7 @@ using Akka.Persistence.Sql.Config;
 using Akka.Util;
 using Microsoft.Data.Sqlite;
 
-namespace Vts.AutoCopy.Hosting;
+namespace Vts.AutoCopy.Persistence;
 
 /// <summary>The journal's hot statements as plain prepared SQLite commands on Akka.Persistence.Sql's own tables: the
 /// three reads of every recovery (latest snapshot, highest sequence number, replay) and the insert of a group of

@@ -1,7 +1,7 @@
 using Akka.Configuration;
 using Microsoft.Data.Sqlite;
 
-namespace Vts.AutoCopy.Hosting;
+namespace Vts.AutoCopy.Persistence;
 
 /// <summary>The embedded SQLite journal runs in WAL mode: readers (vtsctl, queries) never block the writer, and a
 /// commit is one append. The mode is a property of the database file, so setting it once at start is enough.</summary>

@@ -1,7 +1,7 @@
 using Akka.Persistence;
 using Akka.Persistence.Sql.Snapshot;
 
-namespace Vts.AutoCopy.Hosting;
+namespace Vts.AutoCopy.Persistence;
 
 /// <summary>Akka.Persistence.Sql's snapshot store, loading on the thread pool. Every recovering actor first asks for its
 /// latest snapshot; on SQLite (synchronous) each query ran on the store's own thread, one at a time: after a restart

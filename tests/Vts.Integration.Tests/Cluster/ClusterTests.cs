@@ -1,0 +1,153 @@
+using Vts.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Vts.Integration.Tests.Cluster;
+
+/// <summary>One PostgreSQL server for the cluster tests, each test on a database of its own.</summary>
+public sealed class PostgresFixture : IAsyncLifetime
+{
+    public Postgres Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await Postgres.Start();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>Three real vts-node processes are most of what two cores can run: these tests take turns.</summary>
+[CollectionDefinition(nameof(ClusterTests), DisableParallelization = true)]
+public sealed class ClusterCollection : ICollectionFixture<PostgresFixture>;
+
+/// <summary>SPEC §5: real vts-node processes on one PostgreSQL journal and one vault, copying to a real sshd.</summary>
+[Collection(nameof(ClusterTests))]
+public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper output)
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Killing_the_oldest_node_during_copies_loses_no_acknowledged_copy_and_never_exceeds_the_targets_slots()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase(), slots: 2);
+        var tapes = site.Pools.SelectMany(pool => Enumerable.Range(1, 6).Select(i => (Pool: pool, Volser: $"{pool[^1]}{i:D5}"))).ToList();
+        var shas = tapes.ToDictionary(t => t.Volser, t => TapeFiles.Write(site.Tape(t.Pool, t.Volser), 24L << 20, seed: t.Volser.GetHashCode()));
+
+        var nodes = new List<NodeProcess>();
+        try
+        {
+            // Node 1 first: it forms the cluster, so it is the oldest, home of the shard coordinator and the singletons.
+            nodes.Add(NodeProcess.Start(site.ConfigFile(1)));
+            await nodes[0].WaitUntilReady(StartTimeout);
+            nodes.Add(NodeProcess.Start(site.ConfigFile(2)));
+            nodes.Add(NodeProcess.Start(site.ConfigFile(3)));
+            var ems = new List<EmsClient>();
+            foreach (var node in nodes) ems.Add(new EmsClient(await node.WaitUntilReady(StartTimeout)));
+
+            using var watcher = new TargetWatcher(site.Pools.Select(site.TargetPool));
+            // Every event to the next node in turn: most reach a node that does not own the tape's pool.
+            var n = 0;
+            foreach (var (pool, volser) in tapes)
+            {
+                var via = ems[n % ems.Count];
+                Assert.True((await via.Send(EmsClient.Mount($"m-{n}", pool, volser))).TryGetProperty("ack", out _), $"mount {volser}");
+                Assert.True((await via.Send(EmsClient.Dismount($"d-{n}", pool, volser))).TryGetProperty("ack", out _), $"dismount {volser}");
+                n++;
+            }
+
+            await Wait.Until(() => Copied(site, tapes) >= 4, TimeSpan.FromSeconds(120), "the first copies");
+            output.WriteLine($"killing node 1 with {Copied(site, tapes)} of {tapes.Count} copied");
+            await nodes[0].Kill();
+
+            // Default retry interval (5 minutes): only copies resumed at once can arrive in time.
+            await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(150),
+                $"every acknowledged copy ({Copied(site, tapes)} of {tapes.Count})");
+            foreach (var (pool, volser) in tapes)
+                Assert.Equal(shas[volser], TapeFiles.Sha256(Path.Combine(site.TargetPool(pool), volser)));
+            output.WriteLine($"most transfers seen writing at once: {watcher.MostAtOnce}; same tape twice at once: {watcher.OverlapSeen}");
+            Assert.InRange(watcher.MostAtOnce, 1, 2);
+            Assert.False(watcher.OverlapSeen, "two attempts of one tape wrote at the same time");
+            foreach (var (pool, volser) in tapes)
+                Assert.Equal("tape.copied.v1", (await site.JournalManifests($"tape-{pool}-{volser}")).Last());
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                output.WriteLine(node.Output.Split('\n').Where(l => l.Contains("warn") || l.Contains("fail") || l.Contains("ready")).TakeLast(20)
+                    .Aggregate("", (a, l) => a + l + "\n"));
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_node_whose_pools_differ_from_the_clusters_is_refused_at_join_naming_the_difference()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase(), nodes: 1, pools: 2);
+        await using var first = NodeProcess.Start(site.ConfigFile(1));
+        await first.WaitUntilReady(StartTimeout);
+
+        Directory.CreateDirectory(Path.Combine(site.Vault, "POOL9"));
+        var odd = site.WriteConfig(4, [.. site.Pools, "POOL9"]);
+        var (exit, text) = await NodeProcess.RunToExit(["--config", odd], StartTimeout);
+        Assert.Equal(2, exit);
+        Assert.Contains("refused by the cluster", text);
+        Assert.Contains("vts.autocopy.pools.POOL9", text);
+    }
+
+    [Fact]
+    public async Task A_node_with_other_seed_nodes_on_the_SQLite_journal_refuses_to_start()
+    {
+        await using var sshd = await Sshd.Create(start: false);
+        using var site = new NodeSite(sshd, extra: "");
+        var seeds = Path.Combine(site.Dir, "seeds.hocon");
+        File.WriteAllText(seeds, """akka.cluster.seed-nodes = ["akka.tcp://vts@127.0.0.1:4053"]""");
+        var (exit, text) = await NodeProcess.RunToExit(["--config", site.ConfigFile, "--config", seeds], TimeSpan.FromSeconds(60));
+        Assert.Equal(2, exit);
+        Assert.Contains("vts.journal.provider is sqlite", text);
+    }
+
+    private static int Copied(ClusterSite site, IEnumerable<(string Pool, string Volser)> tapes) =>
+        tapes.Count(t => File.Exists(Path.Combine(site.TargetPool(t.Pool), t.Volser)));
+
+    /// <summary>Watches the target's pool folders: a temporary file that grew since the last look is a transfer writing.
+    /// (A file a killed node left behind stops growing, so it is not counted.)</summary>
+    private sealed class TargetWatcher : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _watching;
+        public int MostAtOnce;
+        public bool OverlapSeen;
+
+        public TargetWatcher(IEnumerable<string> poolDirs)
+        {
+            var dirs = poolDirs.ToList();
+            _watching = Task.Run(async () =>
+            {
+                var sizes = new Dictionary<string, long>();
+                while (!_stop.IsCancellationRequested)
+                {
+                    var writing = new List<string>();
+                    var now = new Dictionary<string, long>();
+                    foreach (var dir in dirs.Where(Directory.Exists))
+                    foreach (var file in Directory.GetFiles(dir, ".*.autocopy.tmp"))
+                    {
+                        try { now[file] = new FileInfo(file).Length; } catch (IOException) { continue; }
+                        if (!sizes.TryGetValue(file, out var before) || before != now[file]) writing.Add(file);
+                    }
+                    sizes = now;
+                    MostAtOnce = Math.Max(MostAtOnce, writing.Count);
+                    if (writing.Select(f => Path.GetFileName(f).Split('.')[1]).GroupBy(v => v).Any(g => g.Count() > 1)) OverlapSeen = true;
+                    await Task.Delay(20);
+                }
+            });
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _watching.Wait();
+        }
+    }
+}

@@ -1,0 +1,17 @@
+using System.Diagnostics;
+
+namespace Vts.Testing;
+
+public static class Wait
+{
+    /// <summary>Polls until the condition holds, failing with what was awaited once the deadline passes.</summary>
+    public static async Task Until(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (deadline.Elapsed > timeout) throw new TimeoutException($"not within {timeout}: {what}");
+            await Task.Delay(50);
+        }
+    }
+}
