@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Pattern;
 using Akka.Cluster;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Persistence.Query;
@@ -20,18 +21,23 @@ namespace Vts.Node;
 /// <summary>What the admin API needs of a running node.</summary>
 public sealed record NodeRuntime(ActorSystem System, VtsSettings Settings, IActorRef Pools, IActorRef Gate, IActorRef EventLog);
 
+/// <summary>The <c>akka.cluster.seed-nodes</c> of the configuration; none: a cluster of one.</summary>
+public sealed record ClusterSeeds(IReadOnlyList<Address> Addresses);
+
 /// <summary>The cluster would not have this node: its shared configuration differs (SPEC §5). Exit code 2.</summary>
 public sealed class NodeRefusedException(string message) : Exception(message);
 
 /// <summary>Brings a source node up in order: cluster membership, the check that it runs the cluster's configuration,
 /// the copy engine (the cluster's transfer gate and event log, the pool shards), then the EMS port — events are only
 /// taken once there is something to journal them.</summary>
-public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IServer server, IHostApplicationLifetime lifetime,
-    ILogger<AutoCopyService> log) : IHostedService
+public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, ClusterSeeds seeds, IServer server,
+    IHostApplicationLifetime lifetime, ILogger<AutoCopyService> log) : IHostedService
 {
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan PoolStartTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan SeedAskTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan PoolAskTimeout = TimeSpan.FromSeconds(5);
     /// <summary>How long a transfer gate that took over from another listens before granting (see TransferGate).</summary>
     private static readonly TimeSpan GateHandOverGrace = TimeSpan.FromSeconds(2);
     private readonly TaskCompletionSource<NodeRuntime> _runtime = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -47,14 +53,28 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
         system.ActorOf(SharedConfiguration.Props(settings.NodeName, system.Settings.Config), SharedConfiguration.Name);
         var up = new TaskCompletionSource();
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        var alone = system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0;
-        if (alone) cluster.Join(cluster.SelfAddress); // no seed nodes: a one-node cluster of its own
+        var alone = seeds.Addresses.Count == 0;
+        if (alone)
+        {
+            cluster.Join(cluster.SelfAddress); // no seed nodes: a one-node cluster of its own
+        }
+        else
+        {
+            // Asked before joining, so a node the cluster would refuse never becomes a member, not even for a moment.
+            await RefuseIfConfigurationDiffers(shared, seeds.Addresses.Where(a => !a.Equals(cluster.SelfAddress)), SeedAskTimeout);
+            cluster.JoinSeedNodes(seeds.Addresses);
+        }
         await up.Task.WaitAsync(JoinTimeout, cancellationToken);
-        await RefuseIfConfigurationDiffers(cluster, shared);
+        // Members that are not seed nodes, and seed nodes that were not up a moment ago.
+        var others = cluster.State.Members.Where(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress));
+        await RefuseIfConfigurationDiffers(shared, others.Select(m => m.Address), AskTimeout, leave: cluster);
 
         var gate = Singleton("transfer-gate",
             TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers, alone ? TimeSpan.Zero : GateHandOverGrace));
-        var eventLog = Singleton("event-log", EventLogActor.Props());
+        // A persistent actor stops when its journal fails (PostgreSQL restarting, say), and a stopped singleton is not
+        // started again until it moves: the event log runs under a supervisor that starts it again, backing off.
+        var eventLog = Singleton("event-log", BackoffSupervisor.Props(Backoff.OnStop(EventLogActor.Props(), "log",
+            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)));
         var readJournal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(PersistenceConfig.ReadJournalPluginId);
         system.ActorOf(EventLogFile.Props(settings.StateDir,
             from => readJournal.EventsByPersistenceId(EventLogActor.PersistenceIdValue, from, long.MaxValue)), "event-log-file");
@@ -68,7 +88,7 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
         // Every pool placed and recovered before the EMS port opens, wherever it lives: the first events are then
         // acknowledged at the journal's pace, not after the shard allocations of a cold start. Asking also starts a
         // pool that no shard remembered, so a due copy never waits for a new event.
-        await Task.WhenAll(settings.AutoCopy.Pools.Keys.Select(pool => pools.Ask<PoolSummary>(new GetPoolSummary(pool), PoolStartTimeout)));
+        await Task.WhenAll(settings.AutoCopy.Pools.Keys.Select(pool => StartedPool(pools, pool, cancellationToken)));
 
         _intake = new EmsIntakeServer(settings.Ems, settings.AutoCopy.Pools.Keys.ToHashSet(), pools,
             new VaultLocator(settings.VaultRoot), log);
@@ -102,27 +122,46 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, IS
         return system.ActorOf(ClusterSingletonProxy.Props($"/user/{name}", ClusterSingletonProxySettings.Create(system)), $"{name}-proxy");
     }
 
-    /// <summary>Before this node takes any work: every other member must run the same shared configuration. If one does
-    /// not, this node leaves again and stops, naming each difference.</summary>
-    private async Task RefuseIfConfigurationDiffers(Cluster cluster, IReadOnlyDictionary<string, string> mine)
+    /// <summary>Asks until the pool answers: while nodes join, sharding moves pools to them, and a message that reaches
+    /// a pool being handed over is dropped, not delivered late.</summary>
+    private static async Task StartedPool(IActorRef pools, Vts.AutoCopy.Domain.PoolName pool, CancellationToken cancellation)
     {
-        var others = cluster.State.Members.Where(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress)).ToList();
-        var answers = await Task.WhenAll(others.Select(async member =>
+        var deadline = DateTime.UtcNow + PoolStartTimeout;
+        while (true)
         {
             try
             {
-                var path = new RootActorPath(member.Address) / "user" / SharedConfiguration.Name;
-                return await system.ActorSelection(path).Ask<SharedSettings>(new GetSharedSettings(), AskTimeout);
+                await pools.Ask<PoolSummary>(new GetPoolSummary(pool), PoolAskTimeout, cancellation);
+                return;
+            }
+            catch (AskTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+            }
+        }
+    }
+
+    /// <summary>Before this node takes any work: every node asked must run the same shared configuration. If one does
+    /// not, this node stops (leaving the cluster first if it had joined), naming each difference. A node that does not
+    /// answer is not compared: it may not be running yet.</summary>
+    private async Task RefuseIfConfigurationDiffers(IReadOnlyDictionary<string, string> mine, IEnumerable<Address> nodes,
+        TimeSpan timeout, Cluster? leave = null)
+    {
+        var answers = await Task.WhenAll(nodes.Select(async address =>
+        {
+            try
+            {
+                var path = new RootActorPath(address) / "user" / SharedConfiguration.Name;
+                return await system.ActorSelection(path).Ask<SharedSettings>(new GetSharedSettings(), timeout);
             }
             catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
             {
-                log.LogWarning("cluster member {Member} did not say what configuration it runs; not compared", member.Address);
+                log.LogInformation("node {Node} did not say what configuration it runs (not running yet?); not compared", address);
                 return null;
             }
         }));
-        var differences = answers.OfType<SharedSettings>().SelectMany(theirs => SharedConfiguration.Differences(mine, theirs)).ToList();
+        var differences = answers.OfType<SharedSettings>().SelectMany(theirs => SharedConfiguration.Differences(mine, theirs)).Distinct().ToList();
         if (differences.Count == 0) return;
-        await cluster.LeaveAsync(new CancellationTokenSource(AskTimeout).Token).ContinueWith(_ => { });
+        if (leave is not null) await leave.LeaveAsync(new CancellationTokenSource(AskTimeout).Token).ContinueWith(_ => { });
         throw new NodeRefusedException(
             $"this node's configuration differs from the cluster's (every node must run the same vts.autocopy and vts.securevts): {string.Join("; ", differences)}");
     }

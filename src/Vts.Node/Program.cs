@@ -66,6 +66,9 @@ builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat =
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.WebHost.ConfigureKestrel(k => k.Listen(settings.Admin.Listen));
 builder.Services.AddSingleton(settings);
+// The node joins its seed nodes itself, once it knows they run the same configuration (AutoCopyService).
+builder.Services.AddSingleton(new ClusterSeeds(akkaConfig.GetStringList("akka.cluster.seed-nodes").Select(Akka.Actor.Address.Parse).ToList()));
+akkaConfig = Akka.Configuration.ConfigurationFactory.ParseString("akka.cluster.seed-nodes = []").WithFallback(akkaConfig);
 builder.Services.AddAkka(NodeConfig.SystemName, (akka, _) => akka.AddHocon(akkaConfig, HoconAddMode.Prepend));
 builder.Services.AddSingleton<AutoCopyService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AutoCopyService>());

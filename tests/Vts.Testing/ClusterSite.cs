@@ -70,6 +70,10 @@ public sealed class ClusterSite : IDisposable
         return ConfigFile(node);
     }
 
+    /// <summary>Node N's copy of the cluster's event log.</summary>
+    public string[] EventLogLines(int node) =>
+        File.Exists(Path.Combine(State(node), "event.log")) ? File.ReadAllLines(Path.Combine(State(node), "event.log")) : [];
+
     /// <summary>The manifests of one persistence id's events, in order, read from the shared journal.</summary>
     public async Task<List<string>> JournalManifests(string persistenceId)
     {

@@ -25,6 +25,8 @@ public sealed partial class NodeProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Resident memory of the node process now, from /proc.</summary>
     public long ResidentBytes =>
         File.ReadLines($"/proc/{_process.Id}/status").Where(l => l.StartsWith("VmRSS:"))
@@ -60,6 +62,14 @@ public sealed partial class NodeProcess : IAsyncDisposable
         if (_process.HasExited) return;
         _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM, as systemd stops a service: the node leaves the cluster and hands its pools over. Its exit code.</summary>
+    public async Task<int> Terminate(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync(new CancellationTokenSource(timeout).Token);
+        return _process.ExitCode;
     }
 
     public async ValueTask DisposeAsync()

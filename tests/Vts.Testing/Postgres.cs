@@ -25,7 +25,7 @@ public sealed class Postgres : IAsyncDisposable
     {
         var dir = Directory.CreateTempSubdirectory("vts-pg-").FullName;
         // mktemp folders are 0700; the postgres user must reach its data folder and socket folder.
-        File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute | UnixFileMode.OtherWrite);
         var pg = new Postgres(dir, Sshd.FreePort());
         await pg.Run("initdb", "-A", "trust", "-U", "postgres", "-D", pg.Data, "--no-sync", "-E", "UTF8");

@@ -36,8 +36,13 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     /// while the cluster's event log moves to another node.</summary>
     private sealed record ReportAgain : INoSerializationVerificationNeeded;
 
+    /// <summary>The gate has not answered what this tape told it: the message may have been dropped while the gate moved.</summary>
+    private sealed record GateAgain : INoSerializationVerificationNeeded;
+
     private const string RetryTimer = "retry";
     private const string ReportTimer = "report-again";
+    private const string GateTimer = "gate-again";
+    private static readonly TimeSpan GateAgainEvery = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ReportAgainEvery = TimeSpan.FromSeconds(30);
     private const int SnapshotEvery = 100;
 
@@ -51,6 +56,10 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     private bool _holdsSlot;
     /// <summary>The gate that queued or granted this tape's request, watched: if it dies, the next one must hear of us.</summary>
     private IActorRef? _gate;
+    /// <summary>A gate has answered the request (or the slot held) as it stands; until then it is told again.</summary>
+    private bool _gateAnswered;
+    /// <summary>Numbers this incarnation's requests, so that the gate knows a request told again from a new one.</summary>
+    private long _request;
     private DateTimeOffset _attemptStartedAt;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -105,9 +114,10 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             case RecordDismount dismount: OnDismount(dismount); break;
             case RetryCopy retry: OnRetry(retry); break;
             case GetTapeStatus: ReplyStatus(); break;
-            case TransferSlotQueued: WatchGate(Sender); break;
-            case TransferSlotGranted: WatchGate(Sender); OnSlotGranted(); break;
+            case TransferSlotQueued: GateAnswered(Sender); break;
+            case TransferSlotGranted: GateAnswered(Sender); OnSlotGranted(); break;
             case Terminated t when t.ActorRef.Equals(_gate): OnGateGone(); break;
+            case GateAgain: TellGate(); break;
             case ReportAgain:
                 if (_state.UnreportedFailure is { } unreported) ReportFailure(unreported);
                 break;
@@ -204,6 +214,13 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
 
     private void OnSlotGranted()
     {
+        if (_holdsSlot) return; // the gate confirms the slot this tape holds (told again, or after a hand-over)
+        if (!_slotRequested)
+        {
+            // A grant nobody waits for (a request told twice, answered twice): given back at once.
+            Sender.Tell(new ReleaseTransferSlot(_pool.Target));
+            return;
+        }
         _slotRequested = false;
         _holdsSlot = true;
         if (_transfer is not null || !_state.MayStartAttempt(Now))
@@ -221,6 +238,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
 
     private void StartTransfer(int attempt)
     {
+        _log.Debug("tape {0}/{1}: attempt {2} starts", _pool.Name, _volser, attempt);
         _attemptStartedAt = DateTimeOffset.UtcNow;
         var cancellation = new CancellationTokenSource();
         _transfer = cancellation;
@@ -339,11 +357,25 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     {
         if (_slotRequested || _holdsSlot) return;
         _slotRequested = true;
-        _engine.TransferGate.Tell(new RequestTransferSlot(_pool.Target, _pool.Name, _volser, _state.DueSince ?? Now));
+        _request++;
+        _gateAnswered = false;
+        TellGate();
     }
 
-    private void WatchGate(IActorRef gate)
+    /// <summary>Tells the gate what this tape waits for or holds, and again every few seconds until a gate answers: the
+    /// gate is reached through a proxy, which drops what it is sent while the gate moves to another node.</summary>
+    private void TellGate()
     {
+        if (_gateAnswered || !(_slotRequested || _holdsSlot)) return;
+        if (_holdsSlot) _engine.TransferGate.Tell(new HoldingTransferSlot(_pool.Target, _pool.Name, _volser));
+        else _engine.TransferGate.Tell(new RequestTransferSlot(_pool.Target, _pool.Name, _volser, _state.DueSince ?? Now, _request));
+        Timers.StartSingleTimer(GateTimer, new GateAgain(), GateAgainEvery);
+    }
+
+    private void GateAnswered(IActorRef gate)
+    {
+        _gateAnswered = true;
+        Timers.Cancel(GateTimer);
         if (gate.Equals(_gate)) return;
         if (_gate is { } previous) Context.Unwatch(previous);
         _gate = gate;
@@ -353,16 +385,18 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     /// <summary>The gate moved to another node (its node left or died): the new one knows nothing of this tape.</summary>
     private void OnGateGone()
     {
+        _log.Debug("tape {0}/{1}: the transfer gate moved; telling the new one (slot requested {2}, held {3})", _pool.Name, _volser,
+            _slotRequested, _holdsSlot);
         _gate = null;
-        if (_holdsSlot) _engine.TransferGate.Tell(new HoldingTransferSlot(_pool.Target, _pool.Name, _volser));
-        else if (_slotRequested)
-            _engine.TransferGate.Tell(new RequestTransferSlot(_pool.Target, _pool.Name, _volser, _state.DueSince ?? Now));
+        _gateAnswered = false;
+        TellGate();
     }
 
     private void ReleaseSlot()
     {
         if (!_holdsSlot) return;
         _holdsSlot = false;
+        Timers.Cancel(GateTimer);
         _engine.TransferGate.Tell(new ReleaseTransferSlot(_pool.Target));
     }
 
@@ -388,6 +422,8 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        _log.Debug("tape {0}/{1} stopped ({2}, transfer {3}, slot requested {4}, held {5})", _pool.Name, _volser, _state.Phase,
+            _transfer is null ? "none" : "cancelled", _slotRequested, _holdsSlot);
         _transfer?.Cancel();
         base.PostStop();
     }

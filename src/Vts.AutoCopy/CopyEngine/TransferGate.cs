@@ -6,8 +6,10 @@ using Vts.AutoCopy.Serialization;
 namespace Vts.AutoCopy.CopyEngine;
 
 /// <summary>Asked by a tape actor that has a copy to start; answered with <see cref="TransferSlotGranted"/>, or first with
-/// <see cref="TransferSlotQueued"/> when every slot is taken. Asking again while queued changes nothing.</summary>
-public sealed record RequestTransferSlot(TargetName Target, PoolName Pool, Volser Volser, DateTimeOffset DueSince) : IClusterMessage;
+/// <see cref="TransferSlotQueued"/> when every slot is taken. The same request told again (same <paramref name="Request"/>)
+/// is answered again and changes nothing.</summary>
+/// <param name="Request">numbers the tape actor's requests: a new number from the same actor is a new request.</param>
+public sealed record RequestTransferSlot(TargetName Target, PoolName Pool, Volser Volser, DateTimeOffset DueSince, long Request) : IClusterMessage;
 
 /// <summary>The request waits in the target's queue; the tape watches the gate that said so, and asks again if it dies.</summary>
 public sealed record TransferSlotQueued(TargetName Target) : IClusterMessage;
@@ -15,7 +17,8 @@ public sealed record TransferSlotQueued(TargetName Target) : IClusterMessage;
 public sealed record TransferSlotGranted(TargetName Target) : IClusterMessage;
 
 /// <summary>Told by a tape that holds a slot to a gate that may not know it: the gate it was granted by has died
-/// (moved to another node), and the new one must count the transfer that is still running.</summary>
+/// (moved to another node), and the new one must count the transfer that is still running. Answered with
+/// <see cref="TransferSlotGranted"/>.</summary>
 public sealed record HoldingTransferSlot(TargetName Target, PoolName Pool, Volser Volser) : IClusterMessage;
 
 /// <summary>Gives back a granted slot, or withdraws a request still queued.</summary>
@@ -37,13 +40,14 @@ public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int Sl
 /// <c>handOverGrace</c> before granting anything, long enough to hear from the transfers still running.</para></summary>
 public sealed class TransferGate : ReceiveActor, IWithTimers
 {
-    private sealed record Waiting(IActorRef Tape, PoolName Pool, DateTimeOffset DueSince, long Arrival);
+    private sealed record Waiting(IActorRef Tape, PoolName Pool, DateTimeOffset DueSince, long Request, long Arrival);
 
     private sealed record GraceOver : INoSerializationVerificationNeeded;
 
     private sealed class TargetQueue
     {
-        public readonly HashSet<IActorRef> Running = [];
+        /// <summary>Each running transfer's tape, with the request it was granted for (0: told us it held a slot).</summary>
+        public readonly Dictionary<IActorRef, long> Running = [];
         public readonly Dictionary<PoolName, List<Waiting>> WaitingByPool = [];
         public readonly LinkedList<PoolName> PoolTurns = new();
         public readonly Dictionary<IActorRef, PoolName> WaitingTapes = [];
@@ -93,8 +97,17 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
     private void Enqueue(RequestTransferSlot request)
     {
         var queue = Queue(request.Target);
-        if (queue.WaitingTapes.ContainsKey(Sender)) return;
-        // A tape that asks while holding a slot was restarted (same actor, fresh state): the slot it held is void.
+        if (queue.WaitingTapes.ContainsKey(Sender))
+        {
+            Sender.Tell(new TransferSlotQueued(request.Target));
+            return;
+        }
+        if (queue.Running.TryGetValue(Sender, out var granted) && granted == request.Request)
+        {
+            Sender.Tell(new TransferSlotGranted(request.Target)); // the answer was lost on its way
+            return;
+        }
+        // A new request from a tape holding a slot: it was restarted (same actor, fresh state), and the slot is void.
         queue.Running.Remove(Sender);
         Context.Watch(Sender);
         if (!queue.WaitingByPool.TryGetValue(request.Pool, out var waiting))
@@ -102,7 +115,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
             queue.WaitingByPool[request.Pool] = waiting = [];
             queue.PoolTurns.AddLast(request.Pool);
         }
-        var entry = new Waiting(Sender, request.Pool, request.DueSince, _arrivals++);
+        var entry = new Waiting(Sender, request.Pool, request.DueSince, request.Request, _arrivals++);
         queue.WaitingTapes[Sender] = request.Pool;
         var at = waiting.FindIndex(w => (w.DueSince, w.Arrival).CompareTo((entry.DueSince, entry.Arrival)) > 0);
         waiting.Insert(at < 0 ? waiting.Count : at, entry);
@@ -117,7 +130,8 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         var queue = Queue(holding.Target);
         if (queue.WaitingTapes.ContainsKey(Sender)) return;
         Context.Watch(Sender);
-        queue.Running.Add(Sender);
+        queue.Running.TryAdd(Sender, 0);
+        Sender.Tell(new TransferSlotGranted(holding.Target));
         Publish(holding.Target, queue);
     }
 
@@ -147,7 +161,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
             queue.PoolTurns.RemoveFirst();
             if (waiting.Count == 0) queue.WaitingByPool.Remove(pool);
             else queue.PoolTurns.AddLast(pool);
-            queue.Running.Add(next.Tape);
+            queue.Running[next.Tape] = next.Request;
             next.Tape.Tell(new TransferSlotGranted(target));
         }
         Publish(target, queue);

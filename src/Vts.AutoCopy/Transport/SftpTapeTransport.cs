@@ -82,8 +82,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
                 return new TransferOutcome.Failed(
                     $"volser {request.Volser} already exists in pool {otherPool} on target {target.Name}; refusing a second copy in pool {request.TargetPool}");
             }
-            if (!await sftp.ExistsAsync(poolDir, cancellation))
-                await sftp.CreateDirectoryAsync(poolDir, cancellation);
+            await EnsureFolder(sftp, poolDir, cancellation);
 
             uploading = true;
             using var hashing = new HashingReadStream(source);
@@ -151,6 +150,21 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
             if (await sftp.ExistsAsync($"{entry.FullName}/{request.Volser}", cancellation)) return entry.Name;
         }
         return null;
+    }
+
+    /// <summary>Two transfers into a new target pool may both find it missing: the second mkdir fails (SFTP says only
+    /// "Failure"), and the folder is there all the same.</summary>
+    private static async Task EnsureFolder(SftpClient sftp, string folder, CancellationToken cancellation)
+    {
+        if (await sftp.ExistsAsync(folder, cancellation)) return;
+        try
+        {
+            await sftp.CreateDirectoryAsync(folder, cancellation);
+        }
+        catch (Renci.SshNet.Common.SshException)
+        {
+            if (!await sftp.ExistsAsync(folder, cancellation)) throw;
+        }
     }
 
     private static async Task DeleteQuietly(SftpClient sftp, string path)

@@ -17,7 +17,7 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
     {
         var gate = Sys.ActorOf(TransferGate.Props(2));
         var tapes = Enumerable.Range(0, 4).Select(i => Tape($"tape{i}")).ToList();
-        for (var i = 0; i < 4; i++) gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse($"A0000{i}"), T0.AddSeconds(i)), tapes[i]);
+        for (var i = 0; i < 4; i++) gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse($"A0000{i}"), T0.AddSeconds(i), 1), tapes[i]);
 
         tapes[0].ExpectMsg<TransferSlotGranted>();
         tapes[1].ExpectMsg<TransferSlotGranted>();
@@ -37,7 +37,7 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
     {
         var gate = Sys.ActorOf(TransferGate.Props(1));
         var holder = Tape();
-        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("HOLD"), T0), holder);
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("HOLD"), T0, 1), holder);
         holder.ExpectMsg<TransferSlotGranted>();
 
         var granted = new List<string>();
@@ -45,7 +45,7 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
         void Request(PoolName pool, string volser, int second)
         {
             var p = probes[volser] = Tape();
-            gate.Tell(new RequestTransferSlot(Dr, pool, Volser.Parse(volser), T0.AddSeconds(second)), p);
+            gate.Tell(new RequestTransferSlot(Dr, pool, Volser.Parse(volser), T0.AddSeconds(second), 1), p);
         }
         // POOL1 has a backlog; POOL2 one tape that was dismounted later than all of them.
         Request(Pool1, "P1C", 3);
@@ -72,13 +72,13 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
         var gate = Sys.ActorOf(TransferGate.Props(1));
         var tape = Tape();
         var other = Tape();
-        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0), tape);
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0, 1), tape);
         tape.ExpectMsg<TransferSlotGranted>();
-        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0.AddSeconds(1)), other);
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0.AddSeconds(1), 1), other);
 
         // Same actor, fresh state after a restart: it asks again. Its old slot is void, and it queues again in
         // dismount order (it was dismounted first), instead of being ignored with a slot nobody will give back.
-        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0), tape);
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0, 2), tape);
         tape.ExpectMsg<TransferSlotGranted>();
         other.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         gate.Tell(new ReleaseTransferSlot(Dr), tape);
@@ -92,7 +92,7 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
         var gate = Sys.ActorOf(TransferGate.Props(1, handOverGrace: TimeSpan.FromSeconds(1)));
         var running = Tape();
         var waiting = CreateTestProbe();
-        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("W1"), T0), waiting);
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("W1"), T0, 1), waiting);
         waiting.ExpectMsg<TransferSlotQueued>();
         gate.Tell(new HoldingTransferSlot(Dr, Pool1, Volser.Parse("R1")), running);
         ((Akka.TestKit.TestScheduler)Sys.Scheduler).Advance(TimeSpan.FromSeconds(1));
@@ -109,9 +109,9 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
         var gate = Sys.ActorOf(TransferGate.Props(1));
         var first = CreateTestProbe();
         var second = CreateTestProbe();
-        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0), first);
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0, 1), first);
         first.ExpectMsg<TransferSlotGranted>();
-        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0), second);
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0, 1), second);
         Assert.Equal(Dr, second.ExpectMsg<TransferSlotQueued>().Target);
     }
 
@@ -121,5 +121,27 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
         var probe = name is null ? CreateTestProbe() : CreateTestProbe(name);
         probe.IgnoreMessages<TransferSlotQueued>();
         return probe;
+    }
+
+    [Fact]
+    public void R13_A_request_told_again_is_answered_again_and_still_holds_one_slot()
+    {
+        var gate = Sys.ActorOf(TransferGate.Props(1));
+        var tape = CreateTestProbe();
+        var other = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0, 7), tape);
+        tape.ExpectMsg<TransferSlotGranted>();
+        // Its answer was lost (the gate was moving): the tape tells it again, and is answered again.
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A1"), T0, 7), tape);
+        tape.ExpectMsg<TransferSlotGranted>();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0, 1), other);
+        other.ExpectMsg<TransferSlotQueued>();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A2"), T0, 1), other);
+        other.ExpectMsg<TransferSlotQueued>();
+
+        var status = gate.Ask<GateStatus>(new GetGateStatus()).GetAwaiter().GetResult().Targets.Single();
+        Assert.Equal((1, 1), (status.Running, status.Waiting));
+        gate.Tell(new ReleaseTransferSlot(Dr), tape);
+        other.ExpectMsg<TransferSlotGranted>();
     }
 }

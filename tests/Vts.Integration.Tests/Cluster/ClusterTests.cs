@@ -60,7 +60,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
 
             // Default retry interval (5 minutes): only copies resumed at once can arrive in time.
             await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(150),
-                $"every acknowledged copy ({Copied(site, tapes)} of {tapes.Count})");
+                () => $"every acknowledged copy ({Copied(site, tapes)} of {tapes.Count})");
             foreach (var (pool, volser) in tapes)
                 Assert.Equal(shas[volser], TapeFiles.Sha256(Path.Combine(site.TargetPool(pool), volser)));
             output.WriteLine($"most transfers seen writing at once: {watcher.MostAtOnce}; same tape twice at once: {watcher.OverlapSeen}");
@@ -77,6 +77,50 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
                     .Aggregate("", (a, l) => a + l + "\n"));
                 await node.DisposeAsync();
             }
+        }
+    }
+
+    [Fact]
+    public async Task A_node_stopped_with_SIGTERM_during_copies_hands_its_pools_over_without_failing_an_attempt()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase(), slots: 2);
+        var tapes = site.Pools.SelectMany(pool => Enumerable.Range(1, 4).Select(i => (Pool: pool, Volser: $"{pool[^1]}{i:D5}"))).ToList();
+        var shas = tapes.ToDictionary(t => t.Volser, t => TapeFiles.Write(site.Tape(t.Pool, t.Volser), 24L << 20, seed: t.Volser.GetHashCode()));
+
+        var nodes = new List<NodeProcess> { NodeProcess.Start(site.ConfigFile(1)) };
+        try
+        {
+            await nodes[0].WaitUntilReady(StartTimeout);
+            nodes.Add(NodeProcess.Start(site.ConfigFile(2)));
+            nodes.Add(NodeProcess.Start(site.ConfigFile(3)));
+            var ems = new List<EmsClient>();
+            foreach (var node in nodes) ems.Add(new EmsClient(await node.WaitUntilReady(StartTimeout)));
+            var n = 0;
+            foreach (var (pool, volser) in tapes)
+            {
+                var via = ems[n++ % ems.Count];
+                Assert.True((await via.Send(EmsClient.Dismount($"d-{n}", pool, volser))).TryGetProperty("ack", out _), $"dismount {volser}");
+            }
+
+            await Wait.Until(() => Copied(site, tapes) >= 2, TimeSpan.FromSeconds(120), "the first copies");
+            // The oldest node: its pools, the transfer gate and the event log all move.
+            var left = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(0, await nodes[0].Terminate(TimeSpan.FromSeconds(60)));
+            output.WriteLine($"node 1 left in {left.Elapsed.TotalSeconds:F1} s with {Copied(site, tapes)} of {tapes.Count} copied");
+
+            await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(150),
+                () => $"every acknowledged copy ({Copied(site, tapes)} of {tapes.Count})");
+            foreach (var (pool, volser) in tapes)
+            {
+                Assert.Equal(shas[volser], TapeFiles.Sha256(Path.Combine(site.TargetPool(pool), volser)));
+                Assert.DoesNotContain("tape.attempt-failed.v1", await site.JournalManifests($"tape-{pool}-{volser}"));
+            }
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+            foreach (var line in site.EventLogLines(2)) output.WriteLine(line);
         }
     }
 
@@ -106,6 +150,74 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         var (exit, text) = await NodeProcess.RunToExit(["--config", site.ConfigFile, "--config", seeds], TimeSpan.FromSeconds(60));
         Assert.Equal(2, exit);
         Assert.Contains("vts.journal.provider is sqlite", text);
+    }
+
+    [Fact]
+    public async Task While_PostgreSQL_is_down_the_node_stays_up_and_naks_and_afterwards_nothing_acknowledged_is_lost()
+    {
+        await using var sshd = await Sshd.Create(start: false); // copies stay due until after the outage
+        var database = await postgres.Server.CreateDatabase();
+        using var site = new NodeSite(sshd, retryInterval: "2s", extra: $$"""
+            journal { provider = postgresql, connection-string = "{{database}}" }
+            ems.ack-timeout = 3s
+            """);
+        var acked = new List<(string Pool, string Volser)>();
+        var shas = new Dictionary<string, string>();
+        string Tape(string pool, string volser)
+        {
+            shas[volser] = TapeFiles.Write(site.Tape(pool, volser), 64 * 1024, seed: volser.GetHashCode());
+            return volser;
+        }
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+        var n = 0;
+        async Task<bool> Cycle(string pool, string volser)
+        {
+            var mount = await ems.Send(EmsClient.Mount($"o-{++n}", pool, volser));
+            if (!mount.TryGetProperty("ack", out _)) return false;
+            var dismount = await ems.Send(EmsClient.Dismount($"o-{++n}", pool, volser));
+            if (!dismount.TryGetProperty("ack", out _)) return false;
+            acked.Add((pool, volser));
+            return true;
+        }
+
+        foreach (var i in Enumerable.Range(1, 5)) Assert.True(await Cycle("POOL1", Tape("POOL1", $"P{i:D5}")));
+
+        await postgres.Server.StopServer();
+        try
+        {
+            // Journal down: every event is answered, with a nak, and the node stays up.
+            var outage = System.Diagnostics.Stopwatch.StartNew();
+            var during = 0;
+            while (outage.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                var volser = Tape("POOL2", $"Q{++during:D5}");
+                var reply = await ems.Send(EmsClient.Mount($"o-{++n}", "POOL2", volser));
+                Assert.True(reply.TryGetProperty("nak", out _), $"answered {reply} while the journal was down");
+            }
+            output.WriteLine($"{during} events refused during the 20 s outage");
+        }
+        finally
+        {
+            await postgres.Server.StartServer();
+        }
+        Assert.False(node.HasExited, "the node stopped during the outage");
+
+        // Back: the events refused are sent again, as an EMS sender does after a nak, until they are taken.
+        foreach (var volser in shas.Keys.Where(v => v.StartsWith('Q')).ToList())
+        {
+            var deadline = System.Diagnostics.Stopwatch.StartNew();
+            while (!await Cycle("POOL2", volser))
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(90), $"{volser} still refused after the journal came back");
+        }
+
+        await sshd.Start();
+        foreach (var (pool, volser) in acked)
+        {
+            var copy = Path.Combine(sshd.VaultRoot, "DR" + pool, volser);
+            await Wait.Until(() => File.Exists(copy), TimeSpan.FromSeconds(90), $"{pool}/{volser}, acknowledged, at the target");
+            Assert.Equal(shas[volser], TapeFiles.Sha256(copy));
+        }
     }
 
     private static int Copied(ClusterSite site, IEnumerable<(string Pool, string Volser)> tapes) =>

@@ -23,8 +23,8 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Directory.Delete(_vault, true);
     }
 
-    private TransferRequest Request(string volser, TargetSettings? target = null) =>
-        new(Path.Combine(_vault, "POOL1", volser), target ?? _sshd.Target(), DrPool, Volser.Parse(volser));
+    private TransferRequest Request(string volser, TargetSettings? target = null, PoolName? targetPool = null) =>
+        new(Path.Combine(_vault, "POOL1", volser), target ?? _sshd.Target(), targetPool ?? DrPool, Volser.Parse(volser));
 
     private string AtTarget(string volser, string pool = "DRPOOL1") => Path.Combine(_sshd.VaultRoot, pool, volser);
 
@@ -37,6 +37,25 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.Equal((3 * 1024 * 1024 + 17L, sha), (outcome.Size, outcome.Sha256));
         Assert.Equal(sha, TapeFiles.Sha256(AtTarget("A00001")));
         Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "A00001"));
+    }
+
+    [Fact]
+    public async Task Transfers_that_start_together_into_a_new_target_pool_all_arrive()
+    {
+        // Each finds the pool folder missing and makes it; all but one mkdir fail, and none of them may fail its attempt.
+        // Sessions opened first (the transport keeps them), so that the transfers really do start together.
+        var volsers = Enumerable.Range(1, 6).Select(i => $"N0000{i}").ToList();
+        var shas = volsers.ToDictionary(v => v, v => TapeFiles.Write(Path.Combine(_vault, "POOL1", v), 4096, seed: v.GetHashCode()));
+        await Task.WhenAll(volsers.Select(v => _transport.CopyAsync(Request(v), CancellationToken.None)));
+        foreach (var v in volsers) File.Delete(AtTarget(v));
+        for (var round = 1; round <= 5; round++)
+        {
+            var pool = PoolName.Parse($"NEWPOOL{round}");
+            var outcomes = await Task.WhenAll(volsers.Select(v => _transport.CopyAsync(Request(v, targetPool: pool), CancellationToken.None)));
+            Assert.All(outcomes, o => Assert.IsType<TransferOutcome.Succeeded>(o));
+            foreach (var v in volsers) Assert.Equal(shas[v], TapeFiles.Sha256(AtTarget(v, pool.Value)));
+            foreach (var v in volsers) File.Delete(AtTarget(v, pool.Value)); // R14: a volser lives in one pool
+        }
     }
 
     [Fact]
