@@ -6,7 +6,7 @@ using Vts.Bench;
 var output = "bench/results.md";
 var tapeMiB = 1024;
 var quick = false;
-var only = new HashSet<int> { 1, 2, 3, 4, 5 };
+var only = new HashSet<int> { 1, 2, 3, 4, 5, 6 };
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -31,6 +31,9 @@ try
     if (only.Contains(3)) await DismountToStart.Run(report, scratch, tapes: quick ? 10 : 50);
     if (only.Contains(4)) await Scale.Run(report, scratch, tapes: quick ? 20_000 : 1_000_000, pools: 100, due: 1_000);
     if (only.Contains(5)) await RestartResume.Run(report, scratch, due: quick ? 1_000 : 10_000);
+    if (only.Contains(6))
+        await ClusterBench.Run(report, failovers: quick ? 1 : 3, dueOnDeadNode: quick ? 100 : 1_000, events: quick ? 4_000 : 20_000,
+            paced: quick ? 3_000 : 15_000, restartDue: quick ? 1_000 : 10_000);
 }
 finally
 {

@@ -58,7 +58,8 @@ public static class CopyStates
 /// <param name="Counts">tapes per copy state (keys from <see cref="CopyStates"/>); "idle" counts the pool's tape
 /// files in the vault with nothing pending.</param>
 /// <param name="Mounted">tapes mounted now, whatever their copy state.</param>
-public sealed record PoolView(string Pool, string Target, string TargetPool, IReadOnlyDictionary<string, int> Counts, int Mounted);
+/// <param name="Node">the node that owns the pool now (its vts.node-name).</param>
+public sealed record PoolView(string Pool, string Node, string Target, string TargetPool, IReadOnlyDictionary<string, int> Counts, int Mounted);
 
 public sealed record LastCopyView(long Size, string Sha256, double DurationSeconds, double MiBPerSecond, DateTimeOffset At);
 

@@ -15,18 +15,27 @@ public sealed class ClusterSite : IDisposable
     private readonly int[] _remotePorts;
     private readonly string _retryInterval;
     private readonly int _slots;
+    private readonly int _targetPort;
+    private readonly string _extra;
 
-    public ClusterSite(Sshd target, string connectionString, int nodes = 3, int pools = 6, string retryInterval = "5m", int slots = 2)
+    /// <param name="targetPort">where the target listens, if not at <paramref name="target"/> (whose keys are used).</param>
+    /// <param name="extra">more HOCON for every node.</param>
+    public ClusterSite(Sshd target, string connectionString, int nodes = 3, int pools = 6, string retryInterval = "5m", int slots = 2,
+        int? targetPort = null, string extra = "", Func<int, string>? poolName = null)
     {
         _target = target;
+        _targetPort = targetPort ?? target.Port;
+        _extra = extra;
         ConnectionString = connectionString;
         _retryInterval = retryInterval;
         _slots = slots;
-        Pools = Enumerable.Range(1, pools).Select(i => $"POOL{i}").ToList();
+        Pools = Enumerable.Range(1, pools).Select(poolName ?? (i => $"POOL{i}")).ToList();
         foreach (var pool in Pools) Directory.CreateDirectory(Path.Combine(Vault, pool));
         _remotePorts = Enumerable.Range(0, nodes).Select(_ => Sshd.FreePort()).ToArray();
         for (var i = 1; i <= nodes; i++) WriteConfig(i, Pools);
     }
+
+    public int Nodes => _remotePorts.Length;
 
     public string State(int node) => Path.Combine(Dir, $"state-{node}");
     public string ConfigFile(int node) => Path.Combine(Dir, $"node-{node}.hocon");
@@ -43,6 +52,7 @@ public sealed class ClusterSite : IDisposable
         File.WriteAllText(ConfigFile(node), $$"""
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
             akka.cluster.seed-nodes = [{{seeds}}]
+            {{_extra}}
             vts {
               node-name = "node-{{node}}"
               state-dir = "{{State(node)}}"
@@ -55,7 +65,7 @@ public sealed class ClusterSite : IDisposable
                 max-concurrent-transfers = {{_slots}}
                 targets {
                   dr {
-                    host = "127.0.0.1", port = {{_target.Port}}, user = "{{_target.User}}"
+                    host = "127.0.0.1", port = {{_targetPort}}, user = "{{_target.User}}"
                     private-key-file = "{{_target.ClientKey}}"
                     host-key-sha256 = "{{_target.HostKeyFingerprint}}"
                     vault-root = "{{_target.VaultRoot}}"

@@ -47,9 +47,13 @@ public sealed class Postgres : IAsyncDisposable
     public string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=5;Command Timeout=10";
 
-    public Task StartServer() =>
-        Run("pg_ctl", "-D", Data, "-w", "-t", "30", "-l", Path.Combine(Dir, "server.log"), "start",
+    public async Task StartServer()
+    {
+        await Run("pg_ctl", "-D", Data, "-w", "-t", "30", "-l", Path.Combine(Dir, "server.log"), "start",
             "-o", $"-p {Port} -c listen_addresses=127.0.0.1 -k {Dir} -c fsync=off -c max_connections=300");
+        // This process's own pooled connections died with the server it last ran (57P01 on first use): forget them.
+        NpgsqlConnection.ClearAllPools();
+    }
 
     /// <summary>A fast shutdown: sessions are ended (clients see 57P01), as in a database restart.</summary>
     public Task StopServer() => Run("pg_ctl", "-D", Data, "-w", "-t", "30", "-m", "fast", "stop");

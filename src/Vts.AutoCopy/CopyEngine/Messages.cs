@@ -37,4 +37,5 @@ public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState Stat
 /// <summary>The copy states of a pool's busy tapes (idle ones are not held in memory); answered with <see cref="PoolSummary"/>.</summary>
 public sealed record GetPoolSummary(PoolName Pool) : IPoolCommand;
 
-public sealed record PoolSummary(PoolName Pool, IReadOnlyDictionary<string, TapeCopyState> BusyTapes) : IClusterMessage;
+/// <param name="Node">the node the pool runs on now.</param>
+public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary<string, TapeCopyState> BusyTapes) : IClusterMessage;

@@ -75,7 +75,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         });
 
         Command<ITapeCommand>(command => Deliver(command, Sender));
-        Command<GetPoolSummary>(_ => Sender.Tell(new PoolSummary(_pool.Name,
+        Command<GetPoolSummary>(_ => Sender.Tell(new PoolSummary(_pool.Name, _engine.NodeName,
             _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled).ToDictionary())));
         Command<TapeCopyActor.TapeStateChanged>(changed =>
         {

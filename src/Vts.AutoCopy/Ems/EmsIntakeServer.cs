@@ -218,17 +218,33 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 ITapeCommand command = e.Kind == EmsEventKind.Mount
                     ? new RecordMount(pool, e.Volser, id, e.Mode!.Value, at)
                     : new RecordDismount(pool, e.Volser, id, at);
-                try
-                {
-                    var journaled = await _pools.Ask<TapeEventJournaled>(command, _settings.AckTimeout);
-                    return Ack(journaled.EventId, null);
-                }
-                catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
-                {
-                    return Nak(id, "not journaled in time; send it again");
-                }
+                return await Journal(command, id);
             default:
                 return Nak(null, "unrecognised line");
+        }
+    }
+
+    /// <summary>Sends the event to its pool until it is journaled or the ack timeout has passed. While nodes join or
+    /// leave, sharding moves pools between them and drops what reaches a pool in the middle of a move; sent again, the
+    /// event is journaled once (the tape remembers its id) and acknowledged.</summary>
+    private async Task<string> Journal(ITapeCommand command, string id)
+    {
+        var deadline = DateTime.UtcNow + _settings.AckTimeout;
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return Nak(id, "not journaled in time; send it again");
+            try
+            {
+                // A third of the ack timeout: under a burst an event can take seconds to be journaled, and each needless
+                // repeat is one more message for its tape to turn away.
+                var again = _settings.AckTimeout / 3;
+                var journaled = await _pools.Ask<TapeEventJournaled>(command, left < again ? left : again);
+                return Ack(journaled.EventId, null);
+            }
+            catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
+            {
+            }
         }
     }
 

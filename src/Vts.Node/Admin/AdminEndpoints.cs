@@ -119,6 +119,17 @@ public static class AdminEndpoints
         catch (Exception) { return Error(400, $"'{Printable.Clip(request.Address)}' is not a cluster address (akka.tcp://vts@HOST:PORT)"); }
         var cluster = Cluster.Get(system);
         if (cluster.State.Members.All(m => m.Address != address)) return Error(404, $"no cluster member at {address}");
+        if (leave && address == cluster.SelfAddress)
+        {
+            // The answer goes out first: once this node has left, it stops, and nobody would hear what happened.
+            var runtime = await node.Runtime;
+            var owned = (await Summaries(runtime)).Where(s => s.Node == runtime.Settings.NodeName).Select(s => s.Pool.Value).ToList();
+            _ = Task.Delay(TimeSpan.FromMilliseconds(500)).ContinueWith(_ => cluster.Leave(address), TaskScheduler.Default);
+            return Ok(new CommandResult(true,
+                $"this node ({runtime.Settings.NodeName}, {address}) leaves the cluster now: its EMS port closes, its " +
+                $"{owned.Count} pools ({(owned.Count == 0 ? "none" : string.Join(", ", owned))}) move to the other nodes, where " +
+                "transfers it had running start again without counting as failed attempts; then the process stops"));
+        }
         if (leave) cluster.Leave(address);
         else cluster.Down(address);
         return Ok(new CommandResult(true, $"{(leave ? "leave" : "down")} requested for {address}"));
@@ -136,7 +147,7 @@ public static class AdminEndpoints
             foreach (var state in summary.BusyTapes.Values) counts[StateName(state.Phase)]++;
             var busyIdle = counts[CopyStates.Idle];
             counts[CopyStates.Idle] = Math.Max(busyIdle, TapeFilesIn(node, summary.Pool) - (summary.BusyTapes.Count - busyIdle));
-            return new PoolView(summary.Pool.Value, settings.Target.Value, settings.TargetPool.Value, counts,
+            return new PoolView(summary.Pool.Value, summary.Node, settings.Target.Value, settings.TargetPool.Value, counts,
                 summary.BusyTapes.Values.Count(s => s.Mounted is not null));
         }).ToList();
 

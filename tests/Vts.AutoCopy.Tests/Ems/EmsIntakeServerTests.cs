@@ -28,11 +28,14 @@ public sealed class EmsIntakeServerTests : TestKit, IAsyncLifetime
 
         public FakePools(List<ITapeCommand> journaled)
         {
+            var dropped = false;
             Receive<RecordMount>(m => { lock (journaled) journaled.Add(m); Sender.Tell(new TapeEventJournaled(m.EventId, false)); });
             Receive<RecordDismount>(d =>
             {
-                // Volser NOACK stands for a journal that never answers.
+                // Volser NOACK stands for a journal that never answers; DROP01 for a pool being moved to another node,
+                // which drops the first message that reaches it.
                 if (d.Volser.Value == "NOACK") return;
+                if (d.Volser.Value == "DROP01" && !dropped) { dropped = true; return; }
                 lock (journaled) journaled.Add(d);
                 Sender.Tell(new TapeEventJournaled(d.EventId, false));
             });
@@ -45,6 +48,7 @@ public sealed class EmsIntakeServerTests : TestKit, IAsyncLifetime
         Directory.CreateDirectory(Path.Combine(_vault, "OTHER"));
         File.WriteAllText(Path.Combine(_vault, "POOL1", "A00001"), "tape");
         File.WriteAllText(Path.Combine(_vault, "OTHER", "B00002"), "tape");
+        File.WriteAllText(Path.Combine(_vault, "POOL1", "DROP01"), "tape");
         var pools = Sys.ActorOf(FakePools.For(_journaled));
         var settings = new EmsSettings(new IPEndPoint(IPAddress.Loopback, 0), TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(500));
         _server = new EmsIntakeServer(settings, new HashSet<PoolName> { PoolName.Parse("POOL1") }, pools,
@@ -179,6 +183,15 @@ public sealed class EmsIntakeServerTests : TestKit, IAsyncLifetime
 
         Assert.True(await staller.ClosedByServer()); // after the 1 s idle timeout of this test
         lock (_journaled) Assert.DoesNotContain(_journaled, c => c is RecordDismount { EventId: "e-7" });
+    }
+
+    [Fact]
+    public async Task An_event_its_pool_dropped_while_moving_to_another_node_is_sent_again_and_acknowledged()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("""{"id":"e-10","event":"dismount","pool":"POOL1","volser":"DROP01"}""" + "\n");
+        Assert.Equal("e-10", (await client.Reply()).GetProperty("ack").GetString());
+        lock (_journaled) Assert.Single(_journaled, c => c is RecordDismount { EventId: "e-10" });
     }
 
     [Fact]

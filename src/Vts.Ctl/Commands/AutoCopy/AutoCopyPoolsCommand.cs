@@ -13,7 +13,7 @@ public sealed class AutoCopyPoolsCommand : NodeCommand<NodeSettings>
 
     private static IRenderable Render(PoolView[] pools)
     {
-        var table = new Table().AddColumns(Cells.Fixed("Pool"), Cells.Fixed("Target"), Cells.Fixed("Target pool"));
+        var table = new Table().AddColumns(Cells.Fixed("Pool"), Cells.Fixed("Node"), Cells.Fixed("Target"), Cells.Fixed("Target pool"));
         foreach (var state in CopyStates.All) table.AddColumn(Cells.Count(state));
         table.AddColumn(Cells.Count("Mounted"));
 
@@ -22,7 +22,7 @@ public sealed class AutoCopyPoolsCommand : NodeCommand<NodeSettings>
             // A state the node has no tapes in may be left out of Counts.
             var counts = CopyStates.All.Select(state => Cells.Number(pool.Counts.GetValueOrDefault(state)));
             table.AddRow([
-                Cells.Plain(pool.Pool), Cells.Plain(pool.Target), Cells.Plain(pool.TargetPool),
+                Cells.Plain(pool.Pool), Cells.Plain(pool.Node), Cells.Plain(pool.Target), Cells.Plain(pool.TargetPool),
                 .. counts,
                 Cells.Number(pool.Mounted),
             ]);

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Vts.Admin.Contracts;
+using Vts.Testing;
+
+namespace Vts.Bench;
+
+/// <summary>Section 6: three vts-node processes on one PostgreSQL journal. Failover (SIGKILL of the oldest node, home of
+/// the shard coordinator, the transfer gate and the event log), EMS ingest with events spread over every node, and a
+/// restart of the whole cluster with many due copies.</summary>
+public static class ClusterBench
+{
+    private const int Pools = 12;
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(5);
+
+    public static async Task Run(Report report, int failovers, int dueOnDeadNode, int events, int paced, int restartDue)
+    {
+        report.Section("6. A cluster of three nodes on one PostgreSQL 15 journal");
+        await using var postgres = await Postgres.Start();
+        for (var run = 1; run <= failovers; run++) await Failover(report, postgres, run, dueOnDeadNode);
+        await Ingest(report, postgres, events, paced);
+        await Restart(report, postgres, restartDue);
+        report.Note("All three nodes, PostgreSQL and the target share this machine's 2 cores. The target is a black hole (it " +
+                    "accepts TCP and never answers), so a granted transfer holds its slot and the figures are the engine's own: " +
+                    "when a copy is back in line, not how fast the network then moves it.");
+    }
+
+    /// <summary>SIGKILL of the oldest node holding both transfer slots and a queue of due copies: how soon does a survivor
+    /// run one of them again, and how soon are they all back in line (running or queued at the new gate)?</summary>
+    private static async Task Failover(Report report, Postgres postgres, int run, int due)
+    {
+        await using var cluster = await BenchCluster.Start(postgres, "failover");
+        var owners = await cluster.StableOwners();
+        var deadPools = owners.Where(o => o.Value == "node-1").Select(o => o.Key).ToList();
+        var tapes = Enumerable.Range(0, due).Select(i => (Pool: deadPools[i % deadPools.Count], Volser: $"F{i:D5}")).ToList();
+        foreach (var (pool, volser) in tapes) await File.WriteAllBytesAsync(cluster.Site.Tape(pool, volser), new byte[1024]);
+        // Through node 2: the events reach node 1's pools as any EMS sender's would.
+        await EmsIngest.Pipelined(cluster.Ems[1], tapes.Select((t, i) => EmsClient.Dismount($"f-{i}", t.Pool, t.Volser)).ToList(), pace: 0);
+        await cluster.WaitForQueue(due, nodes: [1, 2, 3]);
+
+        var clock = Stopwatch.StartNew();
+        await cluster.Nodes[0].Kill();
+        TimeSpan? first = null;
+        while (true)
+        {
+            var (running, waiting) = await cluster.Queue(nodes: [2, 3]);
+            first ??= running >= 1 ? clock.Elapsed : null;
+            if (running + waiting >= due) break;
+            if (clock.Elapsed > Deadline) throw new TimeoutException($"after the kill only {running + waiting} of {due} copies back in line");
+            await Task.Delay(50);
+        }
+        var all = clock.Elapsed;
+        report.Add(new Figure($"failover run {run}: SIGKILL → first of the dead node's copies running on a survivor",
+            $"{first!.Value.TotalSeconds:F1} s", "≤ 10 s", Stats.Met(first.Value.TotalSeconds <= 10),
+            $"{deadPools.Count} pools on the killed node, both slots held by it"));
+        report.Add(new Figure($"failover run {run}: SIGKILL → all {due:N0} of its due copies back in line", $"{all.TotalSeconds:F1} s",
+            "≤ 20 s", Stats.Met(all.TotalSeconds <= 20), "running or queued at the gate on a survivor"));
+    }
+
+    private static async Task Ingest(Report report, Postgres postgres, int events, int paced)
+    {
+        await using var cluster = await BenchCluster.Start(postgres, "ingest");
+        await cluster.StableOwners();
+        var volsers = Enumerable.Range(0, Math.Max(events, paced)).Select(i => (Pool: cluster.Site.Pools[i % Pools], Volser: $"I{i:D5}")).ToList();
+        foreach (var (pool, volser) in volsers) await File.WriteAllBytesAsync(cluster.Site.Tape(pool, volser), []);
+
+        const int connections = 9; // three to each node
+        async Task<double> Burst(string idPrefix, int count)
+        {
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, connections).Select(c => EmsIngest.Pipelined(cluster.Ems[c % 3],
+                Enumerable.Range(0, count).Where(i => i % connections == c)
+                    .Select(i => EmsClient.Mount($"{idPrefix}-{i}", volsers[i].Pool, volsers[i].Volser, "noring")).ToList(), pace: 0)));
+            return count / clock.Elapsed.TotalSeconds;
+        }
+        await Burst("warm", Math.Min(2_000, events));
+        var rate = await Burst("burst", events);
+        report.Add(new Figure($"acknowledged events/s over the cluster ({events:N0} mounts, {connections} connections spread over the 3 nodes, {Pools} pools)",
+            $"{rate:N0}/s", "≥ 5,000/s", Stats.Met(rate >= 5000), "each journaled in PostgreSQL before its ack; most reach a node that does not own the pool"));
+
+        var latencies = (await Task.WhenAll(Enumerable.Range(0, 3).Select(n => EmsIngest.Pipelined(cluster.Ems[n],
+            Enumerable.Range(0, paced / 3).Select(i => i * 3 + n)
+                .Select(i => EmsClient.Mount($"paced-{i}", volsers[i].Pool, volsers[i].Volser, "noring")).ToList(), pace: 500 / 3)))).SelectMany(l => l).ToList();
+        report.Add(new Figure("ack latency p99 at 500 events/s over the cluster", $"{Stats.Percentile(latencies, 99):F1} ms", "≤ 20 ms",
+            Stats.Met(Stats.Percentile(latencies, 99) <= 20), $"p50 {Stats.Percentile(latencies, 50):F1} ms, max {latencies.Max():F0} ms; {latencies.Count:N0} events, one connection to each node"));
+    }
+
+    /// <summary>Every node killed with many copies due, then all three started again together.</summary>
+    private static async Task Restart(Report report, Postgres postgres, int due)
+    {
+        await using var cluster = await BenchCluster.Start(postgres, "restart");
+        await cluster.StableOwners();
+        var tapes = Enumerable.Range(0, due).Select(i => (Pool: cluster.Site.Pools[i % Pools], Volser: $"R{i:D5}")).ToList();
+        foreach (var (pool, volser) in tapes) await File.WriteAllBytesAsync(cluster.Site.Tape(pool, volser), new byte[1024]);
+        await Task.WhenAll(Enumerable.Range(0, 9).Select(c => EmsIngest.Pipelined(cluster.Ems[c % 3],
+            tapes.Where((_, i) => i % 9 == c).Select(t => EmsClient.Dismount($"r-{t.Volser}", t.Pool, t.Volser)).ToList(), pace: 0)));
+        await cluster.WaitForQueue(due, nodes: [1, 2, 3]);
+        foreach (var node in cluster.Nodes) await node.Kill();
+
+        var clock = Stopwatch.StartNew();
+        await cluster.StartAll();
+        var ready = clock.Elapsed;
+        await cluster.WaitForQueue(due, nodes: [1, 2, 3]);
+        var all = clock.Elapsed;
+        report.Add(new Figure($"whole-cluster restart → all {due:N0} due copies running or queued", $"{all.TotalSeconds:F1} s", "≤ 10 s",
+            Stats.Met(all.TotalSeconds <= 10), $"all three EMS ports open after {ready.TotalSeconds:F1} s; no new event"));
+    }
+}
+
+/// <summary>Three nodes of a <see cref="ClusterSite"/> aimed at a black hole, started oldest first.</summary>
+internal sealed class BenchCluster : IAsyncDisposable
+{
+    private readonly Sshd _keys;
+    private readonly BlackHole _hole;
+    public ClusterSite Site { get; }
+    public List<NodeProcess> Nodes { get; } = [];
+    public List<System.Net.IPEndPoint> Ems { get; } = [];
+
+    private BenchCluster(Sshd keys, BlackHole hole, ClusterSite site)
+    {
+        _keys = keys;
+        _hole = hole;
+        Site = site;
+    }
+
+    public static async Task<BenchCluster> Start(Postgres postgres, string name)
+    {
+        var keys = await Sshd.Create(start: false);
+        var hole = new BlackHole();
+        var site = new ClusterSite(keys, await postgres.CreateDatabase($"bench_{name}_{Guid.NewGuid():N}"[..40]), nodes: 3,
+            pools: 12, slots: 2, targetPort: hole.Port, extra: "akka.loglevel = WARNING\nvts.ems.ack-timeout = 120s",
+            poolName: i => $"P{i:D3}");
+        var cluster = new BenchCluster(keys, hole, site);
+        await cluster.StartAll();
+        return cluster;
+    }
+
+    public async Task StartAll()
+    {
+        Nodes.Clear();
+        Ems.Clear();
+        Nodes.Add(NodeProcess.Start(Site.ConfigFile(1)));
+        var first = await Nodes[0].WaitUntilReady(TimeSpan.FromMinutes(5));
+        Nodes.Add(NodeProcess.Start(Site.ConfigFile(2)));
+        Nodes.Add(NodeProcess.Start(Site.ConfigFile(3)));
+        Ems.Add(first);
+        Ems.Add(await Nodes[1].WaitUntilReady(TimeSpan.FromMinutes(5)));
+        Ems.Add(await Nodes[2].WaitUntilReady(TimeSpan.FromMinutes(5)));
+    }
+
+    /// <summary>Which node owns each pool, once sharding has stopped moving pools to the nodes that joined last.</summary>
+    public async Task<Dictionary<string, string>> StableOwners()
+    {
+        using var http = new HttpClient();
+        Dictionary<string, string>? last = null;
+        var stableSince = Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMinutes(3))
+        {
+            var pools = await http.GetFromJsonAsync<List<PoolView>>(Nodes[0].AdminUrl + AdminApi.Pools, AdminApi.Json) ?? [];
+            var owners = pools.ToDictionary(p => p.Pool, p => p.Node);
+            if (last is null || !owners.OrderBy(o => o.Key).SequenceEqual(last.OrderBy(o => o.Key))) stableSince.Restart();
+            last = owners;
+            // Balanced (sharding's default strategy moves pools until no node has two more than another) and still.
+            var counts = owners.Values.GroupBy(n => n).Select(g => g.Count()).ToList();
+            if (counts.Count == 3 && counts.Max() - counts.Min() <= 1 && stableSince.Elapsed > TimeSpan.FromSeconds(12)) return owners;
+            await Task.Delay(500);
+        }
+        throw new TimeoutException("sharding never settled the pools over the three nodes");
+    }
+
+    /// <summary>Running and waiting transfers, added up over the given nodes (1-based): only the node that hosts the
+    /// transfer gate publishes them.</summary>
+    public async Task<(double Running, double Waiting)> Queue(int[] nodes)
+    {
+        double running = 0, waiting = 0;
+        foreach (var n in nodes)
+        {
+            running += await Metric(Nodes[n - 1], "vts_transfers_in_flight");
+            waiting += await Metric(Nodes[n - 1], "vts_transfers_waiting");
+        }
+        return (running, waiting);
+    }
+
+    public async Task WaitForQueue(int due, int[] nodes)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var (running, waiting) = await Queue(nodes);
+            if (running + waiting >= due) return;
+            if (clock.Elapsed > TimeSpan.FromMinutes(5)) throw new TimeoutException($"only {running + waiting} of {due} copies queued");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<double> Metric(NodeProcess node, string name)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(node.AdminUrl + "/metrics");
+        var m = System.Text.RegularExpressions.Regex.Match(text, "^" + name + "\\{target=\"dr\"\\} (\\S+)$", System.Text.RegularExpressions.RegexOptions.Multiline);
+        return m.Success ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes) await node.DisposeAsync();
+        await _hole.DisposeAsync();
+        await _keys.DisposeAsync();
+        Site.Dispose();
+    }
+}
