@@ -38,8 +38,10 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan SeedAskTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan PoolAskTimeout = TimeSpan.FromSeconds(5);
-    /// <summary>How long a transfer gate that took over from another listens before granting (see TransferGate).</summary>
-    private static readonly TimeSpan GateHandOverGrace = TimeSpan.FromSeconds(2);
+    /// <summary>How long a transfer gate that took over from another listens before granting (see TransferGate).
+    /// Running transfers tell the new gate as soon as their node removes the old gate's node, and proxies find a new
+    /// singleton within a quarter second (akka.cluster.singleton-proxy.singleton-identification-interval).</summary>
+    private static readonly TimeSpan GateHandOverGrace = TimeSpan.FromSeconds(1);
     private readonly TaskCompletionSource<NodeRuntime> _runtime = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private EmsIntakeServer? _intake;
 

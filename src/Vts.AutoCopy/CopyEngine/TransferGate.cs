@@ -27,7 +27,7 @@ public sealed record ReleaseTransferSlot(TargetName Target) : IClusterMessage;
 /// <summary>Asks for the queue of every target; answered with <see cref="GateStatus"/>.</summary>
 public sealed record GetGateStatus : IClusterMessage;
 
-public sealed record TargetQueueStatus(TargetName Target, int Running, int Waiting, DateTimeOffset? OldestWaitingSince) : IClusterMessage;
+public sealed record TargetQueueStatus(TargetName Target, int Running, int Waiting, DateTimeOffset? OldestWaitingSince);
 
 public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int SlotsPerTarget) : IClusterMessage;
 

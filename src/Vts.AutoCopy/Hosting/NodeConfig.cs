@@ -63,6 +63,9 @@ public static partial class NodeConfig
                   stable-after = 3s
                 }
                 down-removal-margin = 1s
+                # A singleton that moved is found by every node's proxy within this (default 1 s): the transfer gate
+                # and the event log are back sooner after a failover.
+                singleton-proxy.singleton-identification-interval = 250ms
                 sharding {
                   remember-entities = on
                   # Remembered pools are journaled (the coordinator's shards and each shard's pools), so a whole

@@ -15,7 +15,8 @@ namespace Vts.AutoCopy.Tests.Ems;
 
 /// <summary>The EMS port as a client sees it: one reply per line, in order; acks only once journaled (R8);
 /// bad, oversized and stalled input refused without harming the connection or the server.</summary>
-public sealed class EmsIntakeServerTests : TestKit, IAsyncLifetime
+public sealed class EmsIntakeServerTests() : TestKit(Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = on")
+    .WithFallback(Akka.Configuration.ConfigurationFactory.ParseString(Vts.AutoCopy.Serialization.VtsSerializer.Hocon))), IAsyncLifetime
 {
     private readonly string _vault = Directory.CreateTempSubdirectory("vts-vault-").FullName;
     private readonly List<ITapeCommand> _journaled = [];

@@ -18,6 +18,8 @@ namespace Vts.AutoCopy.Tests.Persistence;
 /// SQLite (the node's own statements, <see cref="SqliteJournalTests"/>) and on a real PostgreSQL (the plugin as it
 /// comes, <see cref="PostgreSqlJournalTests"/>), with the configuration the node itself uses.
 /// A second journal, <c>akka.persistence.journal.plugin-alone</c>, is the plugin's own on the same database.</summary>
+/// <remarks>These alone run without <c>serialize-messages</c>: they send none of our messages, and Akka's own replies to a
+/// failed write carry the exception, which that check cannot serialize (the replies were lost, not the writes).</remarks>
 public abstract class JournalBehaviour(Config config) : TestKit(config)
 {
     protected sealed record Write(int Count);

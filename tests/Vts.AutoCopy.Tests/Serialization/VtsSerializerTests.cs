@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Serialization;
 using Akka.TestKit.Xunit2;
+using Vts.AutoCopy.Cluster;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.EventLog;
@@ -11,7 +12,7 @@ using Xunit;
 
 namespace Vts.AutoCopy.Tests.Serialization;
 
-public sealed class VtsSerializerTests() : TestKit(ConfigurationFactory.ParseString(VtsSerializer.Hocon))
+public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine.EngineHarness.TestConfig)
 {
     private static readonly DateTimeOffset T = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
 
@@ -64,5 +65,48 @@ public sealed class VtsSerializerTests() : TestKit(ConfigurationFactory.ParseStr
     {
         var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(TapeActivated));
         Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "tape.unknown.v9"));
+    }
+
+    [Fact]
+    public void Every_message_that_can_cross_nodes_has_a_manifest_of_ours()
+    {
+        var types = typeof(IClusterMessage).Assembly.GetTypes()
+            .Where(t => typeof(IClusterMessage).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false }).ToList();
+        Assert.NotEmpty(types);
+        foreach (var type in types)
+        {
+            var serializer = Assert.IsType<VtsSerializer>(Sys.Serialization.FindSerializerForType(type));
+            var manifest = serializer.Manifest(System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type));
+            Assert.DoesNotContain("Vts.", manifest);
+        }
+    }
+
+    public static TheoryData<object> BetweenNodes => new()
+    {
+        new RecordMount(PoolName.Parse("POOL1"), Volser.Parse("A00001"), "e-1", MountMode.Ring, T),
+        new RecordDismount(PoolName.Parse("POOL1"), Volser.Parse("A00001"), "e-2", T),
+        new RequestTransferSlot(TargetName.Parse("dr"), PoolName.Parse("POOL1"), Volser.Parse("A00001"), T, 3),
+        new HoldingTransferSlot(TargetName.Parse("dr"), PoolName.Parse("POOL1"), Volser.Parse("A00001")),
+        new SharedSettings("node-1", new Dictionary<string, string> { ["vts.autocopy.pools.POOL1.target"] = "dr" }),
+    };
+
+    [Theory]
+    [MemberData(nameof(BetweenNodes))]
+    public void Messages_between_nodes_carry_domain_names_as_text_and_arrive_unchanged(object value)
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(value);
+        var bytes = serializer.ToBinary(value);
+        Assert.DoesNotContain("\"value\"", System.Text.Encoding.UTF8.GetString(bytes)); // a PoolName is "POOL1", not an object
+        var again = serializer.FromBinary(bytes, serializer.Manifest(value));
+        if (value is SharedSettings shared) Assert.Equal(shared.Settings, ((SharedSettings)again).Settings);
+        else Assert.Equal(value, again);
+    }
+
+    [Fact]
+    public void A_domain_name_that_arrives_invalid_is_refused_as_when_it_comes_from_EMS()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(RecordDismount));
+        var hostile = """{"pool":"POOL1","volser":"../../etc","eventId":"e-1","at":"2026-11-24T10:00:00+00:00"}"""u8.ToArray();
+        Assert.Throws<System.Text.Json.JsonException>(() => serializer.FromBinary(hostile, "msg.dismount.v1"));
     }
 }

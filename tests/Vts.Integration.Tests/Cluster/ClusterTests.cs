@@ -35,13 +35,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         var nodes = new List<NodeProcess>();
         try
         {
-            // Node 1 first: it forms the cluster, so it is the oldest, home of the shard coordinator and the singletons.
-            nodes.Add(NodeProcess.Start(site.ConfigFile(1)));
-            await nodes[0].WaitUntilReady(StartTimeout);
-            nodes.Add(NodeProcess.Start(site.ConfigFile(2)));
-            nodes.Add(NodeProcess.Start(site.ConfigFile(3)));
-            var ems = new List<EmsClient>();
-            foreach (var node in nodes) ems.Add(new EmsClient(await node.WaitUntilReady(StartTimeout)));
+            var ems = await StartThree(site, nodes);
 
             using var watcher = new TargetWatcher(site.Pools.Select(site.TargetPool));
             // Every event to the next node in turn: most reach a node that does not own the tape's pool.
@@ -88,14 +82,10 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         var tapes = site.Pools.SelectMany(pool => Enumerable.Range(1, 4).Select(i => (Pool: pool, Volser: $"{pool[^1]}{i:D5}"))).ToList();
         var shas = tapes.ToDictionary(t => t.Volser, t => TapeFiles.Write(site.Tape(t.Pool, t.Volser), 24L << 20, seed: t.Volser.GetHashCode()));
 
-        var nodes = new List<NodeProcess> { NodeProcess.Start(site.ConfigFile(1)) };
+        var nodes = new List<NodeProcess>();
         try
         {
-            await nodes[0].WaitUntilReady(StartTimeout);
-            nodes.Add(NodeProcess.Start(site.ConfigFile(2)));
-            nodes.Add(NodeProcess.Start(site.ConfigFile(3)));
-            var ems = new List<EmsClient>();
-            foreach (var node in nodes) ems.Add(new EmsClient(await node.WaitUntilReady(StartTimeout)));
+            var ems = await StartThree(site, nodes);
             var n = 0;
             foreach (var (pool, volser) in tapes)
             {
@@ -121,6 +111,38 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         {
             foreach (var node in nodes) await node.DisposeAsync();
             foreach (var line in site.EventLogLines(2)) output.WriteLine(line);
+        }
+    }
+
+    [Fact]
+    public async Task After_every_node_was_killed_the_restarted_cluster_copies_every_due_tape_without_a_new_event()
+    {
+        await using var sshd = await Sshd.Create(start: false); // copies stay due until every node has died
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase(), retryInterval: "2s");
+        var tapes = site.Pools.SelectMany(pool => Enumerable.Range(1, 3).Select(i => (Pool: pool, Volser: $"{pool[^1]}{i:D5}"))).ToList();
+        var shas = tapes.ToDictionary(t => t.Volser, t => TapeFiles.Write(site.Tape(t.Pool, t.Volser), 4096, seed: t.Volser.GetHashCode()));
+
+        var nodes = new List<NodeProcess>();
+        try
+        {
+            var ems = await StartThree(site, nodes);
+            var n = 0;
+            foreach (var (pool, volser) in tapes)
+                Assert.True((await ems[n % 3].Send(EmsClient.Dismount($"d-{n++}", pool, volser))).TryGetProperty("ack", out _), volser);
+            foreach (var node in nodes) await node.Kill();
+
+            // All three again, together, as after a power cut; then the target comes back.
+            nodes = [NodeProcess.Start(site.ConfigFile(1)), NodeProcess.Start(site.ConfigFile(2)), NodeProcess.Start(site.ConfigFile(3))];
+            foreach (var node in nodes) await node.WaitUntilReady(StartTimeout);
+            await sshd.Start();
+            await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(120),
+                () => $"every due copy after the restart ({Copied(site, tapes)} of {tapes.Count})");
+            foreach (var (pool, volser) in tapes)
+                Assert.Equal(shas[volser], TapeFiles.Sha256(Path.Combine(site.TargetPool(pool), volser)));
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
         }
     }
 
@@ -218,6 +240,19 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
             await Wait.Until(() => File.Exists(copy), TimeSpan.FromSeconds(90), $"{pool}/{volser}, acknowledged, at the target");
             Assert.Equal(shas[volser], TapeFiles.Sha256(copy));
         }
+    }
+
+    /// <summary>Node 1 first: it forms the cluster, so it is the oldest, home of the shard coordinator and the
+    /// singletons; then nodes 2 and 3. Each is added to <paramref name="nodes"/> as it starts (the caller disposes them).</summary>
+    private static async Task<List<EmsClient>> StartThree(ClusterSite site, List<NodeProcess> nodes)
+    {
+        nodes.Add(NodeProcess.Start(site.ConfigFile(1)));
+        await nodes[0].WaitUntilReady(StartTimeout);
+        nodes.Add(NodeProcess.Start(site.ConfigFile(2)));
+        nodes.Add(NodeProcess.Start(site.ConfigFile(3)));
+        var ems = new List<EmsClient>();
+        foreach (var node in nodes) ems.Add(new EmsClient(await node.WaitUntilReady(StartTimeout)));
+        return ems;
     }
 
     private static int Copied(ClusterSite site, IEnumerable<(string Pool, string Volser)> tapes) =>
