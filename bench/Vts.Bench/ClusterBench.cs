@@ -129,7 +129,7 @@ internal sealed class BenchCluster : IAsyncDisposable
         var hole = new BlackHole();
         var site = new ClusterSite(keys, await postgres.CreateDatabase($"bench_{name}_{Guid.NewGuid():N}"[..40]), nodes: 3,
             pools: 12, slots: 2, targetPort: hole.Port, extra: "akka.loglevel = WARNING\nvts.ems.ack-timeout = 120s",
-            poolName: i => $"P{i:D3}");
+            poolName: i => $"P{i:D3}", connectTimeout: "10m"); // a transfer to the black hole holds its slot, never fails
         var cluster = new BenchCluster(keys, hole, site);
         await cluster.StartAll();
         return cluster;

@@ -23,17 +23,33 @@ for (var i = 0; i < args.Length; i++)
 
 var clock = Stopwatch.StartNew();
 var report = new Report();
+var wrote = false;
+// A section that fails is said in the report, and the figures of the others are still written.
+async Task Section(int number, Func<Task> run)
+{
+    if (!only.Contains(number)) return;
+    try
+    {
+        await run();
+        wrote = true;
+    }
+    catch (Exception e)
+    {
+        Console.Error.WriteLine($"section {number} failed: {e}");
+        report.Note($"**Section {number} did not finish**: {e.GetType().Name}: {e.Message}");
+    }
+}
+
 var scratch = Directory.CreateTempSubdirectory("vts-bench-").FullName;
 try
 {
-    if (only.Contains(1)) await CopyThroughput.Run(report, scratch, tapeMiB, runs: quick ? 1 : 5);
-    if (only.Contains(2)) await EmsIngest.Run(report, scratch, events: quick ? 4_000 : 20_000, paced: quick ? 5_000 : 30_000);
-    if (only.Contains(3)) await DismountToStart.Run(report, scratch, tapes: quick ? 10 : 50);
-    if (only.Contains(4)) await Scale.Run(report, scratch, tapes: quick ? 20_000 : 1_000_000, pools: 100, due: 1_000);
-    if (only.Contains(5)) await RestartResume.Run(report, scratch, due: quick ? 1_000 : 10_000);
-    if (only.Contains(6))
-        await ClusterBench.Run(report, failovers: quick ? 1 : 3, dueOnDeadNode: quick ? 100 : 1_000, events: quick ? 4_000 : 20_000,
-            paced: quick ? 3_000 : 15_000, restartDue: quick ? 1_000 : 10_000);
+    await Section(1, () => CopyThroughput.Run(report, scratch, tapeMiB, runs: quick ? 1 : 5));
+    await Section(2, () => EmsIngest.Run(report, scratch, events: quick ? 4_000 : 20_000, paced: quick ? 5_000 : 30_000));
+    await Section(3, () => DismountToStart.Run(report, scratch, tapes: quick ? 10 : 50));
+    await Section(4, () => Scale.Run(report, scratch, tapes: quick ? 20_000 : 1_000_000, pools: 100, due: 1_000));
+    await Section(5, () => RestartResume.Run(report, scratch, due: quick ? 1_000 : 10_000));
+    await Section(6, () => ClusterBench.Run(report, failovers: quick ? 1 : 3, dueOnDeadNode: quick ? 100 : 1_000,
+        events: quick ? 4_000 : 20_000, paced: quick ? 3_000 : 15_000, restartDue: quick ? 1_000 : 10_000));
 }
 finally
 {
@@ -41,6 +57,7 @@ finally
 }
 
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+if (!wrote) report.Note("nothing was measured");
 await File.WriteAllTextAsync(output, report.Markdown(Machine.Describe(), clock.Elapsed));
 Console.WriteLine($"wrote {output} in {clock.Elapsed.TotalMinutes:F1} min");
 return 0;

@@ -52,7 +52,7 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
     {
         var cluster = Cluster.Get(system);
         var shared = SharedConfiguration.Flatten(system.Settings.Config);
-        system.ActorOf(SharedConfiguration.Props(settings.NodeName, system.Settings.Config), SharedConfiguration.Name);
+        system.ActorOf(SharedConfiguration.Props(settings.NodeName, shared), SharedConfiguration.Name);
         var up = new TaskCompletionSource();
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         var alone = seeds.Addresses.Count == 0;

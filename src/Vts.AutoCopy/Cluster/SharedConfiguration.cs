@@ -20,8 +20,9 @@ public sealed class SharedConfiguration : ReceiveActor
     public const string Name = "shared-configuration";
     public static readonly string[] Paths = ["vts.autocopy", "vts.securevts"];
 
-    public static Props Props(string node, Config config) =>
-        Akka.Actor.Props.Create(() => new SharedConfiguration(node, Flatten(config)));
+    /// <param name="settings">this node's, as <see cref="Flatten"/> reads them.</param>
+    public static Props Props(string node, IReadOnlyDictionary<string, string> settings) =>
+        Akka.Actor.Props.Create(() => new SharedConfiguration(node, settings));
 
     public SharedConfiguration(string node, IReadOnlyDictionary<string, string> settings)
     {
