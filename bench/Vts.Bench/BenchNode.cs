@@ -67,10 +67,13 @@ public sealed partial class BenchNode : IAsyncDisposable
     }
 
     /// <summary>Current value of a metric from the node's /metrics (0 when it has no sample yet).</summary>
-    public async Task<double> Metric(string name, string labels)
+    public Task<double> Metric(string name, string labels) => Metric(Process!, name, labels);
+
+    /// <summary>Current value of a metric from any node's /metrics (0 when it has no sample yet).</summary>
+    public static async Task<double> Metric(NodeProcess node, string name, string labels)
     {
         using var http = new HttpClient();
-        var text = await http.GetStringAsync(Process!.AdminUrl + "/metrics");
+        var text = await http.GetStringAsync(node.AdminUrl + "/metrics");
         var m = Regex.Match(text, "^" + Regex.Escape(name + "{" + labels + "}") + @" (\S+)$", RegexOptions.Multiline);
         return m.Success ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }

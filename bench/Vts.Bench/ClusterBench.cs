@@ -175,8 +175,8 @@ internal sealed class BenchCluster : IAsyncDisposable
         double running = 0, waiting = 0;
         foreach (var n in nodes)
         {
-            running += await Metric(Nodes[n - 1], "vts_transfers_in_flight");
-            waiting += await Metric(Nodes[n - 1], "vts_transfers_waiting");
+            running += await BenchNode.Metric(Nodes[n - 1], "vts_transfers_in_flight", "target=\"dr\"");
+            waiting += await BenchNode.Metric(Nodes[n - 1], "vts_transfers_waiting", "target=\"dr\"");
         }
         return (running, waiting);
     }
@@ -191,14 +191,6 @@ internal sealed class BenchCluster : IAsyncDisposable
             if (clock.Elapsed > TimeSpan.FromMinutes(5)) throw new TimeoutException($"only {running + waiting} of {due} copies queued");
             await Task.Delay(100);
         }
-    }
-
-    private static async Task<double> Metric(NodeProcess node, string name)
-    {
-        using var http = new HttpClient();
-        var text = await http.GetStringAsync(node.AdminUrl + "/metrics");
-        var m = System.Text.RegularExpressions.Regex.Match(text, "^" + name + "\\{target=\"dr\"\\} (\\S+)$", System.Text.RegularExpressions.RegexOptions.Multiline);
-        return m.Success ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
     public async ValueTask DisposeAsync()

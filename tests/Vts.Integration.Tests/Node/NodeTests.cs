@@ -11,15 +11,7 @@ public sealed class NodeTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
-    private static async Task Eventually(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (deadline.Elapsed > timeout) throw new TimeoutException($"not within {timeout}: {what}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task Eventually(Func<bool> condition, TimeSpan timeout, string what) => Wait.Until(condition, timeout, what);
 
     [Fact]
     public async Task A_dismount_becomes_a_verified_copy_and_the_journal_holds_its_history()
