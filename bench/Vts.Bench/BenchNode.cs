@@ -80,12 +80,14 @@ public sealed partial class BenchNode : IAsyncDisposable
 
     /// <summary>Waits until the node has settled after a burst: under a tenth of a core for half a second (CPU time
     /// from /proc), so a steady-rate figure is not the tail of the burst before it.</summary>
-    public async Task WaitUntilQuiet(TimeSpan max)
+    public Task WaitUntilQuiet(TimeSpan max) => WaitUntilQuiet(Process!, max);
+
+    public static async Task WaitUntilQuiet(NodeProcess node, TimeSpan max)
     {
         long CpuTicks()
         {
             // utime and stime, fields 14 and 15; the command name (field 2) is in parentheses and may hold spaces.
-            var stat = File.ReadAllText($"/proc/{Process!.ProcessId}/stat");
+            var stat = File.ReadAllText($"/proc/{node.ProcessId}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             return long.Parse(fields[11]) + long.Parse(fields[12]);
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Npgsql;
 using System.Net.Http.Json;
 using Vts.Admin.Contracts;
 using Vts.Testing;
@@ -13,13 +14,18 @@ public static class ClusterBench
     private const int Pools = 12;
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(5);
 
-    public static async Task Run(Report report, int failovers, int dueOnDeadNode, int events, int paced, int restartDue)
+    public static readonly string[] Parts = ["failover", "ingest", "restart", "ingest-one-node"];
+
+    public static async Task Run(Report report, int failovers, int dueOnDeadNode, int events, int paced, int restartDue, IReadOnlySet<string> parts)
     {
         report.Section("6. A cluster of three nodes on one PostgreSQL 15 journal");
         await using var postgres = await Postgres.Start();
-        for (var run = 1; run <= failovers; run++) await Failover(report, postgres, run, dueOnDeadNode);
-        await Ingest(report, postgres, events, paced);
-        await Restart(report, postgres, restartDue);
+        if (parts.Contains("failover"))
+            for (var run = 1; run <= failovers; run++) await Failover(report, postgres, run, dueOnDeadNode);
+        if (parts.Contains("ingest")) await Ingest(report, postgres, events, paced, nodes: 3);
+        if (parts.Contains("ingest-one-node")) await Ingest(report, postgres, events, paced, nodes: 1);
+        if (parts.Contains("restart")) await Restart(report, postgres, restartDue);
+        if (parts.Contains("probe")) await Probe(report, postgres);
         report.Note("All three nodes, PostgreSQL and the target share this machine's 2 cores. The target is a black hole (it " +
                     "accepts TCP and never answers), so a granted transfer holds its slot and the figures are the engine's own: " +
                     "when a copy is back in line, not how fast the network then moves it.");
@@ -39,51 +45,107 @@ public static class ClusterBench
         await cluster.WaitForQueue(due, nodes: [1, 2, 3]);
 
         var clock = Stopwatch.StartNew();
+        var killedAt = DateTime.UtcNow;
         await cluster.Nodes[0].Kill();
-        TimeSpan? first = null;
         while (true)
         {
             var (running, waiting) = await cluster.Queue(nodes: [2, 3]);
-            first ??= running >= 1 ? clock.Elapsed : null;
             if (running + waiting >= due) break;
             if (clock.Elapsed > Deadline) throw new TimeoutException($"after the kill only {running + waiting} of {due} copies back in line");
             await Task.Delay(50);
         }
         var all = clock.Elapsed;
+        // When a survivor began an attempt, as its tape journaled it: the outcome itself, not when a poll of the
+        // metrics saw it (those polls were late by up to 2 s while the survivors recovered the dead node's tapes).
+        var first = await FirstAttemptAfter(cluster.Site.ConnectionString, killedAt) - killedAt;
         report.Add(new Figure($"failover run {run}: SIGKILL → first of the dead node's copies running on a survivor",
-            $"{first!.Value.TotalSeconds:F1} s", "≤ 10 s", Stats.Met(first.Value.TotalSeconds <= 10),
-            $"{deadPools.Count} pools on the killed node, both slots held by it"));
+            $"{first.TotalSeconds:F1} s", "≤ 10 s", Stats.Met(first.TotalSeconds <= 10),
+            $"{deadPools.Count} pools on the killed node, both slots held by it; the attempt's start as journaled"));
         report.Add(new Figure($"failover run {run}: SIGKILL → all {due:N0} of its due copies back in line", $"{all.TotalSeconds:F1} s",
             "≤ 20 s", Stats.Met(all.TotalSeconds <= 20), "running or queued at the gate on a survivor"));
     }
 
-    private static async Task Ingest(Report report, Postgres postgres, int events, int paced)
+    private static async Task<DateTime> FirstAttemptAfter(string connectionString, DateTime after)
     {
-        await using var cluster = await BenchCluster.Start(postgres, "ingest");
+        await using var db = new NpgsqlConnection(connectionString);
+        await db.OpenAsync();
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            await using var first = new NpgsqlCommand(
+                "SELECT MIN(created) FROM journal WHERE manifest = 'tape.attempt-started.v1' AND created >= $1", db);
+            first.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after.Ticks });
+            if (await first.ExecuteScalarAsync() is long ticks) return new DateTime(ticks, DateTimeKind.Utc);
+            if (clock.Elapsed > Deadline) throw new TimeoutException("no attempt began on a survivor");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task Ingest(Report report, Postgres postgres, int events, int paced, int nodes)
+    {
+        await using var cluster = await BenchCluster.Start(postgres, "ingest", nodes);
         await cluster.StableOwners();
         var volsers = Enumerable.Range(0, Math.Max(events, paced)).Select(i => (Pool: cluster.Site.Pools[i % Pools], Volser: $"I{i:D5}")).ToList();
         foreach (var (pool, volser) in volsers) await File.WriteAllBytesAsync(cluster.Site.Tape(pool, volser), []);
 
-        const int connections = 9; // three to each node
+        const int connections = 9; // spread over the nodes
         async Task<double> Burst(string idPrefix, int count)
         {
             var clock = Stopwatch.StartNew();
-            await Task.WhenAll(Enumerable.Range(0, connections).Select(c => EmsIngest.Pipelined(cluster.Ems[c % 3],
+            await Task.WhenAll(Enumerable.Range(0, connections).Select(c => EmsIngest.Pipelined(cluster.Ems[c % nodes],
                 Enumerable.Range(0, count).Where(i => i % connections == c)
                     .Select(i => EmsClient.Mount($"{idPrefix}-{i}", volsers[i].Pool, volsers[i].Volser, "noring")).ToList(), pace: 0)));
             return count / clock.Elapsed.TotalSeconds;
         }
         await Burst("warm", Math.Min(2_000, events));
         var rate = await Burst("burst", events);
-        report.Add(new Figure($"acknowledged events/s over the cluster ({events:N0} mounts, {connections} connections spread over the 3 nodes, {Pools} pools)",
-            $"{rate:N0}/s", "≥ 5,000/s", Stats.Met(rate >= 5000), "each journaled in PostgreSQL before its ack; most reach a node that does not own the pool"));
+        report.Add(new Figure($"acknowledged events/s {Over(nodes)} ({events:N0} mounts, {connections} connections, {Pools} pools)",
+            $"{rate:N0}/s", "≥ 5,000/s", Stats.Met(rate >= 5000), nodes > 1 ? "each journaled in PostgreSQL before its ack; most reach a node that does not own the pool" : "each journaled in PostgreSQL before its ack"));
 
-        var latencies = (await Task.WhenAll(Enumerable.Range(0, 3).Select(n => EmsIngest.Pipelined(cluster.Ems[n],
-            Enumerable.Range(0, paced / 3).Select(i => i * 3 + n)
-                .Select(i => EmsClient.Mount($"paced-{i}", volsers[i].Pool, volsers[i].Volser, "noring")).ToList(), pace: 500 / 3)))).SelectMany(l => l).ToList();
-        report.Add(new Figure("ack latency p99 at 500 events/s over the cluster", $"{Stats.Percentile(latencies, 99):F1} ms", "≤ 20 ms",
+        // As on one node: the steady rate starts once every node has settled after the bursts.
+        foreach (var node in cluster.Nodes) await BenchNode.WaitUntilQuiet(node, TimeSpan.FromMinutes(1));
+        var perNode = await Task.WhenAll(Enumerable.Range(0, nodes).Select(n => EmsIngest.Pipelined(cluster.Ems[n],
+            Enumerable.Range(0, paced / nodes).Select(i => i * nodes + n)
+                .Select(i => EmsClient.Mount($"paced-{i}", volsers[i].Pool, volsers[i].Volser, "noring")).ToList(), pace: 500 / nodes)));
+        var latencies = perNode.SelectMany(l => l).ToList();
+        report.Add(new Figure($"ack latency p99 at 500 events/s {Over(nodes)}", $"{Stats.Percentile(latencies, 99):F1} ms", "≤ 20 ms",
             Stats.Met(Stats.Percentile(latencies, 99) <= 20), $"p50 {Stats.Percentile(latencies, 50):F1} ms, max {latencies.Max():F0} ms; {latencies.Count:N0} events, one connection to each node"));
     }
+
+    /// <summary>Not in a full run (<c>--cluster probe</c>): one event at a time, to each node, for a tape not in memory and
+    /// then again for the same tape, split by whether the node owns the pool: what a hop between nodes and a recovery cost.</summary>
+    private static async Task Probe(Report report, Postgres postgres)
+    {
+        await using var cluster = await BenchCluster.Start(postgres, "probe");
+        var owners = await cluster.StableOwners();
+        var results = new Dictionary<string, List<double>>();
+        var n = 0;
+        for (var round = 0; round < 20; round++)
+        foreach (var pool in cluster.Site.Pools)
+        for (var node = 0; node < 3; node++)
+        {
+            var volser = $"Q{n++:D5}";
+            await File.WriteAllBytesAsync(cluster.Site.Tape(pool, volser), []);
+            using var ems = new EmsClient(cluster.Ems[node]);
+            var local = owners[pool] == $"node-{node + 1}" ? "to the pool's own node" : "to another node";
+            foreach (var kind in new[] { "tape not in memory", "tape in memory" })
+            {
+                var clock = Stopwatch.StartNew();
+                var reply = await ems.Send(EmsClient.Mount($"p-{volser}-{kind.Length}", pool, volser, "noring"));
+                var ms = clock.Elapsed.TotalMilliseconds;
+                if (!reply.TryGetProperty("ack", out _)) throw new InvalidOperationException($"not acknowledged: {reply}");
+                if (round == 0) continue; // the first round compiles the paths
+                var key = $"{local}, {kind}";
+                if (!results.TryGetValue(key, out var list)) results[key] = list = [];
+                list.Add(ms);
+            }
+        }
+        foreach (var (key, list) in results.OrderBy(r => r.Key))
+            report.Add(new Figure($"one event at a time, {key}", $"p50 {Stats.Percentile(list, 50):F1} ms", "-", "-",
+                $"p90 {Stats.Percentile(list, 90):F1} ms, max {list.Max():F1} ms, {list.Count} events"));
+    }
+
+    private static string Over(int nodes) => nodes > 1 ? $"over the cluster of {nodes}" : "on one node on PostgreSQL";
 
     /// <summary>Every node killed with many copies due, then all three started again together.</summary>
     private static async Task Restart(Report report, Postgres postgres, int due)
@@ -123,11 +185,11 @@ internal sealed class BenchCluster : IAsyncDisposable
         Site = site;
     }
 
-    public static async Task<BenchCluster> Start(Postgres postgres, string name)
+    public static async Task<BenchCluster> Start(Postgres postgres, string name, int nodes = 3)
     {
         var keys = await Sshd.Create(start: false);
         var hole = new BlackHole();
-        var site = new ClusterSite(keys, await postgres.CreateDatabase($"bench_{name}_{Guid.NewGuid():N}"[..40]), nodes: 3,
+        var site = new ClusterSite(keys, await postgres.CreateDatabase($"bench_{name}_{Guid.NewGuid():N}"[..40]), nodes,
             pools: 12, slots: 2, targetPort: hole.Port, extra: "akka.loglevel = WARNING\nvts.ems.ack-timeout = 120s",
             poolName: i => $"P{i:D3}", connectTimeout: "10m"); // a transfer to the black hole holds its slot, never fails
         var cluster = new BenchCluster(keys, hole, site);
@@ -142,8 +204,7 @@ internal sealed class BenchCluster : IAsyncDisposable
         Ems.Clear();
         Nodes.Add(NodeProcess.Start(Site.ConfigFile(1)));
         if (!together) await Nodes[0].WaitUntilReady(TimeSpan.FromMinutes(5));
-        Nodes.Add(NodeProcess.Start(Site.ConfigFile(2)));
-        Nodes.Add(NodeProcess.Start(Site.ConfigFile(3)));
+        for (var n = 2; n <= Site.Nodes; n++) Nodes.Add(NodeProcess.Start(Site.ConfigFile(n)));
         foreach (var node in Nodes) Ems.Add(await node.WaitUntilReady(TimeSpan.FromMinutes(5)));
     }
 
@@ -156,13 +217,22 @@ internal sealed class BenchCluster : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromMinutes(3))
         {
-            var pools = await http.GetFromJsonAsync<List<PoolView>>(Nodes[0].AdminUrl + AdminApi.Pools, AdminApi.Json) ?? [];
+            using var answer = await http.GetAsync(Nodes[0].AdminUrl + AdminApi.Pools);
+            if (answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+            {
+                // A pool being handed over to a node that joined answers once it has arrived.
+                stableSince.Restart();
+                await Task.Delay(500);
+                continue;
+            }
+            answer.EnsureSuccessStatusCode();
+            var pools = await answer.Content.ReadFromJsonAsync<List<PoolView>>(AdminApi.Json) ?? [];
             var owners = pools.ToDictionary(p => p.Pool, p => p.Node);
             if (last is null || !owners.OrderBy(o => o.Key).SequenceEqual(last.OrderBy(o => o.Key))) stableSince.Restart();
             last = owners;
             // Balanced (sharding's default strategy moves pools until no node has two more than another) and still.
             var counts = owners.Values.GroupBy(n => n).Select(g => g.Count()).ToList();
-            if (counts.Count == 3 && counts.Max() - counts.Min() <= 1 && stableSince.Elapsed > TimeSpan.FromSeconds(12)) return owners;
+            if (counts.Count == Site.Nodes && counts.Max() - counts.Min() <= 1 && stableSince.Elapsed > TimeSpan.FromSeconds(12)) return owners;
             await Task.Delay(500);
         }
         throw new TimeoutException("sharding never settled the pools over the three nodes");

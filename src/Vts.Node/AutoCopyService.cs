@@ -36,8 +36,11 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan PoolStartTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan SeedAskTimeout = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan PoolAskTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>A seed node not running yet never answers, and every node of a cluster started at once waits this long
+    /// for it; one running but too busy to answer in time is compared after the join instead.</summary>
+    private static readonly TimeSpan SeedAskTimeout = TimeSpan.FromSeconds(1);
+    /// <summary>An ask that reached a pool being handed over is lost: asked again this soon.</summary>
+    private static readonly TimeSpan PoolAskTimeout = TimeSpan.FromSeconds(1);
     /// <summary>How long a transfer gate that took over from another listens before granting (see TransferGate).
     /// Running transfers tell the new gate as soon as their node removes the old gate's node, and proxies find a new
     /// singleton within a quarter second (akka.cluster.singleton-proxy.singleton-identification-interval).</summary>

@@ -113,8 +113,10 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         if (command is RecordMount or RecordDismount && !_active.Contains(volser))
         {
             // Asynchronous, so many tapes of a pool are activated in one journal batch; one activation per tape at a
-            // time, so its journal never reads "busy, busy, settled" while the tape has work.
+            // time, so its journal never reads "busy, busy, settled" while the tape has work. The tape recovers
+            // meanwhile (on PostgreSQL both are round trips to the database), and gets the command once journaled.
             _activating[volser] = [(command, sender)];
+            TapeFor(volser);
             PersistAsync(new TapeActivated(volser), e =>
             {
                 Activate(e);
@@ -150,6 +152,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     {
         var volser = settled.Volser.Value;
         if (!_tapes.TryGetValue(volser, out var tape) || !tape.Equals(Sender) || _stopping.ContainsKey(volser)) return;
+        if (_activating.ContainsKey(volser)) return; // recovered idle while its work is being journaled: it stays for it
         _stopping[volser] = [];
         tape.Tell(new TapeCopyActor.StopIfSettled());
     }

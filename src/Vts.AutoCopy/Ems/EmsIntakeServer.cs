@@ -87,6 +87,9 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     private async Task Serve(TcpClient client, CancellationToken stop)
     {
         using var _ = client;
+        // Each ack goes out the moment it is known. With Nagle's algorithm an ack written while the previous one was
+        // still unacknowledged waited for the sender's next line or its delayed ACK: 10 ms at p50 at 500 events/s.
+        client.NoDelay = true;
         using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var remote = client.Client.RemoteEndPoint;
         var stream = client.GetStream();

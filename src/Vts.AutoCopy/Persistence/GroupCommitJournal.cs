@@ -11,16 +11,16 @@ namespace Vts.AutoCopy.Persistence;
 /// On SQLite the plugin's own batching never saw more than one write: Microsoft.Data.Sqlite is synchronous, so the
 /// batching stage is blocked for the whole of each write, and every tape event became a transaction and an fsync of
 /// its own (about 2,000 events/s here, the writer 300 commits/s). Writes of one actor keep their order: Akka sends an
-/// actor's next write only after its previous one is confirmed. On SQLite a group is inserted, and recoveries read,
-/// through <see cref="SqliteJournalStatements"/>; on any other database (and for a table layout those statements do
-/// not know) through the plugin's own.</summary>
+/// actor's next write only after its previous one is confirmed. A group is inserted, and recoveries read, through our
+/// own statements (<see cref="IJournalStatements"/>: SQLite's or PostgreSQL's); on any other database or table layout
+/// through the plugin's.</summary>
 public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWriteJournal(config)
 {
     private sealed record GroupWritten(List<Waiting> Group, Task<IImmutableList<Exception>> Written) : INoSerializationVerificationNeeded;
 
     private sealed record Waiting(IReadOnlyList<AtomicWrite> Writes, TaskCompletionSource<IImmutableList<Exception>> Done);
 
-    private readonly SqliteJournalStatements? _sqlite = SqliteJournalStatements.For(config, Context.System);
+    private readonly IJournalStatements? _statements = JournalStatements.For(config, Context.System);
     private List<Waiting> _waiting = [];
     private bool _writing;
     /// <summary>Callers of a failed group, written again one at a time before anything new.</summary>
@@ -40,22 +40,20 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         return waiting.Done.Task;
     }
 
-    /// <summary>Every recovery asks this first. The plugin runs the query on the journal's own thread (SQLite is
-    /// synchronous), where it took turns with every write and every other recovery. Here it is a plain statement
-    /// (<see cref="SqliteJournalStatements"/>) on <see cref="SqliteThreads"/>; on a table layout our statements do not
-    /// know, the plugin's own.</summary>
+    /// <summary>Every recovery asks this first. On SQLite the plugin runs the query on the journal's own thread (SQLite
+    /// is synchronous), where it took turns with every write and every other recovery; ours run beside it.</summary>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellation)
     {
         if (_unfinished.TryGetValue(persistenceId, out var write))
             await write.ContinueWith(_ => { }, TaskScheduler.Default); // its outcome is the writer's business
-        if (_sqlite is { } sqlite) return await SqliteThreads.Readers.Run(() => sqlite.HighestSequenceNr(persistenceId, fromSequenceNr));
+        if (_statements is { } statements) return await statements.HighestSequenceNr(persistenceId, fromSequenceNr);
         return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellation);
     }
 
     public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
         Action<IPersistentRepresentation> recoveryCallback) =>
-        _sqlite is { } sqlite
-            ? SqliteThreads.Readers.Run(() => sqlite.Replay(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback))
+        _statements is { } statements
+            ? statements.Replay(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback)
             : base.ReplayMessagesAsync(context, persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback);
 
     protected override bool ReceivePluginInternal(object message)
@@ -102,10 +100,10 @@ public sealed class GroupCommitJournal(Akka.Configuration.Config config) : SqlWr
         try
         {
             var writes = group.SelectMany(w => w.Writes).ToList();
-            // On SQLite every write comes here, none through the plugin: a persistence id's rows then all carry their
-            // actor incarnation's writer id, never alternating with the plugin's one id per journal.
-            writing = _sqlite is { } sqlite
-                ? SqliteThreads.Writer.Run(() => (IImmutableList<Exception>)sqlite.Write(writes)!)
+            // With our statements every write comes here, none through the plugin: a persistence id's rows then all
+            // carry their actor incarnation's writer id, never alternating with the plugin's one id per journal.
+            writing = _statements is { } statements
+                ? statements.Write(writes)!
                 : base.WriteMessagesAsync(writes, CancellationToken.None);
         }
         catch (Exception e)

@@ -65,12 +65,12 @@ public static class PersistenceConfig
         }
         """).WithFallback(SqlPersistence.DefaultConfiguration);
 
-    /// <summary>The plugin on PostgreSQL 15: its own statements, snapshot store and queries (Npgsql is asynchronous, so
-    /// none of SQLite's fast paths is needed). Its writes go through <see cref="GroupCommitJournal"/> all the same, for
-    /// one reason: the plugin writes a batch of many actors' events in one transaction, and one bad write (a sequence
-    /// number already taken) failed every other write of the batch with it; the group commit writes a failed group
-    /// again one caller at a time. The tables are created before the actor system starts, by one node at a time
-    /// (<see cref="PostgreSqlSchema"/>), so the plugin never creates them itself.</summary>
+    /// <summary>The plugin on PostgreSQL 15, with our statements for the hot paths (<see cref="PostgreSqlJournalStatements"/>
+    /// in <see cref="GroupCommitJournal"/> and <see cref="ParallelSnapshotStore"/>) and its own for everything else
+    /// (queries, deletes, snapshot saves). The group commit also writes a failed group again one caller at a time: the
+    /// plugin failed every write of a batch with one bad one (a sequence number already taken). The tables are created
+    /// before the actor system starts, by one node at a time (<see cref="PostgreSqlSchema"/>), so the plugin never
+    /// creates them itself.</summary>
     public static Config PostgreSql(string connectionString) => ConfigurationFactory.ParseString($$"""
         akka.persistence {
           journal {
@@ -85,7 +85,7 @@ public static class PersistenceConfig
           snapshot-store {
             plugin = "akka.persistence.snapshot-store.sql"
             sql {
-              class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+              class = "{{typeof(ParallelSnapshotStore).FullName}}, {{typeof(ParallelSnapshotStore).Assembly.GetName().Name}}"
               connection-string = {{Quoted(connectionString)}}
               provider-name = "{{PostgreSqlSchema.ProviderName}}"
               auto-initialize = off

@@ -9,19 +9,12 @@ using Microsoft.Data.Sqlite;
 
 namespace Vts.AutoCopy.Persistence;
 
-/// <summary>The journal's hot statements as plain prepared SQLite commands on Akka.Persistence.Sql's own tables: the
-/// three reads of every recovery (latest snapshot, highest sequence number, replay) and the insert of a group of
-/// events. Through the plugin each cost far more CPU than the statement itself: linq2db builds the SQL anew every
-/// time, every replay materializes a stream and every write passes through a stream queue. After a restart thousands of
-/// tapes recover at once, and a burst of EMS events for idle tapes starts thousands of actors: those costs, not
-/// SQLite, bounded both. Rows are written and read exactly as the plugin does (same columns, same serializers and
-/// manifests), so the plugin's queries, deletes and `vtsctl journal` see no difference. Used only for the embedded
-/// SQLite journal; any other database keeps the plugin's own statements.</summary>
-internal sealed class SqliteJournalStatements
+/// <summary><see cref="IJournalStatements"/> as plain prepared SQLite commands on Akka.Persistence.Sql's own tables,
+/// run on <see cref="SqliteThreads"/> (Microsoft.Data.Sqlite is synchronous). Used for the embedded SQLite journal.</summary>
+internal sealed class SqliteJournalStatements : IJournalStatements
 {
     private readonly string _connectionString;
-    private readonly ExtendedActorSystem _system;
-    private readonly string? _defaultSerializer;
+    private readonly JournalRows _rows;
     private readonly bool _writerUuid;
     private readonly string _insert;
     private readonly string _insertTag;
@@ -29,12 +22,11 @@ internal sealed class SqliteJournalStatements
     private readonly string _replay;
     private readonly string _latestSnapshot;
 
-    private SqliteJournalStatements(string connectionString, ExtendedActorSystem system, string? defaultSerializer, bool writerUuid,
+    private SqliteJournalStatements(string connectionString, JournalRows rows, bool writerUuid,
         string insert, string insertTag, string highest, string replay, string latestSnapshot)
     {
         _connectionString = connectionString;
-        _system = system;
-        _defaultSerializer = defaultSerializer;
+        _rows = rows;
         _writerUuid = writerUuid;
         _insert = insert;
         _insertTag = insertTag;
@@ -43,21 +35,13 @@ internal sealed class SqliteJournalStatements
         _latestSnapshot = latestSnapshot;
     }
 
-    private Akka.Serialization.Serialization Serialization => _system.Serialization;
-
     /// <summary>For a journal or snapshot store plugin section; null unless it is Microsoft.Data.Sqlite with the plugin's
     /// default table layout.</summary>
     public static SqliteJournalStatements? For(Akka.Configuration.Config pluginConfig, ActorSystem system)
     {
         if (pluginConfig.GetString("provider-name") is not { } provider || !provider.StartsWith("SQLite.MS", StringComparison.Ordinal))
             return null;
-        var journalConfig = new JournalConfig(pluginConfig.WithFallback(SqlPersistence.DefaultJournalConfiguration));
-        // Our statements know the plugin's default layout only: tags in their own table, no schema, no metadata table
-        // taking part in the highest sequence number. Any other layout stays with the plugin.
-        var snapshotConfig = new SnapshotConfig(pluginConfig.WithFallback(SqlPersistence.DefaultSnapshotConfiguration));
-        if (journalConfig.PluginConfig.TagMode != TagMode.TagTable || journalConfig.DaoConfig.SqlCommonCompatibilityMode
-            || journalConfig.TableConfig.SchemaName is { Length: > 0 } || snapshotConfig.TableConfig.SchemaName is { Length: > 0 })
-            return null;
+        if (JournalRows.KnownLayout(pluginConfig) is not var (journalConfig, snapshotConfig)) return null;
         var journal = journalConfig.TableConfig.EventJournalTable;
         var snapshot = snapshotConfig.TableConfig.SnapshotTable;
         var j = journal.ColumnNames;
@@ -67,8 +51,7 @@ internal sealed class SqliteJournalStatements
         var t = tags.ColumnNames;
         return new SqliteJournalStatements(
             pluginConfig.GetString("connection-string"),
-            (ExtendedActorSystem)system,
-            journalConfig.DefaultSerializer,
+            new JournalRows((ExtendedActorSystem)system, journalConfig.DefaultSerializer),
             journal.UseWriterUuidColumn,
             insert: $"""
                 INSERT INTO [{journal.Name}] ([{j.Created}], [{j.Deleted}], [{j.PersistenceId}], [{j.SequenceNumber}], [{j.Message}], [{j.Manifest}], [{j.Identifier}]{(journal.UseWriterUuidColumn ? $", [{j.WriterUuid}]" : "")})
@@ -91,24 +74,22 @@ internal sealed class SqliteJournalStatements
                 """);
     }
 
-    /// <summary>All the writes in one transaction. Answers, as the plugin does, one entry per atomic write: null, or
-    /// why that write was rejected (its events could not be serialized); throws if the transaction failed.</summary>
-    public IImmutableList<Exception?> Write(IReadOnlyList<AtomicWrite> writes)
+    /// <summary>One group at a time, on the writer's own thread: SQLite takes one writer anyway.</summary>
+    public Task<IImmutableList<Exception?>> Write(IReadOnlyList<AtomicWrite> writes) => SqliteThreads.Writer.Run(() => WriteNow(writes));
+
+    public Task<long> HighestSequenceNr(string persistenceId, long fromSequenceNr) =>
+        SqliteThreads.Readers.Run(() => HighestSequenceNrNow(persistenceId, fromSequenceNr));
+
+    public Task Replay(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<IPersistentRepresentation> replayed) =>
+        SqliteThreads.Readers.Run(() => ReplayNow(persistenceId, fromSequenceNr, toSequenceNr, max, replayed));
+
+    public Task<SelectedSnapshot?> LatestSnapshot(string persistenceId, SnapshotSelectionCriteria criteria) =>
+        SqliteThreads.Readers.Run(() => LatestSnapshotNow(persistenceId, criteria));
+
+    private IImmutableList<Exception?> WriteNow(IReadOnlyList<AtomicWrite> writes)
     {
         var now = DateTime.UtcNow.Ticks;
-        var rows = new List<Row>();
-        var rejections = new Exception?[writes.Count];
-        for (var i = 0; i < writes.Count; i++)
-        {
-            try
-            {
-                rows.AddRange(((IEnumerable<IPersistentRepresentation>)writes[i].Payload).Select(Serialize).ToList());
-            }
-            catch (Exception e)
-            {
-                rejections[i] = e;
-            }
-        }
+        var (rows, rejections) = _rows.Serialize(writes);
         if (rows.Count == 0) return rejections.ToImmutableList();
 
         using var connection = Open();
@@ -126,7 +107,7 @@ internal sealed class SqliteJournalStatements
         using var tagInserts = new TagInserts(connection, _insertTag);
         foreach (var row in rows)
         {
-            created.Value = row.Event.Timestamp == 0 ? now : row.Event.Timestamp;
+            created.Value = row.Created(now);
             id.Value = row.Event.PersistenceId;
             seq.Value = row.Event.SequenceNr;
             message.Value = row.Message;
@@ -173,8 +154,6 @@ internal sealed class SqliteJournalStatements
         });
     }
 
-    private sealed record Row(IPersistentRepresentation Event, byte[] Message, string Manifest, int Identifier, IImmutableSet<string> Tags);
-
     /// <summary>A tagged event's tags, each a row pointing at the event's ordering (the row just inserted). Prepared
     /// once per transaction, on its first tagged event.</summary>
     private sealed class TagInserts(SqliteConnection connection, string insertTag) : IDisposable
@@ -182,7 +161,7 @@ internal sealed class SqliteJournalStatements
         private SqliteCommand? _ordering;
         private SqliteCommand? _insert;
 
-        public void Insert(Row row)
+        public void Insert(JournalRow row)
         {
             if (_insert is null)
             {
@@ -211,22 +190,7 @@ internal sealed class SqliteJournalStatements
         }
     }
 
-    /// <summary>As the plugin serializes an event: its serializer's id, and the manifest that serializer asks for.</summary>
-    private Row Serialize(IPersistentRepresentation e)
-    {
-        var (payload, tags) = e.Payload is Tagged tagged ? (tagged.Payload, tagged.Tags) : (e.Payload, ImmutableHashSet<string>.Empty);
-        var serializer = Serialization.FindSerializerForType(payload.GetType(), _defaultSerializer);
-        var manifest = serializer switch
-        {
-            Akka.Serialization.SerializerWithStringManifest withManifest => withManifest.Manifest(payload),
-            { IncludeManifest: true } => payload.GetType().TypeQualifiedName(),
-            _ => string.Empty,
-        };
-        var message = Akka.Serialization.Serialization.WithTransport(_system, () => serializer.ToBinary(payload));
-        return new Row(e, message, manifest, serializer.Identifier, tags);
-    }
-
-    public long HighestSequenceNr(string persistenceId, long fromSequenceNr)
+    private long HighestSequenceNrNow(string persistenceId, long fromSequenceNr)
     {
         using var connection = Open();
         using var command = Command(connection, _highest);
@@ -235,7 +199,7 @@ internal sealed class SqliteJournalStatements
         return command.ExecuteScalar() is long highest ? highest : 0;
     }
 
-    public void Replay(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<IPersistentRepresentation> replayed)
+    private void ReplayNow(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<IPersistentRepresentation> replayed)
     {
         if (max <= 0) return;
         using var connection = Open();
@@ -247,20 +211,13 @@ internal sealed class SqliteJournalStatements
         using var row = command.ExecuteReader();
         while (row.Read())
         {
-            var manifest = row.IsDBNull(4) ? "" : row.GetString(4);
-            replayed(new Persistent(
-                payload: Payload((byte[])row[2], row.IsDBNull(3) ? null : row.GetInt32(3), manifest),
-                sequenceNr: row.GetInt64(0),
-                persistenceId: persistenceId,
-                manifest: manifest,
-                isDeleted: false,
-                sender: ActorRefs.NoSender,
-                writerGuid: row.IsDBNull(5) ? null : row.GetString(5),
-                timestamp: row.GetInt64(1)));
+            replayed(_rows.Event(persistenceId, sequenceNr: row.GetInt64(0), created: row.GetInt64(1), message: (byte[])row[2],
+                serializerId: row.IsDBNull(3) ? null : row.GetInt32(3), manifest: row.IsDBNull(4) ? "" : row.GetString(4),
+                writer: row.IsDBNull(5) ? null : row.GetString(5)));
         }
     }
 
-    public SelectedSnapshot? LatestSnapshot(string persistenceId, SnapshotSelectionCriteria criteria)
+    private SelectedSnapshot? LatestSnapshotNow(string persistenceId, SnapshotSelectionCriteria criteria)
     {
         using var connection = Open();
         using var command = Command(connection, _latestSnapshot);
@@ -271,18 +228,8 @@ internal sealed class SqliteJournalStatements
         command.Parameters.AddWithValue("$minCreated", criteria.MinTimestamp?.Ticks ?? 0);
         using var row = command.ExecuteReader();
         if (!row.Read()) return null;
-        var snapshot = Payload((byte[])row[2], row.IsDBNull(4) ? null : row.GetInt32(4), row.IsDBNull(3) ? "" : row.GetString(3));
+        var snapshot = _rows.Payload((byte[])row[2], row.IsDBNull(4) ? null : row.GetInt32(4), row.IsDBNull(3) ? "" : row.GetString(3));
         return new SelectedSnapshot(new SnapshotMetadata(persistenceId, row.GetInt64(0), new DateTime(row.GetInt64(1))), snapshot);
-    }
-
-    /// <summary>As the plugin reads a payload: by the serializer id it was written with, or, for rows written before
-    /// ids were kept, by the type named in the manifest.</summary>
-    private object Payload(byte[] bytes, int? serializerId, string manifest)
-    {
-        if (serializerId is { } id) return Serialization.Deserialize(bytes, id, manifest);
-        var type = Type.GetType(manifest, throwOnError: true)!;
-        return Akka.Serialization.Serialization.WithTransport(_system,
-            () => Serialization.FindSerializerForType(type, _defaultSerializer).FromBinary(bytes, type));
     }
 
     private SqliteConnection Open()

@@ -288,4 +288,24 @@ public abstract class JournalBehaviour(Config config) : TestKit(config)
         Assert.Equal(4, recovered.LastSequenceNr);
         Assert.Equal(5, Wrote(writer, new Write(1)));
     }
+
+    [Fact]
+    public void A_long_history_recovers_whole_and_in_order()
+    {
+        // Longer than what a recovery reads ahead with its highest sequence number on PostgreSQL (1,000 events).
+        var writer = StartRecovered("long");
+        writer.Tell(new Write(1_205));
+        ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(60)));
+        writer.Tell(new DeleteUpTo(2));
+        ExpectMsg<DeleteMessagesSuccess>(Dilated(Step));
+        Stop(writer);
+
+        Start("long");
+        var recovered = ExpectMsg<Recovered>(Dilated(Step));
+        Assert.Equal(Enumerable.Range(3, 1_203).Select(i => $"long:{i}"), recovered.Events);
+        Assert.Equal(1_205, recovered.LastSequenceNr);
+
+        Start("long", replayUpTo: 1_100);
+        Assert.Equal(Enumerable.Range(3, 1_098).Select(i => $"long:{i}"), ExpectMsg<Recovered>(Dilated(Step)).Events);
+    }
 }

@@ -59,4 +59,16 @@ public sealed class PostgreSqlJournalTests(PostgresServer postgres) : JournalBeh
             "tags.PK_tags", "tags.tags_persistence_id_sequence_nr_idx", "tags.tags_tag_idx",
         ], found);
     }
+
+    [Theory]
+    [InlineData("tag-write-mode = Csv")]
+    [InlineData("delete-compatibility-mode = on")]
+    [InlineData("default.schema-name = \"vts\"")]
+    [InlineData("provider-name = \"SqlServer.2019\"")]
+    public void Any_layout_but_the_plugins_default_on_postgresql_keeps_the_plugins_own_statements(string setting)
+    {
+        var journal = Sys.Settings.Config.GetConfig("akka.persistence.journal.sql");
+        Assert.IsType<PostgreSqlJournalStatements>(JournalStatements.For(journal, Sys));
+        Assert.Null(JournalStatements.For(ConfigurationFactory.ParseString(setting).WithFallback(journal), Sys));
+    }
 }
