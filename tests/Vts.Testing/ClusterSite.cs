@@ -88,17 +88,21 @@ public sealed class ClusterSite : IDisposable
         File.Exists(Path.Combine(State(node), "event.log")) ? File.ReadAllLines(Path.Combine(State(node), "event.log")) : [];
 
     /// <summary>The manifests of one persistence id's events, in order, read from the shared journal.</summary>
-    public async Task<List<string>> JournalManifests(string persistenceId)
+    public async Task<List<string>> JournalManifests(string persistenceId) =>
+        (await JournalEvents(persistenceId)).Select(e => e.Manifest).ToList();
+
+    /// <summary>A persistence id's events in order: each one's manifest (its type) and when it was journaled.</summary>
+    public async Task<List<(string Manifest, DateTime Journaled)>> JournalEvents(string persistenceId)
     {
         await using var db = new NpgsqlConnection(ConnectionString);
         await db.OpenAsync();
         await using var query = new NpgsqlCommand(
-            "SELECT manifest FROM journal WHERE persistence_id = @id ORDER BY sequence_number", db);
+            "SELECT manifest, created FROM journal WHERE persistence_id = @id ORDER BY sequence_number", db);
         query.Parameters.AddWithValue("id", persistenceId);
         await using var rows = await query.ExecuteReaderAsync();
-        var manifests = new List<string>();
-        while (await rows.ReadAsync()) manifests.Add(rows.GetString(0));
-        return manifests;
+        var events = new List<(string, DateTime)>();
+        while (await rows.ReadAsync()) events.Add((rows.GetString(0), new DateTime(rows.GetInt64(1), DateTimeKind.Utc)));
+        return events;
     }
 
     public void Dispose()

@@ -17,4 +17,15 @@ public static class Wait
             await Task.Delay(50);
         }
     }
+
+    /// <summary>As <see cref="Until(Func{bool}, TimeSpan, string)"/>, for a condition that has to ask something.</summary>
+    public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > timeout) throw new TimeoutException($"not within {timeout}: {what}");
+            await Task.Delay(50);
+        }
+    }
 }

@@ -15,13 +15,17 @@ public static class PoolSharding
     {
         var sharding = ClusterSharding.Get(system); // loads sharding's defaults, which the settings read
         var settings = ClusterShardingSettings.Create(system).WithRememberEntities(true);
+        // A pool that moves ends its tapes' running attempts in the journal before it stops (PoolSupervisor.HandOff),
+        // so the new owner never starts an attempt beside one still running here.
         return sharding.StartAsync(
             TypeName,
             entityId => PoolName.TryParse(entityId, out var pool, out _) && engine.AutoCopy.Pools.TryGetValue(pool, out var settings)
                 ? PoolSupervisor.Props(settings, engine)
                 : RetiredPool.Props(entityId),
             settings,
-            new PoolMessageExtractor());
+            new PoolMessageExtractor(),
+            sharding.DefaultShardAllocationStrategy(settings),
+            PoolSupervisor.HandOff.Instance);
     }
 }
 
@@ -46,6 +50,7 @@ public sealed class RetiredPool : ReceiveActor
     public RetiredPool(string pool)
     {
         Context.GetLogger().Warning("pool {0} has journaled work but is no longer configured; its copies stay as journaled", pool);
+        Receive<PoolSupervisor.HandOff>(_ => Context.Stop(Self));
         ReceiveAny(_ => { });
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }

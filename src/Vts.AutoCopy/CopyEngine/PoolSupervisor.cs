@@ -24,6 +24,19 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
 
     private sealed record StartWaking : INoSerializationVerificationNeeded;
 
+    /// <summary>Sharding's hand-off stop message for a pool (its shard moves to another node, or this node leaves): the
+    /// pool stops once every tape has ended its running attempt in the journal.</summary>
+    public sealed record HandOff : INoSerializationVerificationNeeded
+    {
+        public static readonly HandOff Instance = new();
+    }
+
+    private sealed record HandOffOverdue : INoSerializationVerificationNeeded;
+
+    /// <summary>A transfer that does not stop when cancelled must not hold its pool (and every event for it) for
+    /// sharding's whole hand-off timeout; the new owner runs the tape's attempt again after this.</summary>
+    private static readonly TimeSpan HandOffAtMost = TimeSpan.FromSeconds(20);
+
     private const int SnapshotEvery = 1000;
     /// <summary>Tapes of one pool recovering at once after a restart. Recoveries share the node's permits with every
     /// other persistent actor (pools, sharding's own stores); waking thousands at once would queue those behind them.</summary>
@@ -74,6 +87,13 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
             _engine.Started.PipeTo(Self, success: () => new StartWaking(), failure: _ => new StartWaking());
         });
 
+        Command<HandOff>(_ => OnHandOff());
+        Command<HandOffOverdue>(_ =>
+        {
+            _log.Warning("pool {0}: {1} tapes did not stop within {2} of the hand-over; stopping without them", _pool.Name,
+                _tapes.Count, HandOffAtMost);
+            Context.Stop(Self);
+        });
         Command<ITapeCommand>(command => Deliver(command, Sender));
         Command<GetPoolSummary>(_ => Sender.Tell(new PoolSummary(_pool.Name, _engine.NodeName,
             _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled).ToDictionary())));
@@ -89,14 +109,33 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         Command<StartWaking>(_ => WakeSome());
         Command<WakeTape>(w =>
         {
-            if (_active.Contains(w.Volser) && !_tapes.ContainsKey(w.Volser)) StartTape(w.Volser);
+            if (_active.Contains(w.Volser) && !_tapes.ContainsKey(w.Volser) && !_handingOff) StartTape(w.Volser);
         });
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "pool {0}: snapshot not saved", _pool.Name));
     }
 
+    private bool _handingOff;
+
+    private void OnHandOff()
+    {
+        if (_handingOff) return;
+        _handingOff = true;
+        _toWake.Clear();
+        if (_tapes.Count == 0)
+        {
+            Context.Stop(Self);
+            return;
+        }
+        foreach (var tape in _tapes.Values) tape.Tell(new TapeCopyActor.HandOver());
+        Timers.StartSingleTimer("hand-off", new HandOffOverdue(), HandOffAtMost);
+    }
+
     private void Deliver(ITapeCommand command, IActorRef sender)
     {
+        // Sharding holds what arrives for a pool being handed off; anything that slipped in is sent again by its
+        // sender (EMS intake, vtsctl) until the pool's new home answers.
+        if (_handingOff) return;
         var volser = command.Volser.Value;
         if (_stopping.TryGetValue(volser, out var waiting))
         {
@@ -131,6 +170,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     /// <summary>To the tape's actor, or, while that actor is being stopped, into the queue it is restarted with.</summary>
     private void Hand(ITapeCommand command, IActorRef sender)
     {
+        if (_handingOff) return; // an activation journaled during the hand-off: its sender asks the new owner
         var volser = command.Volser.Value;
         if (_stopping.TryGetValue(volser, out var waiting)) waiting.Add((command, sender));
         else TapeFor(volser).Tell(command, sender);
@@ -169,6 +209,12 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         if (!_volserOf.Remove(terminated.ActorRef, out var volser)) return;
         _tapes.Remove(volser);
         _states.Remove(volser);
+        if (_handingOff)
+        {
+            // Its work stays journaled as pending (TapeActivated): the new owner wakes it.
+            if (_tapes.Count == 0) Context.Stop(Self);
+            return;
+        }
         if (_waking.Remove(volser)) WakeSome();
         if (!_stopping.Remove(volser, out var waiting))
         {

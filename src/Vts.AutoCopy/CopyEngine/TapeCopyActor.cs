@@ -28,6 +28,13 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     /// <summary>Told to the parent after every change, so the pool can answer for its busy tapes without asking each.</summary>
     public sealed record TapeStateChanged(Volser Volser, TapeCopyState State) : INoSerializationVerificationNeeded;
 
+    /// <summary>From the pool, whose shard moves to another node: end the running attempt in the journal (cancelled, not
+    /// failed), then stop. The new owner's tape then starts the next attempt only after this one has ended, never
+    /// beside it.</summary>
+    public sealed record HandOver : INoSerializationVerificationNeeded;
+
+    public const string HandedOverReason = "pool handed over to another node";
+
     private sealed record RetryDue : INoSerializationVerificationNeeded;
 
     private sealed record TransferFinished(int Attempt, TransferOutcome Outcome) : INoSerializationVerificationNeeded;
@@ -124,6 +131,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             case RetryDue: Schedule(recovering: false); break;
             case TransferFinished finished: OnTransferFinished(finished); break;
             case StopIfSettled: OnStopIfSettled(); break;
+            case HandOver: OnHandOver(); break;
             case EntryLogged logged:
                 if (_state.UnreportedFailure is { } failed && logged.Key == FailureKey(failed))
                     Persist(new FailureReported(failed.At), e =>
@@ -150,9 +158,24 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                 Become(Ready);
                 break;
             case GetTapeStatus: ReplyStatus(); break;
+            case HandOver: _handingOver = true; break; // the cancelled attempt is journaled, then the tape stops
             case SaveSnapshotSuccess: break;
             default: Stash.Stash(); break;
         }
+    }
+
+    /// <summary>True once the pool handed this tape over: it stops as soon as no attempt of its own is running.</summary>
+    private bool _handingOver;
+
+    private void OnHandOver()
+    {
+        _handingOver = true;
+        if (_transfer is { } running)
+        {
+            running.Cancel(); // its end is journaled in OnTransferFinished, then the tape stops
+            return;
+        }
+        Context.Stop(Self); // a slot asked for or held is given back when the gate sees this tape stop
     }
 
     private void ReplyStatus() => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state, LastSequenceNr > 0));
@@ -256,9 +279,14 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         _transfer = null;
         ReleaseSlot();
 
-        var outcome = finished.Outcome is TransferOutcome.Cancelled || _state.Mounted is null || finished.Outcome is TransferOutcome.Succeeded
-            ? finished.Outcome
-            : new TransferOutcome.Cancelled("tape mounted during transfer");
+        var outcome = finished.Outcome switch
+        {
+            TransferOutcome.Succeeded => finished.Outcome,
+            _ when _handingOver => new TransferOutcome.Cancelled(HandedOverReason),
+            TransferOutcome.Cancelled => finished.Outcome,
+            _ when _state.Mounted is not null => new TransferOutcome.Cancelled("tape mounted during transfer"),
+            _ => finished.Outcome,
+        };
         var attemptSeconds = (DateTimeOffset.UtcNow - _attemptStartedAt).TotalSeconds;
         PersistAll(_state.DecideTransferOutcome(outcome, _engine.AutoCopy.Retry, Now), e =>
         {
@@ -270,6 +298,8 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                     Report(Severity.Info, MessageIds.CopyCompleted,
                         $"copied to {_pool.Target}:{_pool.TargetPool}/{_volser}, {c.Size} bytes, sha256 {c.Sha256}, attempt {c.Attempt}");
                     break;
+                case AttemptCancelled when _handingOver:
+                    break; // not news: the new owner carries on with the copy
                 case AttemptCancelled c:
                     Report(Severity.Info, MessageIds.CopyCancelledByMount, $"attempt {c.Attempt} cancelled: {c.Reason}; copy stays due");
                     break;
@@ -285,7 +315,9 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                     ReportFailure(f);
                     break;
             }
-            if (e is CopyCompleted or AttemptCancelled or CopyFailed || e is AttemptFailed { NextAttemptAt: not null })
+            if (_handingOver)
+                Context.Stop(Self);
+            else if (e is CopyCompleted or AttemptCancelled or CopyFailed || e is AttemptFailed { NextAttemptAt: not null })
                 Schedule(recovering: false);
         });
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Persistence;
 using Akka.TestKit;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.CopyEngine;
@@ -122,6 +123,47 @@ public sealed class Engine
         }
         _pools.Clear();
         _generation++;
+    }
+
+    /// <summary>Hands every pool off as sharding does when a pool moves (its hand-off stop message) and waits until each
+    /// has stopped; the next <see cref="Pool"/> is the new owner's.</summary>
+    public void HandOff()
+    {
+        foreach (var actor in _pools.Values)
+        {
+            var watcher = _kit.CreateTestProbe();
+            watcher.Watch(actor);
+            actor.Tell(PoolSupervisor.HandOff.Instance);
+            watcher.ExpectTerminated(actor, TimeSpan.FromSeconds(10));
+        }
+        _pools.Clear();
+        _generation++;
+    }
+
+    /// <summary>The events journaled under a persistence id, read back by a recovery of their own.</summary>
+    public IReadOnlyList<object> Journal(string persistenceId)
+    {
+        var probe = _kit.CreateTestProbe();
+        _kit.Sys.ActorOf(Props.Create(() => new JournalReader(persistenceId, probe.Ref)));
+        return probe.ExpectMsg<IReadOnlyList<object>>(TimeSpan.FromSeconds(10));
+    }
+
+    private sealed class JournalReader : ReceivePersistentActor
+    {
+        private readonly List<object> _events = [];
+
+        public override string PersistenceId { get; }
+
+        public JournalReader(string persistenceId, IActorRef probe)
+        {
+            PersistenceId = persistenceId;
+            Recover<RecoveryCompleted>(_ =>
+            {
+                probe.Tell((IReadOnlyList<object>)_events.ToList());
+                Context.Stop(Self);
+            });
+            Recover<object>(_events.Add);
+        }
     }
 
     private int _ids;

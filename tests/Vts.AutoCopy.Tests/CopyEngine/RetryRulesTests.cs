@@ -167,6 +167,56 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
     }
 
     [Fact]
+    public void A_pool_handed_to_another_node_ends_its_running_attempt_as_cancelled_before_the_new_owner_starts_the_next()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Dismount(Pool1, "H00001");
+        var first = engine.Transport.Next(Wait);
+
+        engine.HandOff(); // returns once the old pool and its tape have stopped
+
+        Assert.True(first.Cancellation.IsCancellationRequested);
+        var journal = engine.Journal(TapeCopyActor.PersistenceIdFor(Pool1, Volser.Parse("H00001")));
+        Assert.Equal([typeof(DismountRecorded), typeof(AttemptStarted), typeof(AttemptCancelled)], journal.Select(e => e.GetType()));
+        Assert.Equal(TapeCopyActor.HandedOverReason, ((AttemptCancelled)journal[^1]).Reason);
+
+        engine.Pool(Pool1);
+        var resumed = engine.Transport.Next(Wait);
+        Assert.Equal("H00001", resumed.Request.Volser.Value);
+        // Not a failed attempt: this is attempt 1 again.
+        AwaitAssert(() => Assert.Equal(1, engine.Status(Pool1, "H00001").Attempts), Wait);
+        resumed.Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+    }
+
+    [Fact]
+    public void A_pool_handed_off_with_no_tape_running_stops_at_once_and_its_due_copies_move_with_it()
+    {
+        var engine = new Engine(this, Settings(slots: 1));
+        engine.Dismount(Pool1, "H00002");
+        var holder = engine.Transport.Next(Wait);
+        engine.Dismount(Pool2, "H00003"); // waits for the only slot
+        AwaitAssert(() => Assert.Equal(CopyPhase.Due, engine.Status(Pool2, "H00003").Phase), Wait);
+
+        engine.HandOff();
+        Assert.True(holder.Cancellation.IsCancellationRequested);
+
+        engine.Pool(Pool1);
+        engine.Pool(Pool2);
+        // Both still due on the new owner, one slot between them: one after the other. (The slot the cancelled transfer
+        // gave back may have reached H00003 on the old owner just before its own hand-off: that call ended cancelled.)
+        ScriptedTransport.Call Running()
+        {
+            while (true)
+                if (engine.Transport.Next(Wait) is { Outcome.Task.IsCompleted: false } call) return call;
+        }
+        var first = Running();
+        first.Outcome.SetResult(Engine.Copied);
+        var second = Running();
+        Assert.Equal(["H00002", "H00003"], new[] { first, second }.Select(c => c.Request.Volser.Value).Order());
+    }
+
+    [Fact]
     public void R7_The_final_error_is_reported_again_after_a_crash_until_the_event_log_confirms_it()
     {
         var engine = new Engine(this, Settings(maxAttempts: 1));
