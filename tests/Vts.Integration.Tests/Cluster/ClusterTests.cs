@@ -51,8 +51,9 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
 
             await Wait.Until(() => Copied(site, tapes) >= 4, TimeSpan.FromSeconds(120), "the first copies");
             output.WriteLine($"killing node 1 with {Copied(site, tapes)} of {tapes.Count} copied");
-            var killedAt = DateTime.UtcNow;
             await nodes[0].Kill();
+            // Once the process is gone: until the signal lands, the node may still journal an attempt's start.
+            var killedAt = DateTime.UtcNow;
 
             // Default retry interval (5 minutes): only copies resumed at once can arrive in time.
             await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(150),
