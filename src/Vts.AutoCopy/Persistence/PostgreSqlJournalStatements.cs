@@ -29,7 +29,7 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     private readonly Statements _sql;
     private readonly ConcurrentDictionary<string, ReadAhead> _readAhead = new();
 
-    private sealed record Statements(string Insert, string InsertReturning, string InsertTags, string After, string Highest, string Replay,
+    private sealed record Statements(string Insert, string InsertReturning, string InsertTags, string AfterMany, string Highest, string Replay,
         string LatestSnapshot);
 
     /// <summary>The rows of one persistence id after <paramref name="After"/>, deleted ones included (they count for the
@@ -75,7 +75,14 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
                 INSERT INTO "{tags.Name}" ("{t.OrderingId}", "{t.Tag}", "{t.SequenceNumber}", "{t.PersistenceId}")
                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])
                 """,
-            After: $"""{columns} WHERE "{j.PersistenceId}" = $1 AND "{j.SequenceNumber}" > $2 ORDER BY "{j.SequenceNumber}" LIMIT $3""",
+            // For each (persistence id, after) asked, its first rows after that number, tagged with the request's place.
+            AfterMany: $"""
+                SELECT r.i, x.* FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS r(id, after, i)
+                CROSS JOIN LATERAL (
+                    {columns}
+                    WHERE "{j.PersistenceId}" = r.id AND "{j.SequenceNumber}" > r.after ORDER BY "{j.SequenceNumber}" LIMIT $3) AS x
+                ORDER BY 1, 2
+                """,
             Highest: $"""SELECT MAX("{j.SequenceNumber}") FROM "{journal.Name}" WHERE "{j.PersistenceId}" = $1 AND "{j.SequenceNumber}" > $2""",
             Replay: $"""
                 {columns}
@@ -157,14 +164,7 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     /// <summary>Also reads the rows after <paramref name="fromSequenceNr"/>, which the replay Akka asks for next takes.</summary>
     public async Task<long> HighestSequenceNr(string persistenceId, long fromSequenceNr)
     {
-        var rows = await Guarded(async () =>
-        {
-            await using var after = _database.CreateCommand(_sql.After);
-            after.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
-            after.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromSequenceNr });
-            after.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ReadAheadRows + 1 });
-            return await Read(after);
-        });
+        var rows = await ReadAfter(persistenceId, fromSequenceNr);
         _readAhead.TryRemove(persistenceId, out _);
         if (rows.Count == 0) return 0;
         if (rows.Count <= ReadAheadRows)
@@ -181,6 +181,68 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
             highest.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromSequenceNr });
             return await highest.ExecuteScalarAsync() is long found ? found : 0;
         });
+    }
+
+    private sealed record AfterRequest(string PersistenceId, long After, TaskCompletionSource<List<StoredRow>> Rows);
+
+    private readonly object _afterLock = new();
+    private List<AfterRequest> _afterWaiting = [];
+    private bool _afterReading;
+
+    /// <summary>Most recoveries come in crowds (a burst of events for tapes not in memory, pools waking their tapes after
+    /// a restart or a failover): those that ask while a read is in flight are read together in the next, one round
+    /// trip for all of them, as the group commit does for writes.</summary>
+    private Task<List<StoredRow>> ReadAfter(string persistenceId, long after)
+    {
+        var request = new AfterRequest(persistenceId, after, new TaskCompletionSource<List<StoredRow>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_afterLock)
+        {
+            _afterWaiting.Add(request);
+            if (_afterReading) return request.Rows.Task;
+            _afterReading = true;
+        }
+        _ = Task.Run(ReadCrowds);
+        return request.Rows.Task;
+    }
+
+    private async Task ReadCrowds()
+    {
+        while (true)
+        {
+            List<AfterRequest> crowd;
+            lock (_afterLock)
+            {
+                if (_afterWaiting.Count == 0)
+                {
+                    _afterReading = false;
+                    return;
+                }
+                crowd = _afterWaiting;
+                _afterWaiting = [];
+            }
+            try
+            {
+                var rows = await Guarded(async () =>
+                {
+                    await using var read = _database.CreateCommand(_sql.AfterMany);
+                    read.Parameters.Add(Array(NpgsqlDbType.Text, crowd.Select(r => r.PersistenceId).ToArray()));
+                    read.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.After).ToArray()));
+                    read.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ReadAheadRows + 1 });
+                    var byRequest = crowd.Select(_ => new List<StoredRow>()).ToArray();
+                    await using var row = await read.ExecuteReaderAsync();
+                    while (await row.ReadAsync())
+                        byRequest[row.GetInt64(0) - 1].Add(new StoredRow(row.GetInt64(1), row.GetInt64(2), (byte[])row[3],
+                            row.IsDBNull(4) ? null : row.GetInt32(4), row.IsDBNull(5) ? "" : row.GetString(5),
+                            row.IsDBNull(6) ? null : row.GetString(6), row.GetBoolean(7)));
+                    return byRequest;
+                });
+                for (var i = 0; i < crowd.Count; i++) crowd[i].Rows.TrySetResult(rows[i]);
+            }
+            catch (Exception e)
+            {
+                foreach (var request in crowd) request.Rows.TrySetException(e);
+            }
+        }
     }
 
     public async Task Replay(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<IPersistentRepresentation> replayed)
