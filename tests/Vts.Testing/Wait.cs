@@ -8,23 +8,18 @@ public static class Wait
     public static Task Until(Func<bool> condition, TimeSpan timeout, string what) => Until(condition, timeout, () => what);
 
     /// <param name="what">said when the deadline passes, as things stand then.</param>
-    public static async Task Until(Func<bool> condition, TimeSpan timeout, Func<string> what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (deadline.Elapsed > timeout) throw new TimeoutException($"not within {timeout}: {what()}");
-            await Task.Delay(50);
-        }
-    }
+    public static Task Until(Func<bool> condition, TimeSpan timeout, Func<string> what) =>
+        Until(() => Task.FromResult(condition()), timeout, what);
 
     /// <summary>As <see cref="Until(Func{bool}, TimeSpan, string)"/>, for a condition that has to ask something.</summary>
-    public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    public static Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what) => Until(condition, timeout, () => what);
+
+    private static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
     {
         var deadline = Stopwatch.StartNew();
         while (!await condition())
         {
-            if (deadline.Elapsed > timeout) throw new TimeoutException($"not within {timeout}: {what}");
+            if (deadline.Elapsed > timeout) throw new TimeoutException($"not within {timeout}: {what()}");
             await Task.Delay(50);
         }
     }

@@ -59,6 +59,8 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TapeCopyState _state = TapeCopyState.Initial;
     private CancellationTokenSource? _transfer;
+    /// <summary>True once the pool handed this tape over: it stops as soon as no attempt of its own is running.</summary>
+    private bool _handingOver;
     private bool _slotRequested;
     private bool _holdsSlot;
     /// <summary>The gate that queued or granted this tape's request, watched: if it dies, the next one must hear of us.</summary>
@@ -163,9 +165,6 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             default: Stash.Stash(); break;
         }
     }
-
-    /// <summary>True once the pool handed this tape over: it stops as soon as no attempt of its own is running.</summary>
-    private bool _handingOver;
 
     private void OnHandOver()
     {

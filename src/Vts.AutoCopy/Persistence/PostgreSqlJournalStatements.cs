@@ -28,6 +28,12 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     private readonly bool _writerUuid;
     private readonly Statements _sql;
     private readonly ConcurrentDictionary<string, ReadAhead> _readAhead = new();
+    /// <summary>Recoveries' reads waiting for the one in flight (<see cref="ReadAfter"/>).</summary>
+    private readonly object _afterLock = new();
+    private List<AfterRequest> _afterWaiting = [];
+    private bool _afterReading;
+
+    private sealed record AfterRequest(string PersistenceId, long After, TaskCompletionSource<List<StoredRow>> Rows);
 
     private sealed record Statements(string Insert, string InsertReturning, string InsertTags, string AfterMany, string Highest, string Replay,
         string LatestSnapshot);
@@ -36,7 +42,13 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     /// highest sequence number, never for a replay).</summary>
     private sealed record ReadAhead(long After, List<StoredRow> Rows);
 
-    private sealed record StoredRow(long SequenceNr, long Created, byte[] Message, int? Identifier, string Manifest, string? Writer, bool Deleted);
+    private sealed record StoredRow(long SequenceNr, long Created, byte[] Message, int? Identifier, string Manifest, string? Writer, bool Deleted)
+    {
+        /// <summary>The row's columns as the statements select them, from column <paramref name="at"/> on.</summary>
+        public static StoredRow From(NpgsqlDataReader row, int at = 0) =>
+            new(row.GetInt64(at), row.GetInt64(at + 1), (byte[])row[at + 2], row.IsDBNull(at + 3) ? null : row.GetInt32(at + 3),
+                row.IsDBNull(at + 4) ? "" : row.GetString(at + 4), row.IsDBNull(at + 5) ? null : row.GetString(at + 5), row.GetBoolean(at + 6));
+    }
 
     private PostgreSqlJournalStatements(NpgsqlDataSource database, JournalRows rows, bool writerUuid, Statements sql)
     {
@@ -183,12 +195,6 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
         });
     }
 
-    private sealed record AfterRequest(string PersistenceId, long After, TaskCompletionSource<List<StoredRow>> Rows);
-
-    private readonly object _afterLock = new();
-    private List<AfterRequest> _afterWaiting = [];
-    private bool _afterReading;
-
     /// <summary>Most recoveries come in crowds (a burst of events for tapes not in memory, pools waking their tapes after
     /// a restart or a failover): those that ask while a read is in flight are read together in the next, one round
     /// trip for all of them, as the group commit does for writes.</summary>
@@ -231,9 +237,7 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
                     var byRequest = crowd.Select(_ => new List<StoredRow>()).ToArray();
                     await using var row = await read.ExecuteReaderAsync();
                     while (await row.ReadAsync())
-                        byRequest[row.GetInt64(0) - 1].Add(new StoredRow(row.GetInt64(1), row.GetInt64(2), (byte[])row[3],
-                            row.IsDBNull(4) ? null : row.GetInt32(4), row.IsDBNull(5) ? "" : row.GetString(5),
-                            row.IsDBNull(6) ? null : row.GetString(6), row.GetBoolean(7)));
+                        byRequest[row.GetInt64(0) - 1].Add(StoredRow.From(row, at: 1)); // column 0: the request's place
                     return byRequest;
                 });
                 for (var i = 0; i < crowd.Count; i++) crowd[i].Rows.TrySetResult(rows[i]);
@@ -268,8 +272,7 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
         var rows = new List<StoredRow>();
         await using var row = await command.ExecuteReaderAsync();
         while (await row.ReadAsync())
-            rows.Add(new StoredRow(row.GetInt64(0), row.GetInt64(1), (byte[])row[2], row.IsDBNull(3) ? null : row.GetInt32(3),
-                row.IsDBNull(4) ? "" : row.GetString(4), row.IsDBNull(5) ? null : row.GetString(5), row.GetBoolean(6)));
+            rows.Add(StoredRow.From(row));
         return rows;
     }
 

@@ -2,9 +2,6 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
-using Akka.Persistence.Sql;
-using Akka.Persistence.Sql.Config;
-using Akka.Util;
 using Microsoft.Data.Sqlite;
 
 namespace Vts.AutoCopy.Persistence;
