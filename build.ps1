@@ -25,6 +25,10 @@ function Invoke-Native([string]$what, [scriptblock]$command) {
 
 function Invoke-Build {
     Invoke-Native 'dotnet build' { dotnet build "$root/VtsActors.sln" -c $Configuration --nologo -v minimal }
+    # The node as it ships: ReadyToRun code, framework-dependent. Tests, bench and demo run this one (VTS_NODE_DLL).
+    $published = Join-Path $root 'artifacts/vts-node'
+    Invoke-Native 'dotnet publish' { dotnet publish "$root/src/Vts.Node" -c $Configuration -r linux-x64 --self-contained false --nologo -v minimal -o $published }
+    $env:VTS_NODE_DLL = Join-Path $published 'vts-node.dll'
 }
 
 # The tests start a real OpenSSH server (with python3, for the recipient's hashing receiver), throwaway PostgreSQL 15

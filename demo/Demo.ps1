@@ -16,7 +16,8 @@ $ErrorActionPreference = 'Stop'
 $PSNativeCommandUseErrorActionPreference = $true
 
 $repo = Split-Path -Parent $PSScriptRoot
-$nodeDll = Join-Path $repo "src/Vts.Node/bin/$Configuration/net10.0/vts-node.dll"
+# The published node when build.ps1 ran (it sets VTS_NODE_DLL), else the one built beside the others.
+$nodeDll = if ($env:VTS_NODE_DLL) { $env:VTS_NODE_DLL } else { Join-Path $repo "src/Vts.Node/bin/$Configuration/net10.0/vts-node.dll" }
 $simDll = Join-Path $repo "src/Vts.Sim/bin/$Configuration/net10.0/vts-sim.dll"
 $sshdExe = '/usr/sbin/sshd'
 $poolMap = [ordered]@{ POOL1 = 'DRPOOL1'; POOL2 = 'DRPOOL2' }

@@ -118,7 +118,14 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException($"build it first: {path}");
     }
 
-    public static string NodeDll => Built("Vts.Node", "vts-node.dll");
+    /// <summary>
+    /// The node as shipped when build.ps1 published it (ReadyToRun, named by VTS_NODE_DLL); otherwise the one built
+    /// beside these tests, for runs from an IDE.
+    /// </summary>
+    public static string NodeDll =>
+        Environment.GetEnvironmentVariable("VTS_NODE_DLL") is { Length: > 0 } published
+            ? (File.Exists(published) ? published : throw new FileNotFoundException($"VTS_NODE_DLL names no file: {published}"))
+            : Built("Vts.Node", "vts-node.dll");
 
     /// <summary>http://HOST:PORT of the admin API, known once the node is ready.</summary>
     public string AdminUrl { get; private set; } = "";
