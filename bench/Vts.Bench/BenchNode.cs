@@ -14,7 +14,7 @@ public sealed partial class BenchNode : IAsyncDisposable
     public IPEndPoint Ems { get; private set; } = null!;
 
     public BenchNode(string scratch, string name, int port, string user, string key, string fingerprint, string targetVault,
-        int pools = 1, string retry = "5m", int slots = 2, string connectTimeout = "15s")
+        int pools = 1, string retry = "5m", int slots = 2, string connectTimeout = "15s", string host = "127.0.0.1", string targetExtra = "")
     {
         Dir = Path.Combine(scratch, name);
         Directory.CreateDirectory(Vault);
@@ -32,11 +32,12 @@ public sealed partial class BenchNode : IAsyncDisposable
                 max-concurrent-transfers = {{slots}}
                 targets {
                   dr {
-                    host = "127.0.0.1", port = {{port}}, user = "{{user}}"
+                    host = "{{host}}", port = {{port}}, user = "{{user}}"
                     private-key-file = "{{key}}"
                     host-key-sha256 = "{{fingerprint}}"
                     vault-root = "{{targetVault}}"
                     connect-timeout = {{connectTimeout}}
+                    {{targetExtra}}
                   }
                 }
                 pools {

@@ -27,7 +27,7 @@ public sealed class NodeSite : IDisposable
                 max-concurrent-transfers = {{slots}}
                 targets {
                   dr {
-                    host = "127.0.0.1", port = {{target.Port}}, user = "{{target.User}}"
+                    host = "{{target.Host}}", port = {{target.Port}}, user = "{{target.User}}"
                     private-key-file = "{{target.ClientKey}}"
                     host-key-sha256 = "{{target.HostKeyFingerprint}}"
                     vault-root = "{{target.VaultRoot}}"

@@ -3,14 +3,18 @@ using System.Net;
 using System.Net.Sockets;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
+using Vts.Testing.Wan;
 
 namespace Vts.Testing;
 
-/// <summary>A real OpenSSH server on 127.0.0.1 with keys generated for this run: the recipient VTS.</summary>
+/// <summary>A real OpenSSH server on 127.0.0.1 with keys generated for this run: the recipient VTS. Behind a
+/// <see cref="WanLink"/>, it runs in the link's far namespace and listens on the far address.</summary>
 public sealed class Sshd : IAsyncDisposable
 {
     public string Dir { get; }
     public int Port { get; }
+    public WanLink? Behind { get; }
+    public string Host => Behind?.Far.ToString() ?? "127.0.0.1";
     public string User { get; } = Environment.UserName;
     public string ClientKey => Path.Combine(Dir, "client_key");
     public string HostKey => Path.Combine(Dir, "host_key");
@@ -18,26 +22,28 @@ public sealed class Sshd : IAsyncDisposable
     public string HostKeyFingerprint { get; }
     private Process? _process;
 
-    private Sshd(string dir, int port, string fingerprint)
+    private Sshd(string dir, int port, string fingerprint, WanLink? behind)
     {
         Dir = dir;
         Port = port;
+        Behind = behind;
         HostKeyFingerprint = fingerprint;
     }
 
     /// <summary>Makes keys and config; <paramref name="start"/> = false leaves the server down (a target that is off).</summary>
-    public static async Task<Sshd> Create(bool start = true, int? port = null)
+    /// <param name="behind">a link to run behind (the server then runs in its far namespace).</param>
+    public static async Task<Sshd> Create(bool start = true, int? port = null, WanLink? behind = null)
     {
         var dir = Directory.CreateTempSubdirectory("vts-sshd-").FullName;
         await Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(dir, "host_key"));
         await Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(dir, "client_key"));
         File.Copy(Path.Combine(dir, "client_key.pub"), Path.Combine(dir, "authorized_keys"));
         var fingerprint = (await Run("ssh-keygen", "-lf", Path.Combine(dir, "host_key.pub"))).Split(' ')[1];
-        var sshd = new Sshd(dir, port ?? FreePort(), fingerprint);
+        var sshd = new Sshd(dir, port ?? FreePort(), fingerprint, behind);
         Directory.CreateDirectory(sshd.VaultRoot);
         await File.WriteAllTextAsync(Path.Combine(dir, "sshd_config"), $"""
             Port {sshd.Port}
-            ListenAddress 127.0.0.1
+            ListenAddress {sshd.Host}
             HostKey {sshd.HostKey}
             AuthorizedKeysFile {Path.Combine(dir, "authorized_keys")}
             PidFile {Path.Combine(dir, "sshd.pid")}
@@ -57,7 +63,9 @@ public sealed class Sshd : IAsyncDisposable
     public async Task Start()
     {
         if (Environment.UserName == "root") Directory.CreateDirectory("/run/sshd"); // privilege separation needs it
-        var info = new ProcessStartInfo("/usr/sbin/sshd", ["-D", "-e", "-f", Path.Combine(Dir, "sshd_config")])
+        string[] args = ["-D", "-e", "-f", Path.Combine(Dir, "sshd_config")];
+        var (file, arguments) = Behind?.InNamespace("/usr/sbin/sshd", args) ?? ("/usr/sbin/sshd", args);
+        var info = new ProcessStartInfo(file, arguments)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
@@ -73,7 +81,7 @@ public sealed class Sshd : IAsyncDisposable
             try
             {
                 using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, Port);
+                await probe.ConnectAsync(IPAddress.Parse(Host), Port);
                 return;
             }
             catch (SocketException)
@@ -101,7 +109,7 @@ public sealed class Sshd : IAsyncDisposable
     }
 
     public TargetSettings Target(string name = "dr", HostKeyPin? pin = null) => new(
-        TargetName.Parse(name), "127.0.0.1", Port, User, ClientKey, pin ?? new HostKeyPin(HostKeyFingerprint, null),
+        TargetName.Parse(name), Host, Port, User, ClientKey, pin ?? new HostKeyPin(HostKeyFingerprint, null),
         VaultRoot, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
 
     public async ValueTask DisposeAsync()

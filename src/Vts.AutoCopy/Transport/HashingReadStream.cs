@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 namespace Vts.AutoCopy.Transport;
 
 /// <summary>Hashes the source as it is sent, so the SHA-256 costs no second read of the tape (R9).</summary>
-internal sealed class HashingReadStream(Stream inner) : Stream
+/// <param name="moved">told of the bytes of each read: how the transfer is moving.</param>
+internal sealed class HashingReadStream(Stream inner, Action<long>? moved = null) : Stream
 {
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -34,6 +35,7 @@ internal sealed class HashingReadStream(Stream inner) : Stream
     {
         _sha.AppendData(bytes);
         BytesRead += bytes.Length;
+        moved?.Invoke(bytes.Length);
     }
 
     public override bool CanRead => true;

@@ -11,8 +11,10 @@ public abstract record TransferOutcome
     /// <param name="Proof">how the target showed it holds the source's SHA-256.</param>
     /// <param name="Verification">the part of <paramref name="Duration"/> spent proving the copy at the target after
     /// the bytes were sent (none where the target hashed them as it wrote them).</param>
-    public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TargetProof Proof, TimeSpan Verification = default)
-        : TransferOutcome;
+    /// <param name="Streams">how many connections carried the bytes at once (chunks of one tape, see Stripes).</param>
+    /// <param name="Resumed">bytes not sent again: an earlier attempt's file at the target held them, proven (R17).</param>
+    public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TargetProof Proof, TimeSpan Verification = default,
+        int Streams = 1, long Resumed = 0) : TransferOutcome;
 
     /// <param name="Security">the target could not be trusted (host key unknown or changed, R10).</param>
     public sealed record Failed(string Cause, bool Security = false) : TransferOutcome;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Renci.SshNet;
@@ -74,28 +75,61 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         var healthy = false;
         var sftp = session.Sftp;
         var uploading = false;
+        // A stall severs the session's connections: that wakes a send blocked inside SSH.NET, and the attempt ends. Half
+        // as long again as the operation timeout, so that a step with a timeout of its own (the receiver's answer after
+        // the last byte, an SFTP request) fails first and in its own words.
+        using var watch = new StallWatch(target.OperationTimeout * 1.5, cancellation, session.Sever);
         try
         {
-            if (await FindInOtherPool(sftp, request, cancellation) is { } otherPool)
+            // Requests with their own timeout (SFTP's operation timeout), ahead of the bytes: not a stall.
+            var lookingAround = watch.SettingUp();
+            if (await FindInOtherPool(sftp, request, watch.Token) is { } otherPool)
             {
                 healthy = true;
                 return new TransferOutcome.Failed(
                     $"volser {request.Volser} already exists in pool {otherPool} on target {target.Name}; refusing a second copy in pool {request.TargetPool}");
             }
-            await EnsureFolder(sftp, poolDir, cancellation);
+            var roundTrip = await EnsureFolder(sftp, poolDir, watch.Token);
 
+            watch.Moved();
+
+            // What large tapes need at the target (the receiver, or what shows there is none) before the path is chosen.
+            if (length >= StreamingThreshold) await session.Prepare(watch.Token);
             uploading = true;
-            using var hashing = new HashingReadStream(source);
-            var streamed = length >= StreamingThreshold ? await session.TryStream(hashing, length, tempPath, cancellation) : null;
-            if (streamed is null)
+            var inChunks = length >= StreamingThreshold && session.WritesRanges;
+            var stripes = inChunks ? Stripes.Count(length, session.RoundTrip(roundTrip)) : 1;
+            // R17: what an earlier attempt left at the target, to be resumed from (only the chunk path can).
+            var partial = inChunks ? await LargestPartial(sftp, poolDir, request.Volser.Value, tempPath, watch.Token) : null;
+            lookingAround.Dispose();
+            string sha256, received;
+            long bytesRead, sizeAtTarget, resumed = 0;
+            TargetProof proof;
+            var verifying = new Stopwatch();
+            if (stripes > 1 || partial is not null)
             {
-                // Created exclusively first (fails if anything, a link included, has the name); the upload then writes it.
-                await using (await sftp.OpenAsync(tempPath, FileMode.CreateNew, FileAccess.Write, cancellation)) { }
-                await sftp.UploadFileAsync(hashing, tempPath, cancellation);
+                (sha256, bytesRead, sizeAtTarget, resumed) = await SendInChunks(session, request, length, tempPath, stripes, partial, watch);
+                (received, proof) = (sha256, TargetProof.HashedWhileWriting); // every chunk proven as it was written
             }
-            var sha256 = hashing.Sha256Hex();
+            else
+            {
+                using var hashing = new HashingReadStream(source, watch.Moved);
+                var streamed = length >= StreamingThreshold ? await session.TryStream(hashing, length, tempPath, watch.Token) : null;
+                if (streamed is null)
+                {
+                    // Created exclusively first (fails if anything, a link included, has the name); the upload then writes it.
+                    await using (await sftp.OpenAsync(tempPath, FileMode.CreateNew, FileAccess.Write, watch.Token)) { }
+                    await sftp.UploadFileAsync(hashing, tempPath, watch.Token);
+                }
+                (sha256, bytesRead, sizeAtTarget) = (hashing.Sha256Hex(), hashing.BytesRead, streamed?.Size ?? length);
+                watch.Moved(); // the upload is done: the hash at the target gets its own full time
+                verifying.Start();
+                (received, proof) = streamed is { Sha256: { } inStream }
+                    ? (inStream, TargetProof.HashedWhileWriting)
+                    : await session.HashAtTarget(tempPath, watch.Token);
+                verifying.Stop();
+            }
 
-            if (hashing.BytesRead != length || File.GetLastWriteTimeUtc(request.SourcePath) != before
+            if (bytesRead != length || File.GetLastWriteTimeUtc(request.SourcePath) != before
                 || new FileInfo(request.SourcePath).Length != length)
             {
                 await DeleteQuietly(sftp, tempPath);
@@ -103,12 +137,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
                 return new TransferOutcome.Failed("source tape changed during the transfer; attempt voided");
             }
 
-            var verifying = Stopwatch.StartNew();
-            var (received, proof) = streamed is { Sha256: { } inStream }
-                ? (inStream, TargetProof.HashedWhileWriting)
-                : await session.HashAtTarget(tempPath, cancellation);
             var verification = verifying.Elapsed;
-            var sizeAtTarget = streamed?.Size ?? length;
             if (!string.Equals(received, sha256, StringComparison.Ordinal) || sizeAtTarget != length)
             {
                 await DeleteQuietly(sftp, tempPath);
@@ -118,9 +147,17 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
             }
 
             // posix-rename@openssh.com replaces an older copy in one step: readers see the old tape or the new one.
-            await Task.Run(() => sftp.RenameFile(tempPath, finalPath, isPosix: true), cancellation);
+            await Task.Run(() => sftp.RenameFile(tempPath, finalPath, isPosix: true), watch.Token);
+            // The earlier attempt's file served: gone now (unlinked only; a writer still holding it writes into nothing).
+            if (partial is not null) await DeleteQuietly(sftp, partial);
             healthy = true;
-            return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, proof, verification);
+            return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, proof, verification, stripes, resumed);
+        }
+        catch (Exception) when (watch.Stalled && !cancellation.IsCancellationRequested)
+        {
+            // The connection is closed (that woke the blocked send): the temporary file stays, under its own name.
+            return new TransferOutcome.Failed(
+                $"transfer to {target.Name} stalled: no bytes moved for {watch.Limit.TotalSeconds:F0} s ({watch.Bytes} of {length} sent); attempt abandoned");
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -153,10 +190,14 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
     }
 
     /// <summary>Two transfers into a new target pool may both find it missing: the second mkdir fails (SFTP says only
-    /// "Failure"), and the folder is there all the same.</summary>
-    private static async Task EnsureFolder(SftpClient sftp, string folder, CancellationToken cancellation)
+    /// "Failure"), and the folder is there all the same. Returns the round trip of the first request: how far the
+    /// target is.</summary>
+    private static async Task<TimeSpan> EnsureFolder(SftpClient sftp, string folder, CancellationToken cancellation)
     {
-        if (await sftp.ExistsAsync(folder, cancellation)) return;
+        var clock = Stopwatch.StartNew();
+        var exists = await sftp.ExistsAsync(folder, cancellation);
+        var roundTrip = clock.Elapsed;
+        if (exists) return roundTrip;
         try
         {
             await sftp.CreateDirectoryAsync(folder, cancellation);
@@ -165,6 +206,152 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         {
             if (!await sftp.ExistsAsync(folder, cancellation)) throw;
         }
+        return roundTrip;
+    }
+
+    /// <summary>Sends a tape over <paramref name="count"/> sessions at once into <paramref name="tempPath"/>, the first
+    /// being <paramref name="first"/>, each taking the next chunk not yet taken (see <see cref="Stripes"/>); chunks that
+    /// <paramref name="partial"/> (an earlier attempt's file at the target) proves to hold are copied there instead of
+    /// sent (R17). Throws with the first cause when any fails; the others are stopped then.</summary>
+    private async Task<(string Sha256, long BytesRead, long SizeAtTarget, long Resumed)> SendInChunks(TargetSession first,
+        TransferRequest request, long length, string tempPath, int count, string? partial, StallWatch watch)
+    {
+        var cancellation = watch.Token;
+        // Created exclusively (fails if anything, a link included, has the name); every chunk then joins this file.
+        await using (await first.Sftp.OpenAsync(tempPath, FileMode.CreateNew, FileAccess.Write, cancellation)) { }
+        (IReadOnlyList<(long Offset, long Length)> left, long resumed, long copiedSize, (string, long)? wholeSha) = (Stripes.Chunks(length), 0L, 0L, null);
+        if (partial is not null)
+        {
+            using (watch.SettingUp()) (left, resumed, copiedSize, wholeSha) = await Resume(first, request.SourcePath, length, partial, tempPath, cancellation);
+        }
+        watch.Moved(resumed);
+        count = Math.Clamp(left.Count, 1, count);
+        var chunks = new ConcurrentQueue<(long Offset, long Length)>(left);
+        // Each other connection waits only for its own session (a new one costs a key exchange and the receiver's start,
+        // a few round trips), not for the others'.
+        var sessions = Enumerable.Range(0, count).Select(i => Ready(i == 0 ? Task.FromResult(first) : _sessions.Rent(request.Target, cancellation))).ToList();
+        async Task<TargetSession> Ready(Task<TargetSession> renting)
+        {
+            using var _ = watch.SettingUp();
+            var session = await renting;
+            try
+            {
+                await session.Prepare(cancellation);
+                return session;
+            }
+            catch when (session != first)
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+        var inStep = new bool[count];
+        Exception? firstCause = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        // Stopped (a stall, a chunk lost, a mount): every connection is severed, so that no send stays blocked in SSH.NET.
+        await using var severing = stop.Token.Register(() =>
+        {
+            foreach (var rented in sessions.Where(r => r.IsCompletedSuccessfully)) rented.Result.Sever();
+        });
+        try
+        {
+            var whole = wholeSha is { } known ? Task.FromResult(known) : Stripes.HashFile(request.SourcePath, stop.Token);
+            var sends = sessions.Select(async (rented, i) =>
+            {
+                try
+                {
+                    var session = await rented;
+                    var size = 0L;
+                    while (!stop.IsCancellationRequested && chunks.TryDequeue(out var chunk))
+                        size = Math.Max(size, await SendRange(session, request.SourcePath, chunk, tempPath, watch, stop.Token));
+                    inStep[i] = true;
+                    return size;
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref firstCause, e, null); // the others fail after it, and because of it
+                    stop.Cancel(); // one chunk lost is the attempt lost: the others stop now
+                    throw;
+                }
+            }).ToList();
+            long[] sizes;
+            try
+            {
+                sizes = await Task.WhenAll(sends);
+            }
+            catch (Exception) when (!cancellation.IsCancellationRequested && firstCause is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(firstCause);
+                throw;
+            }
+            var (sha256, bytesRead) = await whole;
+            return (sha256, bytesRead, Math.Max(sizes.Max(), copiedSize), resumed);
+        }
+        finally
+        {
+            // The first session is the caller's; of the others, one that finished its chunks is in step for the next copy.
+            for (var i = 1; i < sessions.Count; i++)
+            {
+                if (!sessions[i].IsCompletedSuccessfully) continue;
+                if (inStep[i]) _sessions.Return(request.Target, sessions[i].Result);
+                else sessions[i].Result.Dispose();
+            }
+        }
+    }
+
+    /// <summary>R17: the chunks an earlier attempt's file at the target holds exactly as the source has them now are
+    /// copied into this attempt's file, at the target (no byte crosses the link), each proven by the hash of what was
+    /// copied; the rest are left to send. A source that changed since has other hashes: its chunks are sent again.
+    /// The source's own hashes come from one read of it, which also gives the tape's SHA-256.</summary>
+    private static async Task<(IReadOnlyList<(long Offset, long Length)> Left, long Resumed, long SizeAtTarget, (string, long)? Whole)> Resume(
+        TargetSession session, string sourcePath, long length, string partial, string tempPath, CancellationToken cancellation)
+    {
+        var chunks = Stripes.Chunks(length);
+        if (await session.ChunkHashes(partial, Stripes.ChunkLength, cancellation) is not { } theirs) return (chunks, 0, 0, null);
+        var (sha256, read, ours) = await Stripes.HashFileInChunks(sourcePath, cancellation);
+        var proven = chunks.Select((chunk, i) => (chunk, i))
+            .Where(c => c.i < theirs.Hashes.Count && c.i < ours.Count && theirs.Hashes[c.i] == ours[c.i]
+                        && theirs.Size >= c.chunk.Offset + c.chunk.Length)
+            .ToList();
+        var copied = proven.Count == 0 ? [] : await session.CopyAtTarget(partial, tempPath, proven.Select(c => c.chunk).ToList(), cancellation);
+        var kept = proven.Where((c, k) => copied[k] is TargetWriter.Report.Written { Sha256: { } sha } && sha == ours[c.i])
+            .Select(c => c.i).ToHashSet();
+        var left = chunks.Where((_, i) => !kept.Contains(i)).ToList();
+        var size = copied.OfType<TargetWriter.Report.Written>().Select(w => w.Size ?? 0).DefaultIfEmpty(0).Max();
+        return (left, kept.Sum(i => chunks[i].Length), size, (sha256, read));
+    }
+
+    /// <summary>The largest temporary file an earlier attempt at this volser left in the target pool folder (a regular
+    /// file: a link is never followed), or null.</summary>
+    private static async Task<string?> LargestPartial(SftpClient sftp, string poolDir, string volser, string ours, CancellationToken cancellation)
+    {
+        var prefix = $".{volser}.";
+        string? largest = null;
+        long size = 0;
+        await foreach (var entry in sftp.ListDirectoryAsync(poolDir, cancellation))
+        {
+            if (!entry.IsRegularFile || entry.FullName == ours || !entry.Name.StartsWith(prefix, StringComparison.Ordinal)
+                || !entry.Name.EndsWith(".autocopy.tmp", StringComparison.Ordinal) || entry.Length <= size) continue;
+            (largest, size) = (entry.FullName, entry.Length);
+        }
+        return largest;
+    }
+
+    /// <summary>One chunk of the source, hashed as it is read, into the target's file at its offset. The target's size
+    /// of the file after it.</summary>
+    private static async Task<long> SendRange(TargetSession session, string sourcePath, (long Offset, long Length) range,
+        string tempPath, StallWatch watch, CancellationToken cancellation)
+    {
+        await using var source = new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+            bufferSize: 1, FileOptions.SequentialScan);
+        source.Seek(range.Offset, SeekOrigin.Begin);
+        using var hashing = new HashingReadStream(source, watch.Moved);
+        var written = await session.TryStream(hashing, range.Length, tempPath, cancellation, range.Offset)
+                      ?? throw new IOException("the target stopped running our receiver");
+        if (written.Sha256 != hashing.Sha256Hex())
+            throw new IOException($"SHA-256 at the target ({written.Sha256}) of bytes {range.Offset}-{range.Offset + range.Length} " +
+                                  $"differs from the source ({hashing.Sha256Hex()})");
+        return written.Size ?? 0;
     }
 
     private static async Task DeleteQuietly(SftpClient sftp, string path)

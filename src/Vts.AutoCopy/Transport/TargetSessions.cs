@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 using Vts.AutoCopy.Configuration;
@@ -17,6 +18,7 @@ internal sealed class TargetSession : IDisposable
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
     private readonly PrivateKeyFile _key;
+    private readonly TargetRelay _relay;
     private SshClient? _shell;
     private RemoteHasher? _hasher;
     private HashingReceiver? _receiver;
@@ -30,6 +32,9 @@ internal sealed class TargetSession : IDisposable
         Target = target;
         _key = key;
         _abilities = abilities;
+        // Twice the operation timeout: a stalled transfer is ended (and named so) by its StallWatch first; this ends
+        // what no watch covers, such as an idle session's keep-alive into a dark link.
+        _relay = TargetRelay.Start(target.Host, target.Port, target.ConnectTimeout, 2 * target.OperationTimeout);
         Sftp = new SftpClient(Connection()) { KeepAliveInterval = KeepAlive, OperationTimeout = target.OperationTimeout };
     }
 
@@ -39,7 +44,7 @@ internal sealed class TargetSession : IDisposable
         var session = new TargetSession(target, key, abilities);
         try
         {
-            await Connect(session.Sftp, target, cancellation);
+            await session.Connect(session.Sftp, cancellation);
             return session;
         }
         catch
@@ -66,32 +71,33 @@ internal sealed class TargetSession : IDisposable
         if (_shell is { IsConnected: true }) return _shell;
         DropShell();
         _shell = new SshClient(Connection()) { KeepAliveInterval = KeepAlive };
-        await Connect(_shell, Target, cancellation);
+        await Connect(_shell, cancellation);
         return _shell;
     }
 
     /// <summary>Streams a large tape to <paramref name="path"/> over a command channel (<see cref="TargetWriter"/>):
     /// no SFTP request and acknowledgement per 32 KiB, so SSH.NET moves about twice what its SFTP upload does here.
     /// Null where the target has shown it runs no command for us: the tape then goes over SFTP.</summary>
-    public async Task<TargetWriter.Report.Written?> TryStream(Stream source, long length, string path, CancellationToken cancellation)
+    /// <param name="offset">where in the file already at <paramref name="path"/> these bytes go (one range of a tape
+    /// sent over several sessions at once; only where <see cref="WritesRanges"/>); null for a whole new file.</param>
+    public async Task<TargetWriter.Report.Written?> TryStream(Stream source, long length, string path, CancellationToken cancellation,
+        long? offset = null)
     {
         if (_abilities.NoStreaming) return null;
-        if (_abilities.Python is { } python)
+        if (offset is not null && !WritesRanges) throw new InvalidOperationException("this target's sessions cannot write a range of a file");
+        if (_abilities.Python is not null)
         {
-            if (_receiver is not { IsRunning: true })
+            if (await Receiver(cancellation) is { } receiver)
             {
-                _receiver?.Dispose();
-                _receiver = await HashingReceiver.Start(await Shell(cancellation), python, Target.OperationTimeout, cancellation);
-                if (_receiver is null) _abilities.Python = null; // none there: cat from now on
-            }
-            if (_receiver is { } receiver)
-            {
-                switch (await receiver.Receive(source, length, path, DropShell, Target.OperationTimeout, cancellation))
+                switch (await receiver.Receive(source, length, path, offset, DropShell, Target.OperationTimeout, cancellation))
                 {
                     case TargetWriter.Report.Written written:
                         return written;
                     case TargetWriter.Report.Refused refused:
                         throw new IOException($"the target could not write {path}: {refused.Reason}");
+                    case TargetWriter.Report.Garbled garbled when !await SftpAnswers():
+                        // Not the receiver's fault: the link went dark under it. It keeps its trust.
+                        throw new IOException($"the connection to the target was lost during the transfer ({garbled.Problem})");
                     case TargetWriter.Report.Garbled garbled:
                         _abilities.Python = null; // not trusted with another tape: the next attempt streams into cat
                         throw new IOException($"streaming to the target failed: {garbled.Problem}");
@@ -102,6 +108,63 @@ internal sealed class TargetSession : IDisposable
         }
         return await StreamIntoCat(source, path, cancellation);
     }
+
+    /// <summary>The session's hashing receiver, started on first use; null where the target has none for us.</summary>
+    private async Task<HashingReceiver?> Receiver(CancellationToken cancellation)
+    {
+        if (_receiver is { IsRunning: true }) return _receiver;
+        _receiver?.Dispose();
+        _receiver = null;
+        if (_abilities.Python is not { } python || _abilities.NoStreaming) return null;
+        try
+        {
+            _receiver = await HashingReceiver.Start(await Shell(cancellation), python, Target.OperationTimeout, cancellation);
+        }
+        catch (TimeoutException)
+        {
+            if (!await SftpAnswers()) throw;
+            _receiver = null; // the connection answers, the python there does not
+        }
+        if (_receiver is null) _abilities.Python = null; // none there: cat from now on
+        return _receiver;
+    }
+
+    /// <summary>Whether the target still answers on this session's SFTP connection: a receiver that stayed silent is
+    /// then the target's python, not a link gone dark (which must not cost the target its receiver for good).</summary>
+    private async Task<bool> SftpAnswers()
+    {
+        var probe = Sftp.ExistsAsync(Target.VaultRoot, CancellationToken.None);
+        _ = probe.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        try
+        {
+            await probe.WaitAsync(TimeSpan.FromSeconds(Math.Min(10, Target.OperationTimeout.TotalSeconds)));
+            return true;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Starts what large tapes need at the target (the receiver, on a connection of its own) ahead of the
+    /// bytes, so that a transfer's first bytes do not wait for it.</summary>
+    public async Task Prepare(CancellationToken cancellation)
+    {
+        if (!_abilities.NoStreaming && _abilities.Python is not null) await Receiver(cancellation);
+    }
+
+    /// <summary>R17: the SHA-256 of each chunk of a file at the target, read there; null where it cannot be read (or
+    /// the target runs no receiver for us).</summary>
+    public async Task<(long Size, IReadOnlyList<string> Hashes)?> ChunkHashes(string path, long chunk, CancellationToken cancellation) =>
+        await Receiver(cancellation) is { } receiver ? await receiver.Chunks(path, chunk, Target.OperationTimeout, cancellation) : null;
+
+    /// <summary>R17: byte ranges of one file at the target copied into another there, each answered with the hash of
+    /// what was copied.</summary>
+    public async Task<IReadOnlyList<TargetWriter.Report>> CopyAtTarget(string from, string path, IReadOnlyList<(long Offset, long Length)> ranges,
+        CancellationToken cancellation) =>
+        await Receiver(cancellation) is { } receiver
+            ? await receiver.Copy(from, path, ranges, Target.OperationTimeout, cancellation)
+            : throw new InvalidOperationException("the target runs no receiver for us");
 
     /// <summary>A command costs a shell start on the target (up to a second), which is why small tapes keep to SFTP.</summary>
     private async Task<TargetWriter.Report.Written> StreamIntoCat(Stream source, string path, CancellationToken cancellation)
@@ -153,17 +216,40 @@ internal sealed class TargetSession : IDisposable
 
     public bool IsConnected => Sftp.IsConnected;
 
-    private static async Task Connect(BaseClient client, TargetSettings target, CancellationToken cancellation)
+    /// <summary>How far the target is: the shortest round trip seen to it, <paramref name="seen"/> included.</summary>
+    public TimeSpan RoundTrip(TimeSpan seen) => _abilities.ShortestRoundTrip(seen);
+
+    /// <summary>The target runs our hashing receiver, which can write a range of a file at its offset.</summary>
+    public bool WritesRanges => !_abilities.NoStreaming && _abilities.Python is not null;
+
+    /// <summary>Closes the session's connections under whatever uses them (see <see cref="TargetRelay.Sever"/>): for a
+    /// transfer that stalled, whose send would otherwise stay blocked in SSH.NET.</summary>
+    public void Sever() => _relay.Sever();
+
+    /// <summary>Bytes this session carried to the target so far.</summary>
+    public long BytesSent => _relay.BytesSent;
+
+    private async Task Connect(BaseClient client, CancellationToken cancellation)
     {
+        var target = Target;
         string? refusal = null;
         client.HostKeyReceived += (_, e) => refusal = Trust(target, e);
         try
         {
-            await client.ConnectAsync(cancellation);
+            // SSH.NET's own (loopback) socket to the relay gets fixed buffers: 10 SSH packets through Connect, 2 through
+            // ConnectAsync, which would bound a session's throughput to the relay. So the blocking Connect, on a pool
+            // thread; the connect timeout bounds it, and a cancellation stops waiting for it.
+            var connecting = Task.Run(client.Connect, CancellationToken.None);
+            _ = connecting.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            await connecting.WaitAsync(cancellation);
         }
         catch (Exception) when (refusal is not null)
         {
             throw new HostKeyRefusedException(refusal);
+        }
+        catch (Exception) when (_relay.ConnectError is { } error)
+        {
+            throw new IOException(error); // SSH.NET saw only the relay close: say why it did
         }
     }
 
@@ -183,7 +269,8 @@ internal sealed class TargetSession : IDisposable
 
     private ConnectionInfo Connection()
     {
-        var info = new ConnectionInfo(Target.Host, Target.Port, Target.User, new PrivateKeyAuthenticationMethod(Target.User, _key))
+        // Through the relay (see TargetRelay); the host key is still the target's, checked against the pin.
+        var info = new ConnectionInfo(IPAddress.Loopback.ToString(), _relay.Port, Target.User, new PrivateKeyAuthenticationMethod(Target.User, _key))
         {
             Timeout = Target.ConnectTimeout,
         };
@@ -205,6 +292,7 @@ internal sealed class TargetSession : IDisposable
         _hasher?.Dispose();
         _shell?.Dispose();
         Sftp.Dispose();
+        _relay.Dispose();
     }
 }
 
@@ -221,6 +309,20 @@ internal sealed class TargetAbilities
 
     /// <summary>Files are proven by reading them back (the target hashed none for us).</summary>
     public volatile bool NoRemoteHasher;
+
+    private long _shortestRoundTripTicks = long.MaxValue;
+
+    /// <summary>The shortest round trip seen to this target, <paramref name="seen"/> included: a busy moment at either
+    /// end lengthens one round trip, never the shortest.</summary>
+    public TimeSpan ShortestRoundTrip(TimeSpan seen)
+    {
+        long shortest;
+        while (seen.Ticks < (shortest = Interlocked.Read(ref _shortestRoundTripTicks))
+               && Interlocked.CompareExchange(ref _shortestRoundTripTicks, seen.Ticks, shortest) != shortest)
+        {
+        }
+        return TimeSpan.FromTicks(Math.Min(seen.Ticks, Interlocked.Read(ref _shortestRoundTripTicks)));
+    }
 }
 
 /// <summary>Idle sessions per target, reused by the next copy. A session is checked before reuse (the target may

@@ -22,15 +22,24 @@ internal static class TargetWriter
     public const int MaxLine = 512;
 
     /// <summary>What the receiver prints first, once it runs.</summary>
-    public const string Ready = "ready 1";
+    public const string Ready = "ready 2";
 
     /// <summary>The receiver, run as <c>python3 -c '&lt;this&gt;'</c>: no single quote may appear in it.</summary>
     /// <remarks>
-    /// It says <see cref="Ready"/>, then for each tape reads a line "SIZE PATH" and exactly SIZE bytes, and answers
-    /// one line: "sha256 HEX SIZE" once the bytes are written and synced (SIZE as the file system has it then), or
-    /// "error REASON" when they could not be. It always reads the whole tape, so one that cannot be written leaves the
-    /// stream in step for the next. A file left at PATH is unlinked first and the new one created exclusively: a
-    /// writer still holding the old one (a session cut mid-tape) cannot write into the tape being proven.
+    /// It says <see cref="Ready"/>, then for each tape (or range of one) reads a line "SIZE AT PATH" and exactly SIZE
+    /// bytes, and answers one line: "sha256 HEX SIZE" once the bytes are written and synced (HEX of the bytes it read,
+    /// SIZE of the file as the file system has it then), or "error REASON" when they could not be. It always reads all
+    /// SIZE bytes, so one that cannot be written leaves the stream in step for the next.
+    /// - AT = "new": a file left at PATH is unlinked first and the new one created exclusively: a writer still holding
+    ///   the old one (a session cut mid-tape) cannot write into the tape being proven.
+    /// - AT = an offset: the bytes go at that offset into the regular file already at PATH (several sessions write the
+    ///   chunks of one tape at once); a link or anything but a regular file there is refused, never written through.
+    /// Two more requests serve a resumed copy (R17), reading only files that are regular files, never through a link:
+    /// - "chunks CHUNK PATH": the SHA-256 of each CHUNK bytes of the file at PATH (the last may be short), answered as
+    ///   "chunks SIZE", then a line of hex per chunk as each is read (an "error REASON" line ends it early); or, when
+    ///   the file cannot be opened, "error REASON" alone.
+    /// - "copy OFFSET LENGTH", then the lines FROM and PATH: those bytes of FROM copied into the file at PATH at the same
+    ///   offset and synced, answered like a write ("sha256 HEX SIZE", the hash of the bytes copied).
     /// - The bytes are read into page-aligned 1 MiB buffers (O_DIRECT needs aligned memory, offsets and lengths); only
     ///   a tape's last, short buffer is written without O_DIRECT.
     /// - A second thread writes while the first reads and hashes the next buffer: hashlib and os.write release the GIL.
@@ -38,7 +47,7 @@ internal static class TargetWriter
     /// - fsync before answering: a proven copy is on the target's disk before it is renamed to its final name.
     /// </remarks>
     private const string Receiver = """
-        import errno, fcntl, hashlib, mmap, os, queue, sys, threading
+        import errno, fcntl, hashlib, mmap, os, queue, stat, sys, threading
         DIRECT = getattr(os, "O_DIRECT", 0)
         size = 1 << 20
         try:
@@ -79,20 +88,85 @@ internal static class TargetWriter
                     os._exit(0 if not text else 2)
                 text += c
             return text[:-1].decode()
-        print("ready 1", flush=True)
+        def regular(path, flags):
+            fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(errno.EINVAL, "not a regular file")
+            return fd
+        def copy(offset, length, source, path):
+            sha, src, dst = hashlib.sha256(), regular(source, os.O_RDONLY), -1
+            try:
+                dst = regular(path, os.O_WRONLY)
+                at = offset
+                while at < offset + length:
+                    data = os.pread(src, min(size, offset + length - at), at)
+                    if not data:
+                        raise OSError(errno.EIO, "the earlier file is shorter than its proven chunks")
+                    sha.update(data)
+                    os.pwrite(dst, data, at)
+                    at += len(data)
+                os.fsync(dst)
+                return sha.hexdigest(), os.fstat(dst).st_size
+            finally:
+                os.close(src)
+                if dst >= 0:
+                    os.close(dst)
+        print("ready 2", flush=True)
         while True:
-            length, path = line().split(" ", 1)
+            head = line()
+            if head.startswith("chunks "):
+                _, chunk, path = head.split(" ", 2)
+                chunk = int(chunk)
+                try:
+                    fd = regular(path, os.O_RDONLY)
+                    end = os.fstat(fd).st_size
+                except OSError as e:
+                    print("error", e.strerror or e, flush=True)
+                    continue
+                print("chunks", end, flush=True)
+                try:
+                    for start in range(0, end, chunk):
+                        sha, at = hashlib.sha256(), start
+                        while at < min(start + chunk, end):
+                            data = os.pread(fd, min(size, start + chunk - at), at)
+                            if not data:
+                                break
+                            sha.update(data)
+                            at += len(data)
+                        print(sha.hexdigest(), flush=True)
+                except OSError as e:
+                    print("error", e.strerror or e, flush=True)
+                finally:
+                    os.close(fd)
+                continue
+            if head.startswith("copy "):
+                _, offset, length = head.split(" ")
+                source, path = line(), line()
+                try:
+                    print("sha256 %s %d" % copy(int(offset), int(length), source, path), flush=True)
+                except OSError as e:
+                    print("error", e.strerror or e, flush=True)
+                continue
+            length, at, path = head.split(" ", 2)
             left, failed, fd = int(length), [], -1
             try:
+                if at == "new":
+                    try:
+                        os.unlink(path)
+                    except FileNotFoundError:
+                        pass
+                    flags, mode = os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644
+                else:
+                    flags, mode = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK, 0
                 try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                try:
-                    fd = os.open(path, flags | DIRECT, 0o644)
+                    fd = os.open(path, flags | DIRECT, mode)
                 except OSError:
-                    fd = os.open(path, flags, 0o644)
+                    fd = os.open(path, flags, mode)
+                if at != "new":
+                    if not stat.S_ISREG(os.fstat(fd).st_mode):
+                        raise OSError(errno.EINVAL, "not a regular file")
+                    os.lseek(fd, int(at), os.SEEK_SET)
             except OSError as e:
                 failed.append(e)
             writer = threading.Thread(target=write, args=(fd, failed), daemon=True)
@@ -137,16 +211,30 @@ internal static class TargetWriter
     /// <summary>noclobber: the shell creates the file exclusively (O_EXCL), never writing through what is already there.</summary>
     public static string CatCommand(string path) => $"set -C; exec cat > {ShellQuote(path)}";
 
+    /// <summary>A request of lines to the receiver; none may hold a line break or NUL (paths come from validated names).</summary>
+    public static byte[] Request(params string[] lines)
+    {
+        foreach (var line in lines)
+            if (line.Contains('\n') || line.Contains('\r') || line.Contains('\0'))
+                throw new ArgumentException($"a request line may not hold a line break or NUL: {line}", nameof(lines));
+        return Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n")));
+    }
+
+    public static bool IsSha256(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigitLower);
+
+    public static bool IsCount(string text) => text.Length is > 0 and <= 18 && text.All(char.IsAsciiDigit);
+
     /// <summary>One argument for a POSIX shell, whatever it holds.</summary>
     public static string ShellQuote(string value) => "'" + value.Replace("'", "'\\''") + "'";
 
     /// <summary>The line that announces a tape to the receiver. Paths come from validated pool names, volsers and the
     /// configured vault root; one that could break the line is refused here rather than sent.</summary>
-    public static byte[] Header(long length, string path)
+    /// <param name="offset">where in the file already at <paramref name="path"/> the bytes go; null for a new file.</param>
+    public static byte[] Header(long length, string path, long? offset = null)
     {
         if (path.Contains('\n') || path.Contains('\r') || path.Contains('\0'))
             throw new ArgumentException($"a target path may not hold a line break or NUL: {path}", nameof(path));
-        return Encoding.UTF8.GetBytes($"{length} {path}\n");
+        return Encoding.UTF8.GetBytes($"{length} {(offset is { } at ? at.ToString(System.Globalization.CultureInfo.InvariantCulture) : "new")} {path}\n");
     }
 
     /// <summary>One line of what the receiver printed, without its newline; null when it printed nothing more. Reads
@@ -172,8 +260,7 @@ internal static class TargetWriter
         if (line is null) return new Report.Garbled("the target's receiver ended without answering");
         if (line.Length > MaxLine) return new Report.Garbled("the target's answer is longer than it may be");
         if (line.StartsWith("error ", StringComparison.Ordinal)) return new Report.Refused(Printable(line["error ".Length..]));
-        if (line.Split(' ') is ["sha256", var hex, var count] && hex.Length == 64 && hex.All(char.IsAsciiHexDigitLower)
-            && count.Length is > 0 and <= 18 && count.All(char.IsAsciiDigit))
+        if (line.Split(' ') is ["sha256", var hex, var count] && IsSha256(hex) && IsCount(count))
             return new Report.Written(hex, long.Parse(count));
         return new Report.Garbled("the target's answer is not a SHA-256 and a size");
     }
@@ -205,8 +292,8 @@ internal sealed class HashingReceiver : IDisposable
 
     private HashingReceiver(SessionCommand command) => _command = command;
 
-    /// <summary>Starts the receiver; null when the target has no such python or it would not run there (or stays
-    /// silent past <paramref name="timeout"/>).</summary>
+    /// <summary>Starts the receiver; null when the target has no such python or it would not run there. Throws a
+    /// <see cref="TimeoutException"/> when nothing came back within <paramref name="timeout"/>.</summary>
     public static async Task<HashingReceiver?> Start(SshClient shell, string python, TimeSpan timeout, CancellationToken cancellation)
     {
         var command = SessionCommand.Start(shell, TargetWriter.ReceiverCommand(python));
@@ -214,11 +301,24 @@ internal sealed class HashingReceiver : IDisposable
         deadline.CancelAfter(timeout);
         try
         {
-            if (await command.ReadLine(deadline.Token) == TargetWriter.Ready) return new HashingReceiver(command);
+            var line = await command.ReadLine(deadline.Token);
+            if (line == TargetWriter.Ready) return new HashingReceiver(command);
+            if (line is null)
+            {
+                // Nothing at all: the command ended (no receiver there), or the connection did (say so, and keep trying).
+                await Task.WhenAny(command.Running, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None));
+                if (command.ExitStatus is null)
+                {
+                    command.Dispose();
+                    throw new IOException("the connection to the target was lost while its receiver started");
+                }
+            }
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
-            // Silent past the timeout: no receiver there.
+            // Silent past the timeout: a python that hangs there, or a link that went dark; the caller tells which.
+            command.Dispose();
+            throw new TimeoutException($"the target's receiver did not start within {timeout.TotalSeconds:F0} s");
         }
         command.Dispose();
         return null;
@@ -229,10 +329,10 @@ internal sealed class HashingReceiver : IDisposable
     /// the stream cannot go on in step, or an answer is overdue: SSH.NET waits out its own timeout for window space
     /// that a receiver no longer reading never gives, and does not watch a token while it waits for output; only the
     /// end of the connection wakes either.</summary>
-    public async Task<TargetWriter.Report> Receive(Stream source, long length, string path, Action abandon,
+    public async Task<TargetWriter.Report> Receive(Stream source, long length, string path, long? offset, Action abandon,
         TimeSpan timeout, CancellationToken cancellation)
     {
-        var sending = Task.Run(() => Send(source, length, path, cancellation), CancellationToken.None);
+        var sending = Task.Run(() => Send(source, length, path, offset, cancellation), CancellationToken.None);
         // Read without a token: a stop abandons the whole connection (below), which ends the read as well.
         var reading = TargetWriter.ReadLine(_command.Output, CancellationToken.None);
         foreach (var task in new[] { sending, reading }) _ = task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
@@ -288,9 +388,9 @@ internal sealed class HashingReceiver : IDisposable
         return _command.ExitStatus is null;
     }
 
-    private async Task Send(Stream source, long length, string path, CancellationToken cancellation)
+    private async Task Send(Stream source, long length, string path, long? offset, CancellationToken cancellation)
     {
-        await _command.Input.WriteAsync(TargetWriter.Header(length, path), cancellation);
+        await _command.Input.WriteAsync(TargetWriter.Header(length, path, offset), cancellation);
         var buffer = new byte[1 << 20];
         for (var left = length; left > 0;)
         {
@@ -298,6 +398,56 @@ internal sealed class HashingReceiver : IDisposable
             if (n == 0) throw new IOException("the source tape got shorter during the transfer");
             await _command.Input.WriteAsync(buffer.AsMemory(0, n), cancellation);
             left -= n;
+        }
+    }
+
+    /// <summary>The SHA-256 of each <paramref name="chunk"/> bytes of the file at <paramref name="path"/> as the target
+    /// holds it, and the file's size (R17: what an earlier attempt left there). Null when the target cannot read it;
+    /// fewer hashes than chunks when it stopped reading. Each line must come within <paramref name="timeout"/>.</summary>
+    public async Task<(long Size, IReadOnlyList<string> Hashes)?> Chunks(string path, long chunk, TimeSpan timeout,
+        CancellationToken cancellation)
+    {
+        await _command.Input.WriteAsync(TargetWriter.Request($"chunks {chunk} {path}"), cancellation);
+        var head = await ReadLine(timeout, cancellation);
+        if (head is not null && head.StartsWith("error ", StringComparison.Ordinal)) return null;
+        if (head?.Split(' ') is not ["chunks", var digits] || !TargetWriter.IsCount(digits))
+            throw new IOException($"the target's receiver answered a request for chunk hashes with: {TargetWriter.Printable(head ?? "nothing")}");
+        var size = long.Parse(digits);
+        var hashes = new List<string>();
+        for (var left = (size + chunk - 1) / chunk; left > 0; left--)
+        {
+            var line = await ReadLine(timeout, cancellation);
+            if (line is not null && TargetWriter.IsSha256(line)) hashes.Add(line);
+            else if (line is not null && line.StartsWith("error ", StringComparison.Ordinal)) break;
+            else throw new IOException($"the target's receiver sent a chunk hash that is not one: {TargetWriter.Printable(line ?? "nothing")}");
+        }
+        return (size, hashes);
+    }
+
+    /// <summary>Copies byte ranges of <paramref name="from"/> into the file at <paramref name="path"/>, at the same
+    /// offsets, at the target: no byte crosses the link. The requests go together and the answers come in order, each
+    /// the SHA-256 of the bytes it copied.</summary>
+    public async Task<IReadOnlyList<TargetWriter.Report>> Copy(string from, string path, IReadOnlyList<(long Offset, long Length)> ranges,
+        TimeSpan timeout, CancellationToken cancellation)
+    {
+        foreach (var (offset, length) in ranges)
+            await _command.Input.WriteAsync(TargetWriter.Request($"copy {offset} {length}", from, path), cancellation);
+        var reports = new List<TargetWriter.Report>();
+        foreach (var _ in ranges) reports.Add(TargetWriter.Parse(await ReadLine(timeout, cancellation)));
+        return reports;
+    }
+
+    private async Task<string?> ReadLine(TimeSpan timeout, CancellationToken cancellation)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            return await _command.ReadLine(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            throw new IOException($"the target's receiver did not answer within {timeout.TotalSeconds:F0} s");
         }
     }
 

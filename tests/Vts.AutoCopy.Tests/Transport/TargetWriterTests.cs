@@ -161,6 +161,134 @@ public sealed class TargetWriterTests
         }
     }
 
+    [Fact]
+    public async Task Ranges_go_at_their_offsets_into_the_file_already_there_and_each_answer_hashes_its_own_bytes()
+    {
+        var path = Path.Combine("/tmp", $"vts-receiver-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(path, []); // as the transport creates it, exclusively, before the ranges join it
+        var bytes = new byte[(3 << 20) + 12_345];
+        new Random(7).NextBytes(bytes);
+        try
+        {
+            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
+            var output = shell.StandardOutput.BaseStream;
+            var input = shell.StandardInput.BaseStream;
+            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+            // The later range first: a range may arrive before the ones before it.
+            foreach (var (offset, length) in new[] { (2L << 20, bytes.Length - (2 << 20)), (0L, 2 << 20) })
+            {
+                await input.WriteAsync(TargetWriter.Header(length, path, offset));
+                await input.WriteAsync(bytes.AsMemory((int)offset, length));
+                await input.FlushAsync();
+                var answer = Assert.IsType<TargetWriter.Report.Written>(TargetWriter.Parse(await TargetWriter.ReadLine(output, CancellationToken.None)));
+                Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan((int)offset, length))), answer.Sha256);
+            }
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_range_is_never_written_through_a_link_into_a_fifo_or_into_nothing_and_the_stream_stays_in_step()
+    {
+        var dir = Directory.CreateTempSubdirectory("vts-receiver-").FullName;
+        var victim = Path.Combine(dir, "victim");
+        await File.WriteAllTextAsync(victim, "precious");
+        File.CreateSymbolicLink(Path.Combine(dir, "link"), victim);
+        Assert.Equal(0, Process.Start("mkfifo", [Path.Combine(dir, "fifo")])!.WaitForExitAsync().ContinueWith(_ => 0).Result);
+        var bytes = new byte[(1 << 20) + 3];
+        try
+        {
+            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
+            var output = shell.StandardOutput.BaseStream;
+            var input = shell.StandardInput.BaseStream;
+            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+            foreach (var name in new[] { "link", "fifo", "missing" })
+            {
+                await input.WriteAsync(TargetWriter.Header(bytes.Length, Path.Combine(dir, name), offset: 0));
+                await input.WriteAsync(bytes);
+                await input.FlushAsync();
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30)); // a FIFO must not hang it
+                Assert.IsType<TargetWriter.Report.Refused>(TargetWriter.Parse(await TargetWriter.ReadLine(output, deadline.Token)));
+            }
+            Assert.Equal("precious", await File.ReadAllTextAsync(victim));
+            Assert.False(File.Exists(Path.Combine(dir, "missing")));
+
+            // Still in step: a new file after the refusals is written whole.
+            var path = Path.Combine(dir, "tape");
+            await input.WriteAsync(TargetWriter.Header(bytes.Length, path));
+            await input.WriteAsync(bytes);
+            await input.FlushAsync();
+            Assert.IsType<TargetWriter.Report.Written>(TargetWriter.Parse(await TargetWriter.ReadLine(output, CancellationToken.None)));
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(path));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task R17_The_receiver_hashes_a_files_chunks_and_copies_proven_chunks_into_another_file_never_through_a_link()
+    {
+        var dir = Directory.CreateTempSubdirectory("vts-receiver-").FullName;
+        var earlier = Path.Combine(dir, "earlier");
+        var bytes = new byte[(5 << 20) + 333];
+        new Random(11).NextBytes(bytes);
+        await File.WriteAllBytesAsync(earlier, bytes);
+        File.CreateSymbolicLink(Path.Combine(dir, "link"), earlier);
+        var ours = Path.Combine(dir, "ours");
+        await File.WriteAllBytesAsync(ours, []);
+        const long chunk = 2 << 20;
+        try
+        {
+            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
+            var output = shell.StandardOutput.BaseStream;
+            var input = shell.StandardInput.BaseStream;
+            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+            async Task<string?> Line() => await TargetWriter.ReadLine(output, CancellationToken.None);
+
+            await input.WriteAsync(TargetWriter.Request($"chunks {chunk} {earlier}"));
+            await input.FlushAsync();
+            Assert.Equal($"chunks {bytes.Length}", await Line());
+            for (var offset = 0; offset < bytes.Length; offset += (int)chunk)
+                Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(offset, Math.Min((int)chunk, bytes.Length - offset)))), await Line());
+
+            await input.WriteAsync(TargetWriter.Request($"chunks {chunk} {Path.Combine(dir, "link")}"));
+            await input.FlushAsync();
+            Assert.StartsWith("error ", await Line());
+
+            // The second chunk and the short last one, copied at their offsets; then one read through the link: refused.
+            await input.WriteAsync(TargetWriter.Request($"copy {chunk} {chunk}", earlier, ours));
+            await input.WriteAsync(TargetWriter.Request($"copy {2 * chunk} {bytes.Length - 2 * chunk}", earlier, ours));
+            await input.WriteAsync(TargetWriter.Request($"copy 0 {chunk}", Path.Combine(dir, "link"), ours));
+            await input.FlushAsync();
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan((int)chunk, (int)chunk))),
+                Assert.IsType<TargetWriter.Report.Written>(TargetWriter.Parse(await Line())).Sha256);
+            Assert.Equal(new TargetWriter.Report.Written(Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(2 * (int)chunk))), bytes.Length),
+                TargetWriter.Parse(await Line()));
+            Assert.IsType<TargetWriter.Report.Refused>(TargetWriter.Parse(await Line()));
+
+            var copied = await File.ReadAllBytesAsync(ours);
+            Assert.Equal(bytes.AsSpan((int)chunk).ToArray(), copied.AsSpan((int)chunk).ToArray());
+            Assert.All(copied.Take((int)chunk), b => Assert.Equal(0, b)); // never copied: a hole
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void A_header_says_new_for_a_whole_file_and_the_offset_for_a_range()
+    {
+        Assert.Equal("5 new /v/P/.T.x.autocopy.tmp\n", Encoding.UTF8.GetString(TargetWriter.Header(5, "/v/P/.T.x.autocopy.tmp")));
+        Assert.Equal("5 1048576 /v/P/.T.x.autocopy.tmp\n", Encoding.UTF8.GetString(TargetWriter.Header(5, "/v/P/.T.x.autocopy.tmp", 1 << 20)));
+    }
+
     private static Process Shell(string command) => Process.Start(new ProcessStartInfo("/bin/sh", ["-c", command])
     {
         RedirectStandardInput = true,
