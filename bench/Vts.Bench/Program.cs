@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using Vts.Bench;
 
-// vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…] [--cluster failover,ingest,restart]
+// vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…] [--cluster failover,ingest,restart] [--wan links,resume]
 // Whole-system figures against real parts on loopback; see bench/results.md for what each one means.
 var output = "bench/results.md";
 var tapeMiB = 1024;
 var quick = false;
 var only = new HashSet<int> { 1, 2, 3, 4, 5, 6, 7 };
 var clusterParts = ClusterBench.Parts.ToHashSet();
+var wanParts = WanThroughput.Parts.ToHashSet();
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -17,8 +18,9 @@ for (var i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only": only = args[++i].Split(',').Select(int.Parse).ToHashSet(); break;
         case "--cluster": clusterParts = args[++i].Split(',').ToHashSet(); break;
+        case "--wan": wanParts = args[++i].Split(',').ToHashSet(); break;
         default:
-            Console.Error.WriteLine("usage: vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…] [--cluster failover,ingest,restart]");
+            Console.Error.WriteLine("usage: vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…] [--cluster failover,ingest,restart] [--wan links,resume]");
             return 2;
     }
 }
@@ -52,7 +54,7 @@ try
     await Section(5, () => RestartResume.Run(report, scratch, due: quick ? 1_000 : 10_000));
     await Section(6, () => ClusterBench.Run(report, failovers: quick ? 1 : 3, dueOnDeadNode: quick ? 100 : 1_000,
         events: quick ? 4_000 : 20_000, paced: quick ? 3_000 : 15_000, restartDue: quick ? 1_000 : 10_000, clusterParts));
-    await Section(7, () => WanThroughput.Run(report, scratch, quick));
+    await Section(7, () => WanThroughput.Run(report, scratch, quick, wanParts));
 }
 finally
 {
