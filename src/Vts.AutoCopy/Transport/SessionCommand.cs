@@ -56,9 +56,23 @@ internal sealed class SessionCommand : IDisposable
         }
     }
 
+    /// <summary>Ends the command. Closing its input sends an EOF, which fails once the connection is gone (cut,
+    /// severed by a stall): that is no error here, and a dispose never throws.</summary>
     public void Dispose()
     {
-        Input.Dispose();
-        _command.Dispose();
+        Quietly(Input.Dispose);
+        Quietly(_command.Dispose);
+    }
+
+    internal static void Quietly(Action close)
+    {
+        try
+        {
+            close();
+        }
+        catch (Exception e) when (e is Renci.SshNet.Common.SshException or ObjectDisposedException or InvalidOperationException
+                                       or System.Net.Sockets.SocketException or IOException)
+        {
+        }
     }
 }

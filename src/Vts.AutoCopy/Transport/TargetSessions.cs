@@ -57,11 +57,11 @@ internal sealed class TargetSession : IDisposable
     /// <summary>Ends the command connection and what runs on it; the next command opens a new one.</summary>
     private void DropShell()
     {
-        _receiver?.Dispose();
+        if (_receiver is { } receiver) SessionCommand.Quietly(receiver.Dispose);
         _receiver = null;
-        _hasher?.Dispose();
+        if (_hasher is { } hasher) SessionCommand.Quietly(hasher.Dispose);
         _hasher = null;
-        _shell?.Dispose();
+        if (_shell is { } shell) SessionCommand.Quietly(shell.Dispose);
         _shell = null;
     }
 
@@ -288,10 +288,10 @@ internal sealed class TargetSession : IDisposable
 
     public void Dispose()
     {
-        _receiver?.Dispose();
-        _hasher?.Dispose();
-        _shell?.Dispose();
-        Sftp.Dispose();
+        if (_receiver is { } receiver) SessionCommand.Quietly(receiver.Dispose);
+        if (_hasher is { } hasher) SessionCommand.Quietly(hasher.Dispose);
+        if (_shell is { } shell) SessionCommand.Quietly(shell.Dispose);
+        SessionCommand.Quietly(Sftp.Dispose);
         _relay.Dispose();
     }
 }
