@@ -32,14 +32,16 @@ function Invoke-Build {
 }
 
 # The tests start a real OpenSSH server (with python3, for the recipient's hashing receiver), throwaway PostgreSQL 15
-# servers for the cluster's shared journal (the tests run initdb and pg_ctl themselves), and drive the status page in a
-# real headless Chromium; a fresh Debian machine may have none of them.
+# servers for the cluster's shared journal (the tests run initdb and pg_ctl themselves), an emulated WAN link (network
+# namespaces and TUN devices, set up with ip; needs root), and drive the status page in a real headless Chromium; a
+# fresh Debian machine may have none of them.
 function Install-TestPrerequisites([switch]$Browser) {
     $missing = @()
     if (-not (Test-Path '/usr/sbin/sshd')) { $missing += 'openssh-server' }
     if (-not (Get-Command ssh-keygen -ErrorAction SilentlyContinue)) { $missing += 'openssh-client' }
     if (-not (Test-Path '/usr/bin/python3')) { $missing += 'python3' }
     if (-not (Test-Path '/usr/lib/postgresql/15/bin/initdb')) { $missing += 'postgresql-15' }
+    if (-not (Test-Path '/usr/sbin/ip')) { $missing += 'iproute2' } # the emulated WAN link: ip netns, ip link
     if ($Browser -and -not (Test-Path '/usr/bin/chromium')) { $missing += 'chromium' }
     if ($missing.Count -eq 0) { return }
     Write-Host "installing: $($missing -join ', ')"
