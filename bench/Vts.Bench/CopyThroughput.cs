@@ -20,19 +20,7 @@ public static class CopyThroughput
         double MiBps(double seconds) => bytes / 1048576.0 / seconds;
 
         // OpenSSH: sftp put of the same file, with the cipher OpenSSH would pick fastest here.
-        var knownHosts = Path.Combine(scratch, "known_hosts");
-        await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{sshd.Port} {await File.ReadAllTextAsync(sshd.HostKey + ".pub")}");
-        var batch = Path.Combine(scratch, "put.batch");
-        var openSshTarget = Path.Combine(sshd.VaultRoot, "openssh.put");
-        await File.WriteAllTextAsync(batch, $"put {source} {openSshTarget}\n");
-        void OpenSshPut()
-        {
-            File.Delete(openSshTarget);
-            Machine.Run("sftp", "-q", "-b", batch, "-i", sshd.ClientKey, "-P", sshd.Port.ToString(),
-                "-o", $"UserKnownHostsFile={knownHosts}", "-o", "StrictHostKeyChecking=yes", "-o", "Ciphers=aes128-gcm@openssh.com",
-                $"{sshd.User}@127.0.0.1");
-            if (new FileInfo(openSshTarget).Length != bytes) throw new InvalidOperationException("sftp put did not copy the file");
-        }
+        var openSsh = await OpenSshPut.For(sshd, source, scratch);
 
         // Ours, in process: the transport alone, with its verification at the target; and again for a target without
         // python3, where the bytes stream into cat and the target hashes the file after. Each has a pool of its own.
@@ -86,9 +74,7 @@ public static class CopyThroughput
         {
             Machine.Run("sync");
             var cpu = Machine.BusyCpuSeconds();
-            var clock = Stopwatch.StartNew();
-            OpenSshPut();
-            openssh.Add(clock.Elapsed.TotalSeconds);
+            openssh.Add(openSsh.Run());
             opensshCpu.Add(Machine.BusyCpuSeconds() - cpu);
             Machine.Run("sync");
             ours.Add(await Copy(transport, source, "DRP000", "T00001"));

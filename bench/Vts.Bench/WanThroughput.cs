@@ -55,21 +55,7 @@ public static class WanThroughput
         var rawBytes = Math.Min(bytes, 128L << 20);
         var raw = await RawTcp(wan, rawBytes);
 
-        var knownHosts = Path.Combine(node.Dir, "known_hosts");
-        await File.WriteAllTextAsync(knownHosts, $"[{sshd.Host}]:{sshd.Port} {await File.ReadAllTextAsync(sshd.HostKey + ".pub")}");
-        var batch = Path.Combine(node.Dir, "put.batch");
-        var openSshTarget = Path.Combine(sshd.VaultRoot, "openssh.put");
-        await File.WriteAllTextAsync(batch, $"put {source} {openSshTarget}\n");
-        double OpenSshPut()
-        {
-            File.Delete(openSshTarget);
-            var clock = Stopwatch.StartNew();
-            Machine.Run("sftp", "-q", "-b", batch, "-i", sshd.ClientKey, "-P", sshd.Port.ToString(),
-                "-o", $"UserKnownHostsFile={knownHosts}", "-o", "StrictHostKeyChecking=yes", "-o", "Ciphers=aes128-gcm@openssh.com",
-                $"{sshd.User}@{sshd.Host}");
-            if (new FileInfo(openSshTarget).Length != bytes) throw new InvalidOperationException("sftp put did not copy the file");
-            return clock.Elapsed.TotalSeconds;
-        }
+        var openSsh = await OpenSshPut.For(sshd, source, node.Dir);
 
         await node.Start();
         using var ems = new EmsClient(node.Ems);
@@ -92,7 +78,7 @@ public static class WanThroughput
         for (var r = 0; r < link.Rounds; r++)
         {
             Machine.Run("sync");
-            openssh.Add(OpenSshPut());
+            openssh.Add(openSsh.Run());
             Machine.Run("sync");
             ours.Add(await NodeCopy(r));
         }

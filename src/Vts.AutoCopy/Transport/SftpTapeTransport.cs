@@ -91,8 +91,6 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
             }
             var roundTrip = await EnsureFolder(sftp, poolDir, watch.Token);
 
-            watch.Moved();
-
             // What large tapes need at the target (the receiver, or what shows there is none) before the path is chosen.
             if (length >= StreamingThreshold) await session.Prepare(watch.Token);
             uploading = true;
@@ -255,7 +253,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         });
         try
         {
-            var whole = wholeSha is { } known ? Task.FromResult(known) : Stripes.HashFile(request.SourcePath, stop.Token);
+            var whole = wholeSha is { } known ? Task.FromResult(known) : HashWhole(request.SourcePath, stop.Token);
             var sends = sessions.Select(async (rented, i) =>
             {
                 try
@@ -308,7 +306,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
     {
         var chunks = Stripes.Chunks(length);
         if (await session.ChunkHashes(partial, Stripes.ChunkLength, cancellation) is not { } theirs) return (chunks, 0, 0, null);
-        var (sha256, read, ours) = await Stripes.HashFileInChunks(sourcePath, cancellation);
+        var (sha256, read, ours) = await Stripes.HashFile(sourcePath, chunks: true, cancellation);
         var proven = chunks.Select((chunk, i) => (chunk, i))
             .Where(c => c.i < theirs.Hashes.Count && c.i < ours.Count && theirs.Hashes[c.i] == ours[c.i]
                         && theirs.Size >= c.chunk.Offset + c.chunk.Length)
@@ -319,6 +317,12 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         var left = chunks.Where((_, i) => !kept.Contains(i)).ToList();
         var size = copied.OfType<TargetWriter.Report.Written>().Select(w => w.Size ?? 0).DefaultIfEmpty(0).Max();
         return (left, kept.Sum(i => chunks[i].Length), size, (sha256, read));
+    }
+
+    private static async Task<(string, long)> HashWhole(string path, CancellationToken cancellation)
+    {
+        var (sha256, length, _) = await Stripes.HashFile(path, chunks: false, cancellation);
+        return (sha256, length);
     }
 
     /// <summary>The largest temporary file an earlier attempt at this volser left in the target pool folder (a regular

@@ -41,43 +41,28 @@ internal static class Stripes
         return chunks;
     }
 
-    /// <summary>The SHA-256 of a whole file and of each of its chunks, from one read of it.</summary>
-    public static async Task<(string Sha256, long Length, IReadOnlyList<string> Chunks)> HashFileInChunks(string path,
+    /// <summary>The SHA-256 of a whole file, from one read of it, and with <paramref name="chunks"/> also of each of
+    /// its chunks (what a resumed copy compares, R17).</summary>
+    public static async Task<(string Sha256, long Length, IReadOnlyList<string> Chunks)> HashFile(string path, bool chunks,
         CancellationToken cancellation)
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
             bufferSize: 1, FileOptions.SequentialScan);
         using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var chunk = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var chunks = new List<string>();
+        var hashes = new List<string>();
         var buffer = new byte[1 << 20]; // divides ChunkLength: no read crosses a chunk's end
         long total = 0;
         int n;
         while ((n = await file.ReadAsync(buffer, cancellation)) > 0)
         {
             whole.AppendData(buffer, 0, n);
+            total += n;
+            if (!chunks) continue;
             chunk.AppendData(buffer, 0, n);
-            total += n;
-            if (total % ChunkLength == 0) chunks.Add(Convert.ToHexStringLower(chunk.GetHashAndReset()));
+            if (total % ChunkLength == 0) hashes.Add(Convert.ToHexStringLower(chunk.GetHashAndReset()));
         }
-        if (total % ChunkLength != 0) chunks.Add(Convert.ToHexStringLower(chunk.GetHashAndReset()));
-        return (Convert.ToHexStringLower(whole.GetCurrentHash()), total, chunks);
-    }
-
-    /// <summary>The SHA-256 of a whole file, read once from the start.</summary>
-    public static async Task<(string Sha256, long Length)> HashFile(string path, CancellationToken cancellation)
-    {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-            bufferSize: 1, FileOptions.SequentialScan);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 20];
-        long total = 0;
-        int n;
-        while ((n = await file.ReadAsync(buffer, cancellation)) > 0)
-        {
-            sha.AppendData(buffer, 0, n);
-            total += n;
-        }
-        return (Convert.ToHexStringLower(sha.GetCurrentHash()), total);
+        if (chunks && total % ChunkLength != 0) hashes.Add(Convert.ToHexStringLower(chunk.GetHashAndReset()));
+        return (Convert.ToHexStringLower(whole.GetCurrentHash()), total, hashes);
     }
 }

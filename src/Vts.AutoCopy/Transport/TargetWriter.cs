@@ -230,12 +230,8 @@ internal static class TargetWriter
     /// <summary>The line that announces a tape to the receiver. Paths come from validated pool names, volsers and the
     /// configured vault root; one that could break the line is refused here rather than sent.</summary>
     /// <param name="offset">where in the file already at <paramref name="path"/> the bytes go; null for a new file.</param>
-    public static byte[] Header(long length, string path, long? offset = null)
-    {
-        if (path.Contains('\n') || path.Contains('\r') || path.Contains('\0'))
-            throw new ArgumentException($"a target path may not hold a line break or NUL: {path}", nameof(path));
-        return Encoding.UTF8.GetBytes($"{length} {(offset is { } at ? at.ToString(System.Globalization.CultureInfo.InvariantCulture) : "new")} {path}\n");
-    }
+    public static byte[] Header(long length, string path, long? offset = null) =>
+        Request($"{length} {(offset is { } at ? at.ToString(System.Globalization.CultureInfo.InvariantCulture) : "new")} {path}");
 
     /// <summary>One line of what the receiver printed, without its newline; null when it printed nothing more. Reads
     /// byte by byte, so nothing past the line is taken from the stream, and no more than <paramref name="limit"/>
