@@ -16,6 +16,8 @@ public static class AdminApi
     public const string Tapes = "/api/tapes";                     // GET  ?pool=P&state=S → TapeView[]
     public static string Tape(string pool, string volser) => $"/api/tapes/{pool}/{volser}";               // GET → TapeView
     public static string TapeRetry(string pool, string volser) => $"/api/tapes/{pool}/{volser}/retry";    // POST → CommandResult
+    public const string Targets = "/api/targets";                 // GET  → TargetView[]
+    public static string TargetThrottle(string target) => $"/api/targets/{target}/throttle"; // POST ThrottleRequest → CommandResult
     public const string EventLog = "/api/eventlog";               // GET  ?tail=N&since=ISO-8601 → EventLogView[]
     public const string JournalIds = "/api/journal/ids";          // GET  → string[]
     public static string JournalEvents(string persistenceId) => $"/api/journal/events/{Uri.EscapeDataString(persistenceId)}"; // GET → JournalEventView[]
@@ -63,7 +65,12 @@ public sealed record PoolView(string Pool, string Node, string Target, string Ta
 
 public sealed record LastCopyView(long Size, string Sha256, double DurationSeconds, double MiBPerSecond, DateTimeOffset At);
 
+/// <summary>A running transfer: bytes at the target (sent, or resumed from an earlier attempt) of the tape's size, the
+/// rate of the bytes sent, and the share of the target's bandwidth limit it may use (null: unlimited).</summary>
+public sealed record TransferView(string Pool, string Volser, long Done, long Total, long BytesPerSecond, double? SecondsLeft, long? Share);
+
 /// <param name="Mounted">null, "ring" or "noring".</param>
+/// <param name="Transfer">while a transfer runs: its progress.</param>
 public sealed record TapeView(
     string Pool,
     string Volser,
@@ -74,7 +81,8 @@ public sealed record TapeView(
     DateTimeOffset? DueSince,
     DateTimeOffset? NextAttemptAt,
     string? LastError,
-    LastCopyView? LastCopy);
+    LastCopyView? LastCopy,
+    TransferView? Transfer = null);
 
 public sealed record EventLogView(DateTimeOffset Time, string Severity, int MessageId, string Node, string? Pool, string? Volser, string Text);
 
@@ -83,14 +91,27 @@ public sealed record JournalEventView(long SequenceNr, string Manifest, DateTime
 
 public sealed record LicenseView(string Feature, string State, string Detail);
 
-public sealed record TargetQueueView(string Target, int Running, int Waiting, int Slots);
+/// <summary>A target's throughput (bytes sent per second) and queue at one moment of the last hour.</summary>
+public sealed record TargetSampleView(DateTimeOffset At, long BytesPerSecond, int Running, int Waiting);
+
+/// <summary>A target over the whole cluster: its transfer slots, the bandwidth limit in force and where it comes from,
+/// the running transfers and the last hour.</summary>
+/// <param name="Limit">bytes per second; null is unlimited. <paramref name="LimitText"/> says it for people.</param>
+/// <param name="LimitSource">"configuration", "schedule Mon-Fri 07:00-19:00", "override", "override until …".</param>
+/// <param name="BytesPerSecond">the running transfers' rates added up.</param>
+public sealed record TargetView(string Target, int Running, int Waiting, int Slots, long? Limit, string LimitText, string LimitSource,
+    long BytesPerSecond, IReadOnlyList<TransferView> Transfers, IReadOnlyList<TargetSampleView> History);
+
+/// <param name="Rate">"200MiB/s", "400Mbit/s", "unlimited", or "configured" (lift the override).</param>
+/// <param name="For">how long the override holds ("30m", "2h", "1d"); none: until changed again.</param>
+public sealed record ThrottleRequest(string Rate, string? For = null);
 
 /// <param name="Owed">tapes whose copy is owed or failed, oldest first (at most 50): what waits, why, and since when.</param>
 public sealed record StatusView(
     string Node,
     DateTimeOffset Now,
     IReadOnlyList<PoolView> Pools,
-    IReadOnlyList<TargetQueueView> Targets,
+    IReadOnlyList<TargetView> Targets,
     IReadOnlyList<TapeView> Owed,
     IReadOnlyList<EventLogView> RecentEvents,
     long CopiesCompleted,

@@ -75,7 +75,8 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         await RefuseIfConfigurationDiffers(shared, others.Select(m => m.Address), AskTimeout, leave: cluster);
 
         var gate = Singleton("transfer-gate",
-            TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers, alone ? TimeSpan.Zero : GateHandOverGrace));
+            TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers, alone ? TimeSpan.Zero : GateHandOverGrace,
+                settings.AutoCopy.Targets.ToDictionary(t => t.Key, t => t.Value.Bandwidth)));
         // A persistent actor stops when its journal fails (PostgreSQL restarting, say), and a stopped singleton is not
         // started again until it moves: the event log runs under a supervisor that starts it again, backing off.
         var eventLog = Singleton("event-log", BackoffSupervisor.Props(Backoff.OnStop(EventLogActor.Props(), "log",

@@ -23,7 +23,11 @@ public sealed record TargetSettings(
     HostKeyPin HostKey,
     string VaultRoot,
     TimeSpan ConnectTimeout,
-    TimeSpan OperationTimeout);
+    TimeSpan OperationTimeout)
+{
+    /// <summary>The target's bandwidth limit and schedule; unlimited unless configured.</summary>
+    public BandwidthSettings Bandwidth { get; init; } = BandwidthSettings.Unlimited;
+}
 
 public sealed record PoolSettings(PoolName Name, TargetName Target, PoolName TargetPool);
 
@@ -158,7 +162,7 @@ public sealed record VtsSettings(
     {
         var where = $"vts.autocopy.targets.{name}";
         RejectUnknownKeys(block, where, "host", "port", "user", "private-key-file", "host-key-sha256",
-            "known-hosts-file", "vault-root", "connect-timeout", "operation-timeout");
+            "known-hosts-file", "vault-root", "connect-timeout", "operation-timeout", "bandwidth");
         TargetName targetName;
         try { targetName = TargetName.Parse(name); }
         catch (FormatException e) { throw new ConfigurationInvalidException($"{where}: {e.Message}"); }
@@ -191,7 +195,48 @@ public sealed record VtsSettings(
         return new TargetSettings(targetName, host, port, user, keyFile, new HostKeyPin(fingerprint, knownHosts),
             vaultRoot.TrimEnd('/') is "" ? "/" : vaultRoot.TrimEnd('/'),
             Duration(block, "connect-timeout", $"{where}.connect-timeout", TimeSpan.FromSeconds(15)),
-            Duration(block, "operation-timeout", $"{where}.operation-timeout", TimeSpan.FromSeconds(60)));
+            Duration(block, "operation-timeout", $"{where}.operation-timeout", TimeSpan.FromSeconds(60)))
+        {
+            Bandwidth = ReadBandwidth(block, $"{where}.bandwidth"),
+        };
+    }
+
+    private static BandwidthSettings ReadBandwidth(Config target, string where)
+    {
+        if (!target.HasPath("bandwidth")) return BandwidthSettings.Unlimited;
+        if (!target.GetValue("bandwidth").IsObject())
+            throw new ConfigurationInvalidException($"{where} must be an object {{ limit = …, schedule = [ … ] }}");
+        var block = target.GetConfig("bandwidth");
+        RejectUnknownKeys(block, where, "limit", "schedule");
+        long? limit = null;
+        if (OptionalString(block, "limit", $"{where}.limit") is { } text && !Rate.TryParse(text, out limit, out var error))
+            throw new ConfigurationInvalidException($"{where}.limit: {error}");
+        var schedule = ImmutableArray.CreateBuilder<BandwidthWindow>();
+        if (block.HasPath("schedule"))
+        {
+            var list = block.GetValue("schedule");
+            if (!list.IsArray())
+                throw new ConfigurationInvalidException($"{where}.schedule must be a list [ {{ days = …, from = …, to = …, limit = … }} ]");
+            var windows = list.GetArray();
+            if (windows.Count > 100) throw new ConfigurationInvalidException($"{where}.schedule: {windows.Count} windows; at most 100");
+            for (var i = 0; i < windows.Count; i++)
+            {
+                var at = $"{where}.schedule[{i}]";
+                if (!windows[i].IsObject()) throw new ConfigurationInvalidException($"{at} must be an object {{ days = …, from = …, to = …, limit = … }}");
+                var items = windows[i].GetObject().Items;
+                foreach (var key in items.Keys)
+                    if (key is not ("days" or "from" or "to" or "limit"))
+                        throw new ConfigurationInvalidException($"{at}: unknown key '{Printable.Clip(key)}' (known: days, from, to, limit)");
+                string? Item(string key)
+                {
+                    if (!items.TryGetValue(key, out var value)) return null;
+                    if (value.IsObject() || value.IsArray()) throw new ConfigurationInvalidException($"{at}.{key} must be a string");
+                    return value.GetString()?.Trim();
+                }
+                schedule.Add(BandwidthWindow.Parse(Item("days"), Item("from"), Item("to"), Item("limit"), at));
+            }
+        }
+        return new BandwidthSettings(limit, schedule.ToImmutable());
     }
 
     private static IEnumerable<(string Name, Config Block)> Children(Config parent, string path)

@@ -1,5 +1,6 @@
 using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.Serialization;
+using Vts.AutoCopy.Transport;
 
 namespace Vts.AutoCopy.CopyEngine;
 
@@ -32,7 +33,8 @@ public sealed record RetryAnswer(bool Started, string Detail) : IClusterMessage;
 public sealed record GetTapeStatus(PoolName Pool, Volser Volser) : ITapeCommand;
 
 /// <param name="Known">the tape has a journal: it was seen by AutoCopy at least once.</param>
-public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState State, bool Known) : IClusterMessage;
+/// <param name="Transfer">the running transfer's progress, if one runs.</param>
+public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState State, bool Known, MeterReading? Transfer = null) : IClusterMessage;
 
 /// <summary>The copy states of a pool's busy tapes (idle ones are not held in memory); answered with <see cref="PoolSummary"/>.</summary>
 public sealed record GetPoolSummary(PoolName Pool) : IPoolCommand;

@@ -46,9 +46,14 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     /// <summary>The gate has not answered what this tape told it: the message may have been dropped while the gate moved.</summary>
     private sealed record GateAgain : INoSerializationVerificationNeeded;
 
+    /// <summary>Time to tell the gate how the running transfer moves (its progress, for vtsctl and the status page).</summary>
+    private sealed record ProgressDue : INoSerializationVerificationNeeded;
+
     private const string RetryTimer = "retry";
     private const string ReportTimer = "report-again";
     private const string GateTimer = "gate-again";
+    private const string ProgressTimer = "progress";
+    private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan GateAgainEvery = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ReportAgainEvery = TimeSpan.FromSeconds(30);
     private const int SnapshotEvery = 100;
@@ -70,6 +75,10 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     /// <summary>Numbers this incarnation's requests, so that the gate knows a request told again from a new one.</summary>
     private long _request;
     private DateTimeOffset _attemptStartedAt;
+    /// <summary>The part of the target's bandwidth the gate gives this tape's transfer (null: unlimited).</summary>
+    private long? _share;
+    /// <summary>The running transfer's pace and progress.</summary>
+    private TransferMeter? _meter;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -127,6 +136,8 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             case TransferSlotGranted: GateAnswered(Sender); OnSlotGranted(); break;
             case Terminated t when t.ActorRef.Equals(_gate): OnGateGone(); break;
             case GateAgain: TellGate(); break;
+            case TransferShare share: OnShare(share); break;
+            case ProgressDue: TellProgress(); break;
             case ReportAgain:
                 if (_state.UnreportedFailure is { } unreported) ReportFailure(unreported);
                 break;
@@ -160,6 +171,8 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                 Become(Ready);
                 break;
             case GetTapeStatus: ReplyStatus(); break;
+            case TransferShare share: OnShare(share); break;
+            case ProgressDue: TellProgress(); break;
             case HandOver: _handingOver = true; break; // the cancelled attempt is journaled, then the tape stops
             case SaveSnapshotSuccess: break;
             default: Stash.Stash(); break;
@@ -177,7 +190,21 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         Context.Stop(Self); // a slot asked for or held is given back when the gate sees this tape stop
     }
 
-    private void ReplyStatus() => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state, LastSequenceNr > 0));
+    private void ReplyStatus() => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state, LastSequenceNr > 0, _meter?.Reading));
+
+    private void OnShare(TransferShare share)
+    {
+        _share = share.BytesPerSecond;
+        if (_meter is { } meter) meter.Share = share.BytesPerSecond;
+    }
+
+    private void TellProgress()
+    {
+        if (_meter is not { } meter) return;
+        var reading = meter.Tick();
+        _engine.TransferGate.Tell(new TransferProgress(_pool.Target, _pool.Name, _volser, reading.Done, reading.Sent, reading.Total,
+            reading.BytesPerSecond));
+    }
 
     private void OnMount(RecordMount mount)
     {
@@ -264,8 +291,10 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         _attemptStartedAt = DateTimeOffset.UtcNow;
         var cancellation = new CancellationTokenSource();
         _transfer = cancellation;
+        _meter = new TransferMeter(_share);
+        Timers.StartPeriodicTimer(ProgressTimer, new ProgressDue(), ProgressEvery);
         var request = new TransferRequest(
-            Path.Combine(_engine.VaultRoot, _pool.Name.Value, _volser.Value), Target, _pool.TargetPool, _volser);
+            Path.Combine(_engine.VaultRoot, _pool.Name.Value, _volser.Value), Target, _pool.TargetPool, _volser, _meter);
         _engine.Transport.CopyAsync(request, cancellation.Token).PipeTo(Self,
             success: outcome => new TransferFinished(attempt, outcome),
             failure: ex => new TransferFinished(attempt, new TransferOutcome.Failed($"transfer failed: {ex.Message}")));
@@ -276,6 +305,9 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         if (_state.Phase != CopyPhase.Copying || finished.Attempt != _state.Attempts) return;
         _transfer?.Dispose();
         _transfer = null;
+        Timers.Cancel(ProgressTimer);
+        TellProgress(); // the last bytes count in the target's throughput; the gate hears it before the release
+        _meter = null;
         ReleaseSlot();
 
         var outcome = finished.Outcome switch
@@ -427,6 +459,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     {
         if (!_holdsSlot) return;
         _holdsSlot = false;
+        _share = null;
         Timers.Cancel(GateTimer);
         _engine.TransferGate.Tell(new ReleaseTransferSlot(_pool.Target));
     }

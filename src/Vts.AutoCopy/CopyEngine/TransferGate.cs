@@ -1,4 +1,7 @@
+using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Pattern;
+using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.Observability;
 using Vts.AutoCopy.Serialization;
@@ -27,7 +30,26 @@ public sealed record ReleaseTransferSlot(TargetName Target) : IClusterMessage;
 /// <summary>Asks for the queue of every target; answered with <see cref="GateStatus"/>.</summary>
 public sealed record GetGateStatus : IClusterMessage;
 
-public sealed record TargetQueueStatus(TargetName Target, int Running, int Waiting, DateTimeOffset? OldestWaitingSince);
+/// <summary>From the gate to a tape that holds a slot: the part of the target's bandwidth limit its transfer may use
+/// (bytes per second; null: unlimited). Told whenever it changes, never while the target is unlimited throughout.</summary>
+public sealed record TransferShare(TargetName Target, long? BytesPerSecond) : IClusterMessage;
+
+/// <summary>From a tape that holds a slot, every few seconds and once more when its transfer ends.</summary>
+/// <param name="Done">bytes at the target, sent or resumed; <paramref name="Sent"/> only those that crossed the link.</param>
+public sealed record TransferProgress(TargetName Target, PoolName Pool, Volser Volser, long Done, long Sent, long Total, long BytesPerSecond)
+    : IClusterMessage;
+
+public sealed record RunningTransfer(PoolName Pool, Volser Volser, long Done, long Total, long BytesPerSecond, long? Share);
+
+/// <summary>A target's throughput (bytes sent per second over the sample) and queue at <paramref name="At"/>.</summary>
+public sealed record TargetSample(DateTimeOffset At, long BytesPerSecond, int Running, int Waiting);
+
+/// <param name="Limit">the bandwidth limit in force, bytes per second (null: unlimited), and its source.</param>
+/// <param name="BytesPerSecond">the running transfers' rates added up.</param>
+/// <param name="History">one sample every <see cref="TransferGate.SampleEvery"/> over the last hour, oldest first,
+/// since the gate last started (it moves with the oldest node).</param>
+public sealed record TargetQueueStatus(TargetName Target, int Running, int Waiting, DateTimeOffset? OldestWaitingSince,
+    long? Limit, string LimitSource, long BytesPerSecond, IReadOnlyList<RunningTransfer> Transfers, IReadOnlyList<TargetSample> History);
 
 public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int SlotsPerTarget) : IClusterMessage;
 
@@ -37,12 +59,25 @@ public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int Sl
 /// its traffic is a few small messages per transfer. It watches every tape it counts, so a slot held on a node that
 /// died comes back when the cluster removes that node. The tapes watch the gate in turn: when it dies (its node
 /// left or died), each asks the new one again or tells it of the slot it holds. A new gate therefore waits
-/// <c>handOverGrace</c> before granting anything, long enough to hear from the transfers still running.</para></summary>
+/// <c>handOverGrace</c> before granting anything, long enough to hear from the transfers still running.</para>
+/// <para>The same one queue holds each target's bandwidth limit (SPEC §4.2) over the cluster: the limit in force (an
+/// operator's override, else the first schedule window that covers the time, else the configured limit) is split evenly
+/// among the target's running transfers, and each is told its share whenever it changes. The sum of the shares never
+/// exceeds the limit, whichever nodes the transfers run on. The overrides are journaled by a child,
+/// <see cref="TargetThrottles"/>.</para></summary>
 public sealed class TransferGate : ReceiveActor, IWithTimers
 {
     private sealed record Waiting(IActorRef Tape, PoolName Pool, DateTimeOffset DueSince, long Request, long Arrival);
 
     private sealed record GraceOver : INoSerializationVerificationNeeded;
+
+    /// <summary>The schedule turns and overrides expire on the clock: the limits are looked at again on every tick.</summary>
+    private sealed record Tick : INoSerializationVerificationNeeded;
+
+    private sealed record Sample : INoSerializationVerificationNeeded;
+
+    public static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(15);
+    private static readonly int SamplesKept = (int)(TimeSpan.FromHours(1) / SampleEvery);
 
     private sealed class TargetQueue
     {
@@ -51,10 +86,21 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         public readonly Dictionary<PoolName, List<Waiting>> WaitingByPool = [];
         public readonly LinkedList<PoolName> PoolTurns = new();
         public readonly Dictionary<IActorRef, PoolName> WaitingTapes = [];
+        /// <summary>The share each running tape was last told; a tape never told runs unlimited.</summary>
+        public readonly Dictionary<IActorRef, long?> Shares = [];
+        public readonly Dictionary<IActorRef, TransferProgress> Progress = [];
+        public readonly Queue<TargetSample> History = new();
+        public long SentSinceSample;
+        public LimitNow Limit = new(null, "configuration");
     }
 
     private readonly int _slotsPerTarget;
+    private readonly IReadOnlyDictionary<TargetName, BandwidthSettings> _bandwidth;
+    private readonly TimeProvider _clock;
+    private readonly IActorRef _throttles;
+    private ImmutableDictionary<TargetName, ThrottleOverride> _overrides = ImmutableDictionary<TargetName, ThrottleOverride>.Empty;
     private readonly Dictionary<TargetName, TargetQueue> _targets = [];
+    private DateTimeOffset _sampledAt;
     private long _arrivals;
     private bool _granting;
 
@@ -62,20 +108,37 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
 
     /// <param name="handOverGrace">how long a new gate listens before granting; zero for a gate that is the first and
     /// only one (a test, or a node that is not part of a larger cluster).</param>
-    public static Props Props(int slotsPerTarget, TimeSpan handOverGrace = default) =>
-        Akka.Actor.Props.Create(() => new TransferGate(slotsPerTarget, handOverGrace));
+    /// <param name="bandwidth">each target's limit and schedule; a target not named is unlimited.</param>
+    /// <param name="clock">the schedule's clock (node time) and the overrides' expiry.</param>
+    public static Props Props(int slotsPerTarget, TimeSpan handOverGrace = default,
+        IReadOnlyDictionary<TargetName, BandwidthSettings>? bandwidth = null, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new TransferGate(slotsPerTarget, handOverGrace,
+            bandwidth ?? ImmutableDictionary<TargetName, BandwidthSettings>.Empty, clock ?? TimeProvider.System));
 
-    public TransferGate(int slotsPerTarget, TimeSpan handOverGrace)
+    public TransferGate(int slotsPerTarget, TimeSpan handOverGrace, IReadOnlyDictionary<TargetName, BandwidthSettings> bandwidth,
+        TimeProvider clock)
     {
         _slotsPerTarget = slotsPerTarget;
+        _bandwidth = bandwidth;
+        _clock = clock;
+        _sampledAt = clock.GetUtcNow();
         _granting = handOverGrace <= TimeSpan.Zero;
+        _throttles = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(TargetThrottles.Props(Self, clock), "journal",
+            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)), "throttles");
+        foreach (var target in bandwidth.Keys) Queue(target);
         Receive<RequestTransferSlot>(Enqueue);
         Receive<HoldingTransferSlot>(Holding);
         Receive<ReleaseTransferSlot>(r => Release(Sender, r.Target));
-        Receive<GetGateStatus>(_ => Sender.Tell(new GateStatus(
-            _targets.Select(kv => new TargetQueueStatus(kv.Key, kv.Value.Running.Count, kv.Value.WaitingTapes.Count,
-                kv.Value.WaitingByPool.Values.SelectMany(w => w).Select(w => (DateTimeOffset?)w.DueSince).Min())).ToList(),
-            _slotsPerTarget)));
+        Receive<TransferProgress>(Progress);
+        Receive<ThrottleTarget>(t => _throttles.Forward(t));
+        Receive<ThrottlesNow>(t =>
+        {
+            _overrides = t.Overrides;
+            Reshare();
+        });
+        Receive<Tick>(_ => Reshare());
+        Receive<Sample>(_ => TakeSample());
+        Receive<GetGateStatus>(_ => Sender.Tell(new GateStatus(_targets.Select(kv => Status(kv.Key, kv.Value)).ToList(), _slotsPerTarget)));
         Receive<Terminated>(t =>
         {
             foreach (var target in _targets.Keys.ToList()) Release(t.ActorRef, target);
@@ -86,6 +149,65 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
             foreach (var (target, queue) in _targets) Dispatch(target, queue);
         });
         if (!_granting) Timers.StartSingleTimer("grace", new GraceOver(), handOverGrace);
+        Timers.StartPeriodicTimer("tick", new Tick(), TimeSpan.FromSeconds(1));
+        Timers.StartPeriodicTimer("sample", new Sample(), SampleEvery);
+    }
+
+    private TargetQueueStatus Status(TargetName target, TargetQueue queue) => new(target, queue.Running.Count, queue.WaitingTapes.Count,
+        queue.WaitingByPool.Values.SelectMany(w => w).Select(w => (DateTimeOffset?)w.DueSince).Min(),
+        queue.Limit.Limit, queue.Limit.Source,
+        queue.Progress.Values.Sum(p => p.BytesPerSecond),
+        queue.Progress.Select(kv => new RunningTransfer(kv.Value.Pool, kv.Value.Volser, kv.Value.Done, kv.Value.Total,
+            kv.Value.BytesPerSecond, queue.Shares.GetValueOrDefault(kv.Key))).OrderBy(t => t.Pool.Value).ThenBy(t => t.Volser.Value).ToList(),
+        queue.History.ToList());
+
+    /// <summary>The limit in force for a target now: an override, else the first schedule window, else the configuration.</summary>
+    private LimitNow LimitOf(TargetName target)
+    {
+        var now = _clock.GetUtcNow();
+        if (_overrides.TryGetValue(target, out var set) && set.InForce(now))
+            return new LimitNow(set.Limit, set.Until is { } until ? $"override until {until.ToLocalTime():yyyy-MM-dd HH:mm}" : "override");
+        return _bandwidth.TryGetValue(target, out var configured) ? configured.At(_clock.GetLocalNow().DateTime) : new LimitNow(null, "configuration");
+    }
+
+    private void Reshare()
+    {
+        foreach (var (target, queue) in _targets) Reshare(target, queue);
+    }
+
+    /// <summary>Splits the target's limit evenly among its running transfers and tells each whose share changed.</summary>
+    private void Reshare(TargetName target, TargetQueue queue)
+    {
+        queue.Limit = LimitOf(target);
+        var share = queue.Limit.Limit / Math.Max(1, queue.Running.Count);
+        foreach (var tape in queue.Running.Keys)
+        {
+            if (queue.Shares.GetValueOrDefault(tape) == share) continue;
+            queue.Shares[tape] = share;
+            tape.Tell(new TransferShare(target, share));
+        }
+    }
+
+    private void Progress(TransferProgress progress)
+    {
+        if (!_targets.TryGetValue(progress.Target, out var queue) || !queue.Running.ContainsKey(Sender)) return;
+        // A tape's next attempt counts from zero again.
+        var before = queue.Progress.TryGetValue(Sender, out var last) && last.Sent <= progress.Sent ? last.Sent : 0;
+        queue.SentSinceSample += progress.Sent - before;
+        queue.Progress[Sender] = progress;
+    }
+
+    private void TakeSample()
+    {
+        var now = _clock.GetUtcNow();
+        var seconds = Math.Max(1, (now - _sampledAt).TotalSeconds);
+        _sampledAt = now;
+        foreach (var queue in _targets.Values)
+        {
+            queue.History.Enqueue(new TargetSample(now, (long)(queue.SentSinceSample / seconds), queue.Running.Count, queue.WaitingTapes.Count));
+            queue.SentSinceSample = 0;
+            while (queue.History.Count > SamplesKept) queue.History.Dequeue();
+        }
     }
 
     private void Publish(TargetName target, TargetQueue queue)
@@ -109,6 +231,8 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         }
         // A new request from a tape holding a slot: it was restarted (same actor, fresh state), and the slot is void.
         queue.Running.Remove(Sender);
+        queue.Shares.Remove(Sender);
+        queue.Progress.Remove(Sender);
         Context.Watch(Sender);
         if (!queue.WaitingByPool.TryGetValue(request.Pool, out var waiting))
         {
@@ -132,6 +256,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         Context.Watch(Sender);
         queue.Running.TryAdd(Sender, 0);
         Sender.Tell(new TransferSlotGranted(holding.Target));
+        Reshare(holding.Target, queue);
         Publish(holding.Target, queue);
     }
 
@@ -139,6 +264,8 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
     {
         if (!_targets.TryGetValue(target, out var queue)) return;
         queue.Running.Remove(tape);
+        queue.Shares.Remove(tape);
+        queue.Progress.Remove(tape);
         if (queue.WaitingTapes.Remove(tape, out var pool))
         {
             var waiting = queue.WaitingByPool[pool];
@@ -164,6 +291,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
             queue.Running[next.Tape] = next.Request;
             next.Tape.Tell(new TransferSlotGranted(target));
         }
+        Reshare(target, queue);
         Publish(target, queue);
     }
 
@@ -175,7 +303,11 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
 
     private TargetQueue Queue(TargetName target)
     {
-        if (!_targets.TryGetValue(target, out var queue)) _targets[target] = queue = new TargetQueue();
+        if (!_targets.TryGetValue(target, out var queue))
+        {
+            _targets[target] = queue = new TargetQueue();
+            queue.Limit = LimitOf(target);
+        }
         return queue;
     }
 }

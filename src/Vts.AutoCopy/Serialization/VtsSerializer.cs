@@ -29,6 +29,7 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
             "Vts.AutoCopy.CopyEngine.PoolSnapshot, Vts.AutoCopy" = vts
             "Vts.AutoCopy.EventLog.EventLogEntry, Vts.AutoCopy" = vts
             "Vts.AutoCopy.EventLog.EventLogSnapshot, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.CopyEngine.ThrottleChanged, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Serialization.IClusterMessage, Vts.AutoCopy" = vts
           }
           serialization-identifiers { "Vts.AutoCopy.Serialization.VtsSerializer, Vts.AutoCopy" = 7400 }
@@ -68,6 +69,11 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["msg.slot-queued.v1"] = typeof(TransferSlotQueued),
         ["msg.slot-granted.v1"] = typeof(TransferSlotGranted),
         ["msg.slot-release.v1"] = typeof(ReleaseTransferSlot),
+        ["msg.slot-share.v1"] = typeof(TransferShare),
+        ["msg.slot-progress.v1"] = typeof(TransferProgress),
+        ["msg.throttle.v1"] = typeof(ThrottleTarget),
+        ["msg.throttle-answer.v1"] = typeof(ThrottleAnswer),
+        ["gate.throttle.v1"] = typeof(ThrottleChanged),
         ["msg.gate-status?.v1"] = typeof(GetGateStatus),
         ["msg.gate-status.v1"] = typeof(GateStatus),
         ["msg.shared-settings?.v1"] = typeof(GetSharedSettings),

@@ -4,7 +4,8 @@ namespace Vts.AutoCopy.Transport;
 
 /// <summary>Hashes the source as it is sent, so the SHA-256 costs no second read of the tape (R9).</summary>
 /// <param name="moved">told of the bytes of each read: how the transfer is moving.</param>
-internal sealed class HashingReadStream(Stream inner, Action<long>? moved = null) : Stream
+/// <param name="meter">counts the bytes read for sending and paces them to the target's bandwidth share.</param>
+internal sealed class HashingReadStream(Stream inner, Action<long>? moved = null, TransferMeter? meter = null) : Stream
 {
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -16,15 +17,17 @@ internal sealed class HashingReadStream(Stream inner, Action<long>? moved = null
 
     public override int Read(Span<byte> buffer)
     {
-        var n = inner.Read(buffer);
+        var n = inner.Read(buffer[..(meter?.ReadSize(buffer.Length) ?? buffer.Length)]);
         Seen(buffer[..n]);
+        meter?.PaceBlocking(n);
         return n;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var n = await inner.ReadAsync(buffer, cancellationToken);
+        var n = await inner.ReadAsync(buffer[..(meter?.ReadSize(buffer.Length) ?? buffer.Length)], cancellationToken);
         Seen(buffer.Span[..n]);
+        if (meter is not null) await meter.Pace(n, cancellationToken);
         return n;
     }
 

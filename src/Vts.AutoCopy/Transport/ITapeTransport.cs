@@ -4,7 +4,8 @@ using Vts.AutoCopy.Domain;
 namespace Vts.AutoCopy.Transport;
 
 /// <summary>One attempt at putting a tape file on its target (R4, R9, R10, R14).</summary>
-public sealed record TransferRequest(string SourcePath, TargetSettings Target, PoolName TargetPool, Volser Volser);
+/// <param name="Meter">paces the bytes sent to the attempt's bandwidth share and counts them; none: unlimited, uncounted.</param>
+public sealed record TransferRequest(string SourcePath, TargetSettings Target, PoolName TargetPool, Volser Volser, TransferMeter? Meter = null);
 
 public abstract record TransferOutcome
 {

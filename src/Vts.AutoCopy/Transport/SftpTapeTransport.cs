@@ -53,6 +53,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         await using var _ = source;
         var before = File.GetLastWriteTimeUtc(request.SourcePath);
         var length = source.Length;
+        request.Meter?.Starting(length);
 
         TargetSession session;
         try
@@ -110,7 +111,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
             }
             else
             {
-                using var hashing = new HashingReadStream(source, watch.Moved);
+                using var hashing = new HashingReadStream(source, watch.Moved, request.Meter);
                 var streamed = length >= StreamingThreshold ? await session.TryStream(hashing, length, tempPath, watch.Token) : null;
                 if (streamed is null)
                 {
@@ -223,6 +224,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
             using (watch.SettingUp()) (left, resumed, copiedSize, wholeSha) = await Resume(first, request.SourcePath, length, partial, tempPath, cancellation);
         }
         watch.Moved(resumed);
+        request.Meter?.Resumed(resumed);
         count = Math.Clamp(left.Count, 1, count);
         var chunks = new ConcurrentQueue<(long Offset, long Length)>(left);
         // Each other connection waits only for its own session (a new one costs a key exchange and the receiver's start,
@@ -261,7 +263,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
                     var session = await rented;
                     var size = 0L;
                     while (!stop.IsCancellationRequested && chunks.TryDequeue(out var chunk))
-                        size = Math.Max(size, await SendRange(session, request.SourcePath, chunk, tempPath, watch, stop.Token));
+                        size = Math.Max(size, await SendRange(session, request, chunk, tempPath, watch, stop.Token));
                     inStep[i] = true;
                     return size;
                 }
@@ -343,13 +345,13 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
 
     /// <summary>One chunk of the source, hashed as it is read, into the target's file at its offset. The target's size
     /// of the file after it.</summary>
-    private static async Task<long> SendRange(TargetSession session, string sourcePath, (long Offset, long Length) range,
+    private static async Task<long> SendRange(TargetSession session, TransferRequest request, (long Offset, long Length) range,
         string tempPath, StallWatch watch, CancellationToken cancellation)
     {
-        await using var source = new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+        await using var source = new FileStream(request.SourcePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
             bufferSize: 1, FileOptions.SequentialScan);
         source.Seek(range.Offset, SeekOrigin.Begin);
-        using var hashing = new HashingReadStream(source, watch.Moved);
+        using var hashing = new HashingReadStream(source, watch.Moved, request.Meter);
         var written = await session.TryStream(hashing, range.Length, tempPath, cancellation, range.Offset)
                       ?? throw new IOException("the target stopped running our receiver");
         if (written.Sha256 != hashing.Sha256Hex())

@@ -88,6 +88,12 @@ public static class VtsCtlApp
             autocopy.AddCommand<AutoCopyShowCommand>("show")
                 .WithDescription("One tape: state, attempts, last error, next retry, last copy.")
                 .WithExample("autocopy", "show", "POOL1", "A00001");
+            autocopy.AddCommand<AutoCopyTargetsCommand>("targets")
+                .WithDescription("Each target: transfers running and waiting, bandwidth limit now and where it comes from, throughput, progress.");
+            autocopy.AddCommand<AutoCopyThrottleCommand>("throttle")
+                .WithDescription("Change a target's bandwidth limit now, cluster-wide, for a while or until changed again.")
+                .WithExample("autocopy", "throttle", "dr", "100Mbit/s", "--for", "2h")
+                .WithExample("autocopy", "throttle", "dr", "configured");
             autocopy.AddCommand<AutoCopyRetryCommand>("retry")
                 .WithDescription("Start a fresh series of attempts for a failed or held tape.")
                 .WithExample("autocopy", "retry", "POOL1", "A00001");

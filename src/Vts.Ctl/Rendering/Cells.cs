@@ -52,4 +52,15 @@ public static class Cells
 
     public static string MiB(long bytes) =>
         (bytes / 1024d / 1024d).ToString("N2", CultureInfo.InvariantCulture) + " MiB";
+
+    public static string Rate(long bytesPerSecond) =>
+        (bytesPerSecond / 1024d / 1024d).ToString("N1", CultureInfo.InvariantCulture) + " MiB/s";
+
+    public static string Duration(double? seconds) => seconds switch
+    {
+        null => None,
+        >= 3600 and var s => $"{(int)(s / 3600)} h {(int)(s % 3600 / 60)} min",
+        >= 60 and var s => $"{(int)(s / 60)} min {(int)(s % 60)} s",
+        var s => $"{(int)s} s",
+    };
 }

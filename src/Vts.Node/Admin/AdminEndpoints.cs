@@ -52,6 +52,12 @@ public static class AdminEndpoints
         app.MapGet(AdminApi.Tapes, (Func<AutoCopyService, string?, string?, Task<IResult>>)Tapes);
         app.MapGet("/api/tapes/{pool}/{volser}", (Func<AutoCopyService, string, string, Task<IResult>>)Tape);
         app.MapPost("/api/tapes/{pool}/{volser}/retry", (Func<AutoCopyService, string, string, Task<IResult>>)Retry);
+        app.MapGet(AdminApi.Targets, async (AutoCopyService node) =>
+        {
+            var runtime = await node.Runtime;
+            return Ok(TargetViews(runtime, await runtime.Gate.Ask<GateStatus>(new GetGateStatus(), AskTimeout)));
+        });
+        app.MapPost("/api/targets/{target}/throttle", (Func<AutoCopyService, string, ThrottleRequest, Task<IResult>>)Throttle);
         app.MapGet(AdminApi.EventLog, (Func<AutoCopyService, string?, string?, Task<IResult>>)EventLog);
         app.MapGet(AdminApi.JournalIds, async (AutoCopyService node) => Ok(await JournalIds(await node.Runtime)));
         app.MapGet("/api/journal/events/{**persistenceId}", (Func<AutoCopyService, string, Task<IResult>>)JournalEvents);
@@ -182,7 +188,10 @@ public static class AdminEndpoints
         var status = await runtime.Pools.Ask<TapeStatus>(new GetTapeStatus(poolName, tape), AskTimeout);
         if (!status.Known && !File.Exists(Path.Combine(runtime.Settings.VaultRoot, pool, volser)))
             return Error(404, $"no tape {volser} in pool {pool}");
-        return Ok(View(runtime.Settings, poolName, volser, status.State));
+        return Ok(View(runtime.Settings, poolName, volser, status.State) with
+        {
+            Transfer = status.Transfer is { } t ? View(pool, volser, t.Done, t.Total, t.BytesPerSecond, t.Share) : null,
+        });
     }
 
     private static async Task<IResult> Retry(AutoCopyService node, string pool, string volser)
@@ -255,11 +264,7 @@ public static class AdminEndpoints
     {
         var gate = await node.Gate.Ask<GateStatus>(new GetGateStatus(), AskTimeout);
         var recent = await node.EventLog.Ask<RecentEntries>(new GetRecentEntries(20), AskTimeout);
-        var targets = node.Settings.AutoCopy.Targets.Keys.Select(t =>
-        {
-            var queue = gate.Targets.FirstOrDefault(q => q.Target == t);
-            return new TargetQueueView(t.Value, queue?.Running ?? 0, queue?.Waiting ?? 0, gate.SlotsPerTarget);
-        }).ToList();
+        var targets = TargetViews(node, gate);
         // One round of questions to the pools serves both the counts and the list of what is owed.
         var summaries = await Summaries(node);
         var owed = summaries
@@ -269,6 +274,61 @@ public static class AdminEndpoints
         return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, PoolViews(node, summaries), targets, owed,
             recent.Entries.Reverse().Select(View).ToList(), CopyThroughput.Copies, CopyThroughput.Bytes,
             Math.Round(CopyThroughput.MiBPerSecondLastMinute(), 3));
+    }
+
+    private static List<TargetView> TargetViews(NodeRuntime node, GateStatus gate) =>
+        node.Settings.AutoCopy.Targets.Keys.OrderBy(t => t.Value, StringComparer.Ordinal).Select(t =>
+        {
+            var queue = gate.Targets.FirstOrDefault(q => q.Target == t);
+            var configured = node.Settings.AutoCopy.Targets[t].Bandwidth.Limit;
+            return queue is null
+                ? new TargetView(t.Value, 0, 0, gate.SlotsPerTarget, configured, Rate.Format(configured), "configuration", 0, [], [])
+                : new TargetView(t.Value, queue.Running, queue.Waiting, gate.SlotsPerTarget, queue.Limit, Rate.Format(queue.Limit),
+                    queue.LimitSource, queue.BytesPerSecond,
+                    queue.Transfers.Select(r => View(r.Pool.Value, r.Volser.Value, r.Done, r.Total, r.BytesPerSecond, r.Share)).ToList(),
+                    queue.History.Select(h => new TargetSampleView(h.At, h.BytesPerSecond, h.Running, h.Waiting)).ToList());
+        }).ToList();
+
+    private static TransferView View(string pool, string volser, long done, long total, long bytesPerSecond, long? share) =>
+        new(pool, volser, done, total, bytesPerSecond,
+            bytesPerSecond > 0 ? Math.Round((total - done) / (double)bytesPerSecond, 1) : null, share);
+
+    /// <summary>R13, SPEC §4.2: an operator's limit for a target, over the whole cluster, journaled by the gate.</summary>
+    private static async Task<IResult> Throttle(AutoCopyService node, string target, ThrottleRequest request)
+    {
+        var runtime = await node.Runtime;
+        var name = runtime.Settings.AutoCopy.Targets.Keys.FirstOrDefault(t => t.Value == target);
+        if (name is null)
+            return Error(404, $"no such target '{Printable.Clip(target)}' (configured: " +
+                              $"{string.Join(", ", runtime.Settings.AutoCopy.Targets.Keys.Select(t => t.Value).DefaultIfEmpty("none"))})");
+        var lift = request.Rate == "configured";
+        long? limit = null;
+        if (!lift && !Rate.TryParse(request.Rate, out limit, out var error)) return Error(400, $"{error}, or configured to lift an override");
+        TimeSpan? lasting = null;
+        if (request.For is not null)
+        {
+            if (lift) return Error(400, "--for goes with a rate; configured lifts the override for good");
+            if (ThrottleDuration(request.For) is not { } parsed)
+                return Error(400, $"'{Printable.Clip(request.For)}' is not a duration from 1m to 30d (e.g. 90s, 30m, 2h, 1d)");
+            lasting = parsed;
+        }
+        var answer = await runtime.Gate.Ask<ThrottleAnswer>(new ThrottleTarget(name, limit, lasting, lift), AskTimeout);
+        return Ok(new CommandResult(answer.Done, answer.Detail));
+    }
+
+    private static TimeSpan? ThrottleDuration(string text)
+    {
+        if (text.Length is < 2 or > 8 || !int.TryParse(text[..^1], System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var n)) return null;
+        TimeSpan? span = text[^1] switch
+        {
+            's' => TimeSpan.FromSeconds(n),
+            'm' => TimeSpan.FromMinutes(n),
+            'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
+            _ => null,
+        };
+        return span is { } s && s >= TimeSpan.FromMinutes(1) && s <= TimeSpan.FromDays(30) ? s : null;
     }
 
     /// <summary>Due copies and the oldest one's age per target are read from the pools when Prometheus scrapes.</summary>

@@ -83,6 +83,46 @@ public sealed class SettingsTests : IDisposable
         Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: extra))).Message);
 
     [Fact]
+    public void A_targets_bandwidth_limit_and_schedule_are_read_as_operators_write_them()
+    {
+        var settings = Read(Valid(extraTarget: """
+            bandwidth {
+              limit = 400Mbit/s
+              schedule = [
+                { days = "Mon-Fri", from = "07:00", to = "19:00", limit = 50MiB/s }
+                { from = "22:00", to = "06:00", limit = unlimited }
+              ]
+            }
+            """));
+        var bandwidth = settings.AutoCopy.Targets.Values.Single().Bandwidth;
+        Assert.Equal(50_000_000, bandwidth.Limit);
+        Assert.Equal(2, bandwidth.Schedule.Length);
+        Assert.Equal(new LimitNow(50L * 1024 * 1024, "schedule Mon-Fri 07:00-19:00"), bandwidth.At(new DateTime(2026, 11, 30, 12, 0, 0)));
+        Assert.Equal(new LimitNow(null, "schedule every day 22:00-06:00"), bandwidth.At(new DateTime(2026, 12, 5, 23, 0, 0)));
+        Assert.Equal(BandwidthSettings.Unlimited, Read(Valid()).AutoCopy.Targets.Values.Single().Bandwidth);
+    }
+
+    [Theory]
+    [InlineData("bandwidth = 5", "bandwidth must be an object")]
+    [InlineData("bandwidth { limit = fast }", "bandwidth.limit: 'fast' is not a rate")]
+    [InlineData("bandwidth { limt = 5MB/s }", "bandwidth: unknown key 'limt'")]
+    [InlineData("bandwidth { schedule = { from = \"07:00\" } }", "schedule must be a list")]
+    [InlineData("bandwidth { schedule = [ 5 ] }", "schedule[0] must be an object")]
+    [InlineData("bandwidth { schedule = [ { from = \"07:00\", to = \"08:00\", limit = 5MB/s, dayz = Mon } ] }", "schedule[0]: unknown key 'dayz'")]
+    [InlineData("bandwidth { schedule = [ { from = \"07:00\", to = \"08:00\", limit = 5MB/s }, { from = \"07:00\", to = \"99:00\", limit = 5MB/s } ] }", "schedule[1].to: '99:00'")]
+    [InlineData("bandwidth { schedule = [ { from = \"07:00\", to = \"08:00\" } ] }", "schedule[0].limit is required")]
+    public void A_bad_bandwidth_block_is_refused_naming_the_key(string extra, string message) =>
+        Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: extra))).Message);
+
+    [Fact]
+    public void A_schedule_of_more_windows_than_anyone_writes_is_refused()
+    {
+        var windows = string.Join(", ", Enumerable.Repeat("{ from = \"07:00\", to = \"08:00\", limit = 5MB/s }", 101));
+        var e = Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: $"bandwidth {{ schedule = [ {windows} ] }}")));
+        Assert.Contains("at most 100", e.Message);
+    }
+
+    [Fact]
     public void A_key_file_that_is_not_a_key_is_refused()
     {
         var notAKey = Path.Combine(_dir, "not-a-key");

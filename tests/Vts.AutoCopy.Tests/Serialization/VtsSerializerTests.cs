@@ -32,6 +32,9 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         new TapeSettledDown("A00001"),
         new EventLogEntry(T, Severity.Error, MessageIds.CopyFailed, "n1", "POOL1", "A00001", "failed"),
         new EventLogEntry(T, Severity.Error, MessageIds.CopyFailed, "n1", "POOL1", "A00001", "failed", "tape-POOL1-A00001/failed/1"),
+        new ThrottleChanged("dr", new ThrottleOverride(12_500_000, T.AddHours(2), T)),
+        new ThrottleChanged("dr", new ThrottleOverride(null, null, T)),
+        new ThrottleChanged("dr", null),
     };
 
     [Theory]
@@ -87,6 +90,11 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         new RecordDismount(PoolName.Parse("POOL1"), Volser.Parse("A00001"), "e-2", T),
         new RequestTransferSlot(TargetName.Parse("dr"), PoolName.Parse("POOL1"), Volser.Parse("A00001"), T, 3),
         new HoldingTransferSlot(TargetName.Parse("dr"), PoolName.Parse("POOL1"), Volser.Parse("A00001")),
+        new TransferShare(TargetName.Parse("dr"), 12_500_000),
+        new TransferProgress(TargetName.Parse("dr"), PoolName.Parse("POOL1"), Volser.Parse("A00001"), 300, 200, 1000, 50),
+        new ThrottleTarget(TargetName.Parse("dr"), 12_500_000, TimeSpan.FromHours(2), false),
+        new TapeStatus(PoolName.Parse("POOL1"), Volser.Parse("A00001"), TapeCopyState.Initial, true,
+            new Vts.AutoCopy.Transport.MeterReading(300, 200, 1000, 50, 12_500_000)),
         new SharedSettings("node-1", new Dictionary<string, string> { ["vts.autocopy.pools.POOL1.target"] = "dr" }),
     };
 
@@ -99,6 +107,7 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         Assert.DoesNotContain("\"value\"", System.Text.Encoding.UTF8.GetString(bytes)); // a PoolName is "POOL1", not an object
         var again = serializer.FromBinary(bytes, serializer.Manifest(value));
         if (value is SharedSettings shared) Assert.Equal(shared.Settings, ((SharedSettings)again).Settings);
+        else if (value is TapeStatus status) Assert.Equal(status.Transfer, ((TapeStatus)again).Transfer);
         else Assert.Equal(value, again);
     }
 

@@ -24,6 +24,13 @@ public sealed class AutoCopyShowCommand : NodeCommand<TapeSettings>
         Row("Due since", Cells.Plain(Cells.Time(tape.DueSince)));
         Row("Next retry", Cells.Plain(Cells.Time(tape.NextAttemptAt)));
         Row("Last error", Cells.Plain(tape.LastError));
+        if (tape.Transfer is { } t)
+        {
+            Row("Transfer", Cells.Plain($"{Cells.MiB(t.Done)} of {Cells.MiB(t.Total)}" +
+                                        (t.Total > 0 ? $" ({(100.0 * t.Done / t.Total).ToString("0.0", CultureInfo.InvariantCulture)} %)" : "")));
+            Row("Rate", Cells.Plain($"{Cells.Rate(t.BytesPerSecond)}, share {(t.Share is { } share ? Cells.Rate(share) : "unlimited")}"));
+            Row("Time left", Cells.Plain(Cells.Duration(t.SecondsLeft)));
+        }
 
         if (tape.LastCopy is not { } copy)
         {
