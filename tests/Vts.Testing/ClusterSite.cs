@@ -17,17 +17,20 @@ public sealed class ClusterSite : IDisposable
     private readonly int _slots;
     private readonly int _targetPort;
     private readonly string _extra;
+    private readonly string _targetExtra;
     private readonly string _connectTimeout;
 
     /// <param name="targetPort">where the target listens, if not at <paramref name="target"/> (whose keys are used).</param>
-    /// <param name="extra">more HOCON for every node.</param>
+    /// <param name="extra">more HOCON for every node; <paramref name="targetExtra"/> inside the target's block.</param>
     public ClusterSite(Sshd target, string connectionString, int nodes = 3, int pools = 6, string retryInterval = "5m", int slots = 2,
-        int? targetPort = null, string extra = "", Func<int, string>? poolName = null, string connectTimeout = "15s")
+        int? targetPort = null, string extra = "", Func<int, string>? poolName = null, string connectTimeout = "15s",
+        string targetExtra = "")
     {
         _connectTimeout = connectTimeout;
         _target = target;
         _targetPort = targetPort ?? target.Port;
         _extra = extra;
+        _targetExtra = targetExtra;
         ConnectionString = connectionString;
         _retryInterval = retryInterval;
         _slots = slots;
@@ -72,6 +75,7 @@ public sealed class ClusterSite : IDisposable
                     host-key-sha256 = "{{_target.HostKeyFingerprint}}"
                     vault-root = "{{_target.VaultRoot}}"
                     connect-timeout = {{_connectTimeout}}
+                    {{_targetExtra}}
                   }
                 }
                 pools {

@@ -10,7 +10,8 @@ public sealed class NodeSite : IDisposable
     public string State => Path.Combine(Dir, "state");
     public string ConfigFile => Path.Combine(Dir, "node.hocon");
 
-    public NodeSite(Sshd target, string retryInterval = "1s", int maxAttempts = 100, int slots = 2, string extra = "")
+    /// <param name="extra">more HOCON inside <c>vts { }</c>; <paramref name="targetExtra"/> inside the target's block.</param>
+    public NodeSite(Sshd target, string retryInterval = "1s", int maxAttempts = 100, int slots = 2, string extra = "", string targetExtra = "")
     {
         Directory.CreateDirectory(Path.Combine(Vault, "POOL1"));
         Directory.CreateDirectory(Path.Combine(Vault, "POOL2"));
@@ -31,6 +32,7 @@ public sealed class NodeSite : IDisposable
                     private-key-file = "{{target.ClientKey}}"
                     host-key-sha256 = "{{target.HostKeyFingerprint}}"
                     vault-root = "{{target.VaultRoot}}"
+                    {{targetExtra}}
                   }
                 }
                 pools {

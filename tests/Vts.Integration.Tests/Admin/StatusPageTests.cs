@@ -12,8 +12,9 @@ public sealed class StatusPageTests
     public async Task The_status_page_shows_pools_and_updates_live_without_reload()
     {
         await using var sshd = await Sshd.Create();
-        using var site = new NodeSite(sshd);
+        using var site = new NodeSite(sshd, targetExtra: "bandwidth { limit = 40Mbit/s }");
         TapeFiles.Write(site.Tape("POOL1", "P00001"), 1024 * 1024);
+        TapeFiles.Write(site.Tape("POOL1", "P00003"), 16 * 1024 * 1024, seed: 3);
         TapeFiles.Write(site.Tape("POOL2", "P00002"), 1024 * 1024, seed: 2);
         await using var node = NodeProcess.Start(site.ConfigFile);
         using var ems = new EmsClient(await node.WaitUntilReady(TimeSpan.FromSeconds(90)));
@@ -33,6 +34,15 @@ public sealed class StatusPageTests
         Assert.Equal("same page", await browser.Evaluate("window.__loadedOnce")); // no reload happened
         Assert.Contains("P00002", await browser.Evaluate("document.body.innerText"));
         Assert.Equal("same page", marker);
+
+        // A transfer held to the target's limit runs for seconds: the page shows its progress, the limit and its source.
+        await ems.Send(EmsClient.Dismount("p-3", "POOL1", "P00003"));
+        await Until(browser, "[...document.querySelectorAll('#transfers tbody tr')].some(r => r.innerText.includes('POOL1/P00003') && r.innerText.includes('of 16.0 MiB')) ? 'shown' : 'not yet'", "shown");
+        var targets = await browser.Evaluate("document.querySelector('#targets tbody').innerText");
+        Assert.Contains("40 Mbit/s", targets);
+        Assert.Contains("configuration", targets);
+        Assert.Equal("1", await browser.Evaluate("String(document.querySelectorAll('#trends svg').length)"));
+        await Until(browser, "document.getElementById('copies').textContent", "3");
 
         await browser.Screenshot(Path.Combine(NodeProcess.RepositoryRoot, "artifacts", "status-page.png"));
     }

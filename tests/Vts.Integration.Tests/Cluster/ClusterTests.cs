@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Vts.Integration.Tests.Fixtures;
 using Vts.Testing;
 using Xunit;
@@ -304,6 +305,69 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
             await Wait.Until(() => File.Exists(copy), TimeSpan.FromSeconds(90), $"{pool}/{volser}, acknowledged, at the target");
             Assert.Equal(shas[volser], TapeFiles.Sha256(copy));
         }
+    }
+
+    [Fact]
+    public async Task A_targets_bandwidth_limit_holds_over_the_sum_of_two_nodes_transfers_and_a_throttle_reaches_every_node()
+    {
+        const long limit = 8_000_000; // 64Mbit/s
+        await using var sshd = await Sshd.Create();
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase(), nodes: 2, pools: 4, slots: 4,
+            targetExtra: "bandwidth { limit = 64Mbit/s }");
+        var tapes = site.Pools.SelectMany(pool => Enumerable.Range(1, 2).Select(i => (Pool: pool, Volser: $"{pool[^1]}{i:D5}"))).ToList();
+        var shas = tapes.ToDictionary(t => t.Volser, t => TapeFiles.Write(site.Tape(t.Pool, t.Volser), 12L << 20, seed: t.Volser.GetHashCode()));
+        var total = tapes.Count * (12L << 20);
+
+        await using var first = NodeProcess.Start(site.ConfigFile(1));
+        using var ems = new EmsClient(await first.WaitUntilReady(StartTimeout));
+        await using var second = NodeProcess.Start(site.ConfigFile(2));
+        await second.WaitUntilReady(StartTimeout);
+        // Both nodes own pools (sharding spreads them once the second has joined): both will send at once.
+        var owners = new Dictionary<string, string>();
+        await Wait.Until(async () =>
+        {
+            owners = (await VtsCtl.Run("--node", first.AdminNode, "--json", "autocopy", "pools")).Json.EnumerateArray()
+                .ToDictionary(p => p.GetProperty("pool").GetString()!, p => p.GetProperty("node").GetString()!);
+            return owners.Values.Distinct().Count() == 2;
+        }, TimeSpan.FromSeconds(90), "pools on both nodes");
+
+        var n = 0;
+        foreach (var (pool, volser) in tapes)
+            Assert.True((await ems.Send(EmsClient.Dismount($"d-{n++}", pool, volser))).TryGetProperty("ack", out _), $"dismount {volser}");
+
+        // The gate sees every transfer of the cluster: shown on either node, from both nodes' pools, shares within the limit.
+        await Wait.Until(async () =>
+        {
+            var target = (await VtsCtl.Run("--node", second.AdminNode, "--json", "autocopy", "targets")).Json[0];
+            var running = target.GetProperty("transfers").EnumerateArray().ToList();
+            var shares = running.Sum(t => t.GetProperty("share").GetInt64());
+            Assert.InRange(shares, 0, limit);
+            return running.Select(t => owners[t.GetProperty("pool").GetString()!]).Distinct().Count() == 2;
+        }, TimeSpan.FromSeconds(60), "transfers from both nodes at once");
+
+        // The rate at the target, from a tenth to nine tenths of the bytes: the sum of both nodes' transfers.
+        var clock = Stopwatch.StartNew();
+        (double At, long Bytes)? from = null, to = null;
+        await Wait.Until(() =>
+        {
+            var bytes = site.Pools.Select(site.TargetPool).Where(Directory.Exists)
+                .SelectMany(Directory.GetFiles).Sum(f => new FileInfo(f).Length);
+            if (from is null && bytes >= total / 10) from = (clock.Elapsed.TotalSeconds, bytes);
+            if (to is null && bytes >= total * 9 / 10) to = (clock.Elapsed.TotalSeconds, bytes);
+            return Copied(site, tapes) == tapes.Count;
+        }, TimeSpan.FromSeconds(120), () => $"every copy ({Copied(site, tapes)} of {tapes.Count})");
+        foreach (var (pool, volser) in tapes) Assert.Equal(shas[volser], TapeFiles.Sha256(Path.Combine(site.TargetPool(pool), volser)));
+        Assert.True(from is not null && to is not null && to.Value.At > from.Value.At, "the copies' progress was not seen");
+        var rate = (to!.Value.Bytes - from!.Value.Bytes) / (to.Value.At - from.Value.At);
+        output.WriteLine($"two nodes under a 64 Mbit/s limit: {rate / 1e6:F2} MB/s at the target ({rate / limit:P0} of the limit)");
+        Assert.True(rate <= limit * 1.1, $"{rate:F0} B/s at the target is over the limit of {limit} B/s");
+
+        // An override set through one node holds for the cluster: the other shows it.
+        var throttle = await VtsCtl.Run("--node", second.AdminNode, "autocopy", "throttle", "dr", "200Mbit/s", "--for", "2h");
+        Assert.Equal(0, throttle.ExitCode);
+        var shown = (await VtsCtl.Run("--node", first.AdminNode, "--json", "autocopy", "targets")).Json[0];
+        Assert.Equal(25_000_000, shown.GetProperty("limit").GetInt64());
+        Assert.StartsWith("override until", shown.GetProperty("limitSource").GetString());
     }
 
     /// <summary>Node 1 first: it forms the cluster, so it is the oldest, home of the shard coordinator and the
