@@ -173,25 +173,27 @@ public static class ClusterBench
 internal sealed class BenchCluster : IAsyncDisposable
 {
     private readonly Sshd _keys;
-    private readonly BlackHole _hole;
+    private readonly BlackHole? _hole;
     public ClusterSite Site { get; }
     public List<NodeProcess> Nodes { get; } = [];
     public List<System.Net.IPEndPoint> Ems { get; } = [];
 
-    private BenchCluster(Sshd keys, BlackHole hole, ClusterSite site)
+    private BenchCluster(Sshd keys, BlackHole? hole, ClusterSite site)
     {
         _keys = keys;
         _hole = hole;
         Site = site;
     }
 
-    public static async Task<BenchCluster> Start(Postgres postgres, string name, int nodes = 3)
+    /// <param name="target">a real target; none: a black hole, where a transfer holds its slot and never fails.</param>
+    public static async Task<BenchCluster> Start(Postgres postgres, string name, int nodes = 3, Sshd? target = null, int pools = 12,
+        int slots = 2, string targetExtra = "")
     {
-        var keys = await Sshd.Create(start: false);
-        var hole = new BlackHole();
+        var keys = target ?? await Sshd.Create(start: false);
+        var hole = target is null ? new BlackHole() : null;
         var site = new ClusterSite(keys, await postgres.CreateDatabase($"bench_{name}_{Guid.NewGuid():N}"[..40]), nodes,
-            pools: 12, slots: 2, targetPort: hole.Port, extra: "akka.loglevel = WARNING\nvts.ems.ack-timeout = 120s",
-            poolName: i => $"P{i:D3}", connectTimeout: "10m"); // a transfer to the black hole holds its slot, never fails
+            pools: pools, slots: slots, targetPort: hole?.Port, extra: "akka.loglevel = WARNING\nvts.ems.ack-timeout = 120s",
+            poolName: i => $"P{i:D3}", connectTimeout: hole is null ? "15s" : "10m", targetExtra: targetExtra);
         var cluster = new BenchCluster(keys, hole, site);
         await cluster.StartAll();
         return cluster;
@@ -235,7 +237,7 @@ internal sealed class BenchCluster : IAsyncDisposable
             if (counts.Count == Site.Nodes && counts.Max() - counts.Min() <= 1 && stableSince.Elapsed > TimeSpan.FromSeconds(12)) return owners;
             await Task.Delay(500);
         }
-        throw new TimeoutException("sharding never settled the pools over the three nodes");
+        throw new TimeoutException($"sharding never settled the pools over the {Site.Nodes} nodes");
     }
 
     /// <summary>Running and waiting transfers, added up over the given nodes (1-based): only the node that hosts the
@@ -266,8 +268,11 @@ internal sealed class BenchCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var node in Nodes) await node.DisposeAsync();
-        await _hole.DisposeAsync();
-        await _keys.DisposeAsync();
+        if (_hole is not null)
+        {
+            await _hole.DisposeAsync();
+            await _keys.DisposeAsync(); // a real target is its caller's
+        }
         Site.Dispose();
     }
 }

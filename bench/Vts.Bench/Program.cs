@@ -6,7 +6,7 @@ using Vts.Bench;
 var output = "bench/results.md";
 var tapeMiB = 1024;
 var quick = false;
-var only = new HashSet<int> { 1, 2, 3, 4, 5, 6, 7 };
+var only = new HashSet<int> { 1, 2, 3, 4, 5, 6, 7, 8 };
 var clusterParts = ClusterBench.Parts.ToHashSet();
 var wanParts = WanThroughput.Parts.ToHashSet();
 for (var i = 0; i < args.Length; i++)
@@ -55,6 +55,7 @@ try
     await Section(6, () => ClusterBench.Run(report, failovers: quick ? 1 : 3, dueOnDeadNode: quick ? 100 : 1_000,
         events: quick ? 4_000 : 20_000, paced: quick ? 3_000 : 15_000, restartDue: quick ? 1_000 : 10_000, clusterParts));
     await Section(7, () => WanThroughput.Run(report, scratch, quick, wanParts));
+    await Section(8, () => BandwidthBench.Run(report, quick));
 }
 finally
 {

@@ -70,7 +70,7 @@ public sealed class ClusterSite : IDisposable
                 max-concurrent-transfers = {{_slots}}
                 targets {
                   dr {
-                    host = "127.0.0.1", port = {{_targetPort}}, user = "{{_target.User}}"
+                    host = "{{_target.Host}}", port = {{_targetPort}}, user = "{{_target.User}}"
                     private-key-file = "{{_target.ClientKey}}"
                     host-key-sha256 = "{{_target.HostKeyFingerprint}}"
                     vault-root = "{{_target.VaultRoot}}"

@@ -133,7 +133,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             case RetryCopy retry: OnRetry(retry); break;
             case GetTapeStatus: ReplyStatus(); break;
             case TransferSlotQueued: GateAnswered(Sender); break;
-            case TransferSlotGranted: GateAnswered(Sender); OnSlotGranted(); break;
+            case TransferSlotGranted granted: GateAnswered(Sender); OnSlotGranted(granted); break;
             case Terminated t when t.ActorRef.Equals(_gate): OnGateGone(); break;
             case GateAgain: TellGate(); break;
             case TransferShare share: OnShare(share); break;
@@ -261,8 +261,9 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         });
     }
 
-    private void OnSlotGranted()
+    private void OnSlotGranted(TransferSlotGranted granted)
     {
+        OnShare(new TransferShare(granted.Target, granted.Share));
         if (_holdsSlot) return; // the gate confirms the slot this tape holds (told again, or after a hand-over)
         if (!_slotRequested)
         {

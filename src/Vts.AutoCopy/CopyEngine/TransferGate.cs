@@ -17,7 +17,9 @@ public sealed record RequestTransferSlot(TargetName Target, PoolName Pool, Volse
 /// <summary>The request waits in the target's queue; the tape watches the gate that said so, and asks again if it dies.</summary>
 public sealed record TransferSlotQueued(TargetName Target) : IClusterMessage;
 
-public sealed record TransferSlotGranted(TargetName Target) : IClusterMessage;
+/// <param name="Share">the part of the target's bandwidth limit the transfer may use from its first byte (bytes per
+/// second; null: unlimited); later changes come as <see cref="TransferShare"/>.</param>
+public sealed record TransferSlotGranted(TargetName Target, long? Share = null) : IClusterMessage;
 
 /// <summary>Told by a tape that holds a slot to a gate that may not know it: the gate it was granted by has died
 /// (moved to another node), and the new one must count the transfer that is still running. Answered with
@@ -175,13 +177,20 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         foreach (var (target, queue) in _targets) Reshare(target, queue);
     }
 
-    /// <summary>Splits the target's limit evenly among its running transfers and tells each whose share changed.</summary>
-    private void Reshare(TargetName target, TargetQueue queue)
+    /// <summary>Splits the target's limit evenly among its running transfers and tells each whose share changed; the
+    /// ones just <paramref name="granted"/> hear theirs with the grant, so that no transfer starts faster than its share.</summary>
+    private void Reshare(TargetName target, TargetQueue queue, IReadOnlyCollection<IActorRef>? granted = null)
     {
         queue.Limit = LimitOf(target);
         var share = queue.Limit.Limit / Math.Max(1, queue.Running.Count);
         foreach (var tape in queue.Running.Keys)
         {
+            if (granted?.Contains(tape) == true)
+            {
+                if (share is not null) queue.Shares[tape] = share;
+                tape.Tell(new TransferSlotGranted(target, share));
+                continue;
+            }
             if (queue.Shares.GetValueOrDefault(tape) == share) continue;
             queue.Shares[tape] = share;
             tape.Tell(new TransferShare(target, share));
@@ -226,7 +235,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         }
         if (queue.Running.TryGetValue(Sender, out var granted) && granted == request.Request)
         {
-            Sender.Tell(new TransferSlotGranted(request.Target)); // the answer was lost on its way
+            Sender.Tell(new TransferSlotGranted(request.Target, queue.Shares.GetValueOrDefault(Sender))); // the answer was lost on its way
             return;
         }
         // A new request from a tape holding a slot: it was restarted (same actor, fresh state), and the slot is void.
@@ -254,9 +263,8 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         var queue = Queue(holding.Target);
         if (queue.WaitingTapes.ContainsKey(Sender)) return;
         Context.Watch(Sender);
-        queue.Running.TryAdd(Sender, 0);
-        Sender.Tell(new TransferSlotGranted(holding.Target));
-        Reshare(holding.Target, queue);
+        if (queue.Running.TryAdd(Sender, 0)) Reshare(holding.Target, queue, granted: [Sender]);
+        else Sender.Tell(new TransferSlotGranted(holding.Target, queue.Shares.GetValueOrDefault(Sender)));
         Publish(holding.Target, queue);
     }
 
@@ -277,6 +285,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
 
     private void Dispatch(TargetName target, TargetQueue queue)
     {
+        var granted = new List<IActorRef>();
         while (_granting && queue.Running.Count < _slotsPerTarget && queue.PoolTurns.First is { } turn)
         {
             var pool = turn.Value;
@@ -289,9 +298,9 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
             if (waiting.Count == 0) queue.WaitingByPool.Remove(pool);
             else queue.PoolTurns.AddLast(pool);
             queue.Running[next.Tape] = next.Request;
-            next.Tape.Tell(new TransferSlotGranted(target));
+            granted.Add(next.Tape);
         }
-        Reshare(target, queue);
+        Reshare(target, queue, granted);
         Publish(target, queue);
     }
 
