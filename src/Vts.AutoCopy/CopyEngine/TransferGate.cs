@@ -174,7 +174,11 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
 
     private void Reshare()
     {
-        foreach (var (target, queue) in _targets) Reshare(target, queue);
+        foreach (var (target, queue) in _targets)
+        {
+            Reshare(target, queue);
+            Publish(target, queue);
+        }
     }
 
     /// <summary>Splits the target's limit evenly among its running transfers and tells each whose share changed; the
@@ -204,6 +208,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         var before = queue.Progress.TryGetValue(Sender, out var last) && last.Sent <= progress.Sent ? last.Sent : 0;
         queue.SentSinceSample += progress.Sent - before;
         queue.Progress[Sender] = progress;
+        Publish(progress.Target, queue);
     }
 
     private void TakeSample()
@@ -223,6 +228,8 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
     {
         AutoCopyMetrics.TransfersInFlight.WithLabels(target.Value).Set(queue.Running.Count);
         AutoCopyMetrics.TransfersWaiting.WithLabels(target.Value).Set(queue.WaitingTapes.Count);
+        AutoCopyMetrics.BandwidthLimit.WithLabels(target.Value).Set(queue.Limit.Limit ?? 0);
+        AutoCopyMetrics.TransferRate.WithLabels(target.Value).Set(queue.Progress.Values.Sum(p => p.BytesPerSecond));
     }
 
     private void Enqueue(RequestTransferSlot request)

@@ -36,5 +36,6 @@ public static class MessageIds
     public const int TargetNotTrusted = 824005;
     public const int CopyCancelledByMount = 224006;
     public const int CopyRetryRequested = 224007;
+    public const int BandwidthThrottled = 224008;
     public const int NodeStarted = 220001;
 }

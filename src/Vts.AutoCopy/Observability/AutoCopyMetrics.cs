@@ -32,6 +32,12 @@ public static class AutoCopyMetrics
     public static readonly Gauge TransfersWaiting = Metrics.CreateGauge(
         "vts_transfers_waiting", "Due copies waiting for a transfer slot.", "target");
 
+    public static readonly Gauge BandwidthLimit = Metrics.CreateGauge(
+        "vts_bandwidth_limit_bytes_per_second", "The target's bandwidth limit in force over the cluster; 0 is unlimited.", "target");
+
+    public static readonly Gauge TransferRate = Metrics.CreateGauge(
+        "vts_transfer_bytes_per_second", "The target's running transfers' rates added up, over the cluster.", "target");
+
     public static readonly Gauge CopiesDue = Metrics.CreateGauge(
         "vts_copies_due", "Copies owed to the target: due, copying or waiting to retry.", "target");
 

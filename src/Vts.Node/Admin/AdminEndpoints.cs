@@ -313,6 +313,10 @@ public static class AdminEndpoints
             lasting = parsed;
         }
         var answer = await runtime.Gate.Ask<ThrottleAnswer>(new ThrottleTarget(name, limit, lasting, lift), AskTimeout);
+        // Journaled by the gate once it answers: the event log keeps who changed the limit, where and when.
+        if (answer.Done)
+            runtime.EventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, Severity.Info, MessageIds.BandwidthThrottled,
+                runtime.Settings.NodeName, null, null, $"operator: {answer.Detail}"));
         return Ok(new CommandResult(answer.Done, answer.Detail));
     }
 

@@ -68,6 +68,8 @@ public sealed class BandwidthTests(ITestOutputHelper output)
             var throttle = await VtsCtl.Run("--node", node.AdminNode, "autocopy", "throttle", "dr", "80Mbit/s");
             Assert.Equal(0, throttle.ExitCode);
             Assert.Contains("limit 80 Mbit/s until changed again", throttle.Out);
+            await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|224008|") && l.Contains("limit 80 Mbit/s")),
+                TimeSpan.FromSeconds(30), "the operator's change in the event log");
             Assert.Equal(0, await node.Terminate(TimeSpan.FromSeconds(30)));
         }
 
