@@ -60,6 +60,14 @@ public sealed class Sshd : IAsyncDisposable
         return sshd;
     }
 
+    /// <summary>Restricts the client's key to SFTP (<c>command="internal-sftp"</c> in authorized_keys), as a recipient
+    /// VTS does for a key that may do nothing else: every command it asks for runs the SFTP server instead.</summary>
+    public async Task RestrictToSftp()
+    {
+        var key = await File.ReadAllTextAsync(Path.Combine(Dir, "client_key.pub"));
+        await File.WriteAllTextAsync(Path.Combine(Dir, "authorized_keys"), $"restrict,command=\"internal-sftp\" {key}");
+    }
+
     public async Task Start()
     {
         if (Environment.UserName == "root") Directory.CreateDirectory("/run/sshd"); // privilege separation needs it

@@ -27,6 +27,10 @@ public sealed record TargetSettings(
 {
     /// <summary>The target's bandwidth limit and schedule; unlimited unless configured.</summary>
     public BandwidthSettings Bandwidth { get; init; } = BandwidthSettings.Unlimited;
+
+    /// <summary>R10's <c>sftp-only</c>: use nothing at the target but SFTP (a key the target restricts to internal-sftp).
+    /// Copies are then proven by reading them back; large tapes go in one stream and are not resumed.</summary>
+    public bool SftpOnly { get; init; }
 }
 
 public sealed record PoolSettings(PoolName Name, TargetName Target, PoolName TargetPool);
@@ -162,7 +166,7 @@ public sealed record VtsSettings(
     {
         var where = $"vts.autocopy.targets.{name}";
         RejectUnknownKeys(block, where, "host", "port", "user", "private-key-file", "host-key-sha256",
-            "known-hosts-file", "vault-root", "connect-timeout", "operation-timeout", "bandwidth");
+            "known-hosts-file", "vault-root", "connect-timeout", "operation-timeout", "bandwidth", "sftp-only");
         TargetName targetName;
         try { targetName = TargetName.Parse(name); }
         catch (FormatException e) { throw new ConfigurationInvalidException($"{where}: {e.Message}"); }
@@ -198,6 +202,7 @@ public sealed record VtsSettings(
             Duration(block, "operation-timeout", $"{where}.operation-timeout", TimeSpan.FromSeconds(60)))
         {
             Bandwidth = ReadBandwidth(block, $"{where}.bandwidth"),
+            SftpOnly = Switch(block, "sftp-only", $"{where}.sftp-only"),
         };
     }
 
@@ -277,6 +282,19 @@ public sealed record VtsSettings(
             throw new ConfigurationInvalidException($"{where ?? path} must be a string");
         var s = v.GetString();
         return string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+    }
+
+    /// <summary>HOCON's booleans as operators write them: on/off, true/false, yes/no.</summary>
+    private static bool Switch(Config c, string path, string where)
+    {
+        if (!c.HasPath(path)) return false;
+        var text = c.GetValue(path).GetString();
+        return text switch
+        {
+            "on" or "true" or "yes" => true,
+            "off" or "false" or "no" => false,
+            _ => throw new ConfigurationInvalidException($"{where}: '{Printable.Clip(text)}' is not on or off"),
+        };
     }
 
     private static int Int(Config c, string path, string where, int fallback, int min, int max)

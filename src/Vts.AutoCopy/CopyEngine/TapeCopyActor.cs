@@ -328,7 +328,12 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             {
                 case CopyCompleted c:
                     Report(Severity.Info, MessageIds.CopyCompleted,
-                        $"copied to {_pool.Target}:{_pool.TargetPool}/{_volser}, {c.Size} bytes, sha256 {c.Sha256}, attempt {c.Attempt}");
+                        $"copied to {_pool.Target}:{_pool.TargetPool}/{_volser}, {c.Size} bytes, sha256 {c.Sha256}, attempt {c.Attempt}" +
+                        (outcome is TransferOutcome.Succeeded { Proof: TargetProof.ReadBack } read
+                            ? $"; proven by reading it back ({read.Verification.TotalSeconds:F1} s)"
+                            : ""));
+                    if (outcome is TransferOutcome.Succeeded proven)
+                        AutoCopyMetrics.Verification.WithLabels(_pool.Target.Value, ProofName(proven.Proof)).Observe(proven.Verification.TotalSeconds);
                     break;
                 case AttemptCancelled when _handingOver:
                     break; // not news: the new owner carries on with the copy
@@ -353,6 +358,13 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                 Schedule(recovering: false);
         });
     }
+
+    private static string ProofName(TargetProof proof) => proof switch
+    {
+        TargetProof.HashedWhileWriting => "hashed-while-writing",
+        TargetProof.HashedFile => "hashed-file",
+        _ => "read-back",
+    };
 
     private void Count(ITapeEvent e, double attemptSeconds)
     {

@@ -32,6 +32,14 @@ public static class AutoCopyMetrics
     public static readonly Gauge TransfersWaiting = Metrics.CreateGauge(
         "vts_transfers_waiting", "Due copies waiting for a transfer slot.", "target");
 
+    public static readonly Histogram Verification = Metrics.CreateHistogram(
+        "vts_copy_verification_seconds", "Time spent proving a copy at the target after its bytes were sent, by how it was proven.",
+        new HistogramConfiguration
+        {
+            LabelNames = ["target", "proof"],
+            Buckets = [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300],
+        });
+
     public static readonly Gauge BandwidthLimit = Metrics.CreateGauge(
         "vts_bandwidth_limit_bytes_per_second", "The target's bandwidth limit in force over the cluster; 0 is unlimited.", "target");
 

@@ -345,7 +345,10 @@ internal sealed class SessionPool(string? python)
             if (works) return session;
         }
         var key = _keys.GetOrAdd(target.PrivateKeyFile, path => new PrivateKeyFile(path));
-        var abilities = _abilities.GetOrAdd(target.Name.Value, _ => new TargetAbilities { Python = python });
+        // An sftp-only target (R10) is never asked to run a command: SFTP for every tape, proven by reading it back.
+        var abilities = _abilities.GetOrAdd(target.Name.Value, _ => target.SftpOnly
+            ? new TargetAbilities { Python = null, NoStreaming = true, NoRemoteHasher = true }
+            : new TargetAbilities { Python = python });
         return await TargetSession.Open(target, key, abilities, cancellation);
     }
 

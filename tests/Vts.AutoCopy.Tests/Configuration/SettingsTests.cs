@@ -102,6 +102,17 @@ public sealed class SettingsTests : IDisposable
         Assert.Equal(BandwidthSettings.Unlimited, Read(Valid()).AutoCopy.Targets.Values.Single().Bandwidth);
     }
 
+    [Fact]
+    public void Sftp_only_is_off_unless_switched_on()
+    {
+        Assert.False(Read(Valid()).AutoCopy.Targets.Values.Single().SftpOnly);
+        Assert.True(Read(Valid(extraTarget: "sftp-only = on")).AutoCopy.Targets.Values.Single().SftpOnly);
+        Assert.True(Read(Valid(extraTarget: "sftp-only = true")).AutoCopy.Targets.Values.Single().SftpOnly);
+        Assert.False(Read(Valid(extraTarget: "sftp-only = off")).AutoCopy.Targets.Values.Single().SftpOnly);
+        Assert.Contains("sftp-only: 'maybe' is not on or off",
+            Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: "sftp-only = maybe"))).Message);
+    }
+
     [Theory]
     [InlineData("bandwidth = 5", "bandwidth must be an object")]
     [InlineData("bandwidth { limit = fast }", "bandwidth.limit: 'fast' is not a rate")]

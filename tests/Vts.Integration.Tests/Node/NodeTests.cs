@@ -42,6 +42,28 @@ public sealed class NodeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task R10_An_sftp_only_target_whose_key_runs_nothing_but_SFTP_gets_small_and_large_tapes_proven_by_reading_back()
+    {
+        await using var sshd = await Sshd.Create();
+        await sshd.RestrictToSftp();
+        using var site = new NodeSite(sshd, targetExtra: "sftp-only = on");
+        var small = TapeFiles.Write(site.Tape("POOL1", "S00001"), 1 << 20);
+        var large = TapeFiles.Write(site.Tape("POOL1", "S00002"), (64L << 20) + 4321, seed: 2);
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+        Assert.True((await ems.Send(EmsClient.Dismount("s-1", "POOL1", "S00001"))).TryGetProperty("ack", out _));
+        Assert.True((await ems.Send(EmsClient.Dismount("s-2", "POOL1", "S00002"))).TryGetProperty("ack", out _));
+
+        await Eventually(() => site.EventLogLines().Count(l => l.Contains("|224001|")) == 2, TimeSpan.FromSeconds(90), "both copies");
+        Assert.Equal(small, TapeFiles.Sha256(Path.Combine(sshd.VaultRoot, "DRPOOL1", "S00001")));
+        Assert.Equal(large, TapeFiles.Sha256(Path.Combine(sshd.VaultRoot, "DRPOOL1", "S00002")));
+        // Nothing but SFTP at the target: each copy proven by reading it back, in the first attempt.
+        Assert.All(site.EventLogLines().Where(l => l.Contains("|224001|")), l => Assert.Contains("proven by reading it back", l));
+        Assert.DoesNotContain(site.EventLogLines(), l => l.Contains("|424003|"));
+        Assert.Equal(["tape.dismount.v1", "tape.attempt-started.v1", "tape.copied.v1"], site.JournalManifests("tape-POOL1-S00002"));
+    }
+
+    [Fact]
     public async Task R8_Acknowledged_events_survive_SIGKILL_while_waiting_to_retry()
     {
         await using var sshd = await Sshd.Create(start: false); // the target is down at first
