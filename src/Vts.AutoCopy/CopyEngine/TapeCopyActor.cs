@@ -340,9 +340,12 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                 case AttemptCancelled c:
                     Report(Severity.Info, MessageIds.CopyCancelledByMount, $"attempt {c.Attempt} cancelled: {c.Reason}; copy stays due");
                     break;
-                case AttemptFailed f when outcome is TransferOutcome.Failed { Security: true }:
+                case AttemptFailed f when outcome is TransferOutcome.Failed { Kind: FailureKind.TargetNotTrusted }:
                     Report(Severity.Critical, MessageIds.TargetNotTrusted,
                         $"target {_pool.Target} not trusted, attempt {f.Attempt} refused: {f.Cause}");
+                    break;
+                case AttemptFailed f when outcome is TransferOutcome.Failed { Kind: FailureKind.NotARegularFile }:
+                    Report(Severity.Critical, MessageIds.NotARegularFile, $"attempt {f.Attempt} refused: {f.Cause}");
                     break;
                 case AttemptFailed f when f.NextAttemptAt is { } next:
                     Report(Severity.Warning, MessageIds.AttemptFailed,

@@ -37,5 +37,6 @@ public static class MessageIds
     public const int CopyCancelledByMount = 224006;
     public const int CopyRetryRequested = 224007;
     public const int BandwidthThrottled = 224008;
+    public const int NotARegularFile = 824009;
     public const int NodeStarted = 220001;
 }

@@ -17,10 +17,24 @@ public abstract record TransferOutcome
     public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TargetProof Proof, TimeSpan Verification = default,
         int Streams = 1, long Resumed = 0) : TransferOutcome;
 
-    /// <param name="Security">the target could not be trusted (host key unknown or changed, R10).</param>
-    public sealed record Failed(string Cause, bool Security = false) : TransferOutcome;
+    /// <param name="Kind">a transfer that went wrong, or one refused for security's sake (R10, R15).</param>
+    public sealed record Failed(string Cause, FailureKind Kind = FailureKind.Transfer) : TransferOutcome;
 
     public sealed record Cancelled(string Reason) : TransferOutcome;
+}
+
+/// <summary>Why an attempt failed, as far as operators must tell failures apart: the security ones are critical.</summary>
+public enum FailureKind
+{
+    /// <summary>The transfer went wrong (connection, target, source changed…); retried as usual.</summary>
+    Transfer,
+
+    /// <summary>R10: the target's host key is unknown or changed; nothing was sent.</summary>
+    TargetNotTrusted,
+
+    /// <summary>R15: a link, FIFO, device or folder where a tape, its pool folder or its copy's final name should be;
+    /// nothing was read or written through it.</summary>
+    NotARegularFile,
 }
 
 /// <summary>How a target proved it holds a tape's bytes (R9).</summary>

@@ -38,16 +38,11 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         FileStream source;
         try
         {
-            source = new FileStream(request.SourcePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-                bufferSize: 1, FileOptions.SequentialScan);
+            source = SourceTape.Open(request.SourcePath);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (SourceRefusedException refused)
         {
-            return new TransferOutcome.Failed($"source tape file {request.SourcePath} not found");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return new TransferOutcome.Failed($"source tape file {request.SourcePath} cannot be read: {e.Message}");
+            return new TransferOutcome.Failed(refused.Message, refused.Security ? FailureKind.NotARegularFile : FailureKind.Transfer);
         }
 
         await using var _ = source;
@@ -62,7 +57,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         }
         catch (HostKeyRefusedException refused)
         {
-            return new TransferOutcome.Failed(refused.Message, Security: true);
+            return new TransferOutcome.Failed(refused.Message, FailureKind.TargetNotTrusted);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -348,8 +343,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
     private static async Task<long> SendRange(TargetSession session, TransferRequest request, (long Offset, long Length) range,
         string tempPath, StallWatch watch, CancellationToken cancellation)
     {
-        await using var source = new FileStream(request.SourcePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-            bufferSize: 1, FileOptions.SequentialScan);
+        await using var source = SourceTape.Open(request.SourcePath);
         source.Seek(range.Offset, SeekOrigin.Begin);
         using var hashing = new HashingReadStream(source, watch.Moved, request.Meter);
         var written = await session.TryStream(hashing, range.Length, tempPath, cancellation, range.Offset)

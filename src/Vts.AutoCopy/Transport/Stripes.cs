@@ -46,8 +46,7 @@ internal static class Stripes
     public static async Task<(string Sha256, long Length, IReadOnlyList<string> Chunks)> HashFile(string path, bool chunks,
         CancellationToken cancellation)
     {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
-            bufferSize: 1, FileOptions.SequentialScan);
+        await using var file = SourceTape.Open(path);
         using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var chunk = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var hashes = new List<string>();

@@ -99,7 +99,7 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         var wrongPin = new HostKeyPin("SHA256:" + new string('A', 43), null);
         var outcome = Assert.IsType<TransferOutcome.Failed>(
             await _transport.CopyAsync(Request("B00001", _sshd.Target(pin: wrongPin)), CancellationToken.None));
-        Assert.True(outcome.Security);
+        Assert.Equal(FailureKind.TargetNotTrusted, outcome.Kind);
         Assert.Contains("changed", outcome.Cause);
         Assert.False(Directory.Exists(Path.Combine(_sshd.VaultRoot, "DRPOOL1")) && File.Exists(AtTarget("B00001")));
     }
@@ -113,7 +113,7 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{_sshd.Port + 1} {hostKeyLine}\n");
         var unknown = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(
             Request("B00002", _sshd.Target(pin: new HostKeyPin(null, knownHosts))), CancellationToken.None));
-        Assert.True(unknown.Security);
+        Assert.Equal(FailureKind.TargetNotTrusted, unknown.Kind);
         Assert.Contains("unknown", unknown.Cause);
 
         await File.WriteAllTextAsync(knownHosts, $"# pinned for the test\n[127.0.0.1]:{_sshd.Port} {hostKeyLine}\n");
@@ -148,7 +148,7 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         await _sshd.Stop();
         var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("D00002"), CancellationToken.None));
         Assert.Contains("cannot connect", outcome.Cause);
-        Assert.False(outcome.Security);
+        Assert.Equal(FailureKind.Transfer, outcome.Kind);
     }
 
     [Fact]
