@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Renci.SshNet;
+using Renci.SshNet.Common;
+using Renci.SshNet.Sftp;
 using Vts.AutoCopy.Configuration;
 
 namespace Vts.AutoCopy.Transport;
@@ -79,7 +81,14 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         {
             // Requests with their own timeout (SFTP's operation timeout), ahead of the bytes: not a stall.
             var lookingAround = watch.SettingUp();
-            if (await FindInOtherPool(sftp, request, watch.Token) is { } otherPool)
+            var (otherPool, poolFolder) = await LookAround(sftp, request, watch.Token);
+            if (poolFolder is not null)
+            {
+                healthy = true;
+                return new TransferOutcome.Failed(
+                    $"target pool folder {poolDir} on {target.Name} is {poolFolder}; nothing written through it (R15)", FailureKind.NotARegularFile);
+            }
+            if (otherPool is not null)
             {
                 healthy = true;
                 return new TransferOutcome.Failed(
@@ -140,8 +149,13 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
                     : $"the target received {sizeAtTarget} bytes of the source's {length}");
             }
 
-            // posix-rename@openssh.com replaces an older copy in one step: readers see the old tape or the new one.
-            await Task.Run(() => sftp.RenameFile(tempPath, finalPath, isPosix: true), watch.Token);
+            if (await PutUnderFinalName(session, poolDir, tempPath, finalPath, watch.Token) is { } taken)
+            {
+                await DeleteQuietly(sftp, tempPath);
+                healthy = true;
+                return new TransferOutcome.Failed($"the final name {finalPath} on {target.Name} is {taken}; not replaced (R15)",
+                    FailureKind.NotARegularFile);
+            }
             // The earlier attempt's file served: gone now (unlinked only; a writer still holding it writes into nothing).
             if (partial is not null) await DeleteQuietly(sftp, partial);
             healthy = true;
@@ -171,16 +185,78 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         }
     }
 
-    /// <summary>R14: a volser is unique across the pools of a VTS system.</summary>
-    private static async Task<string?> FindInOtherPool(SftpClient sftp, TransferRequest request, CancellationToken cancellation)
+    /// <summary>One listing of the target's vault root answers two questions. R14: is the volser in another pool there
+    /// (a volser is unique across the pools of a VTS system)? R15: is the target pool's folder, if there, a folder and
+    /// not a link (the listing shows each entry as it is, not what it points to)? SSH.NET resolves links in every path
+    /// it is given, so a linked pool folder would have the tape written wherever it points.</summary>
+    private static async Task<(string? OtherPool, string? PoolFolderProblem)> LookAround(SftpClient sftp, TransferRequest request,
+        CancellationToken cancellation)
     {
         var root = request.Target.VaultRoot;
+        string? problem = null;
         await foreach (var entry in sftp.ListDirectoryAsync(root, cancellation))
         {
-            if (!entry.IsDirectory || entry.Name is "." or ".." || entry.Name == request.TargetPool.Value) continue;
-            if (await sftp.ExistsAsync($"{entry.FullName}/{request.Volser}", cancellation)) return entry.Name;
+            if (entry.Name == request.TargetPool.Value)
+            {
+                if (!entry.IsDirectory) problem = entry.IsSymbolicLink ? "a symbolic link" : "not a folder";
+                continue;
+            }
+            if (!entry.IsDirectory || entry.Name is "." or "..") continue;
+            if (await sftp.ExistsAsync($"{entry.FullName}/{request.Volser}", cancellation)) return (entry.Name, problem);
         }
+        return (null, problem);
+    }
+
+    /// <summary>The proven copy renamed to its final name in one step (readers see the old tape or the new one), unless
+    /// the name is held by a link or anything but a regular file (R15). Null when renamed; else what holds the name.
+    /// Where the target runs our receiver, its own rename(2) does it, which never follows a link at the name. Elsewhere
+    /// SFTP's posix-rename@openssh.com does, after a look at the name: SSH.NET resolves the links in both paths of a
+    /// rename, so renaming onto a link would replace whatever it points to, wherever that is.</summary>
+    private static async Task<string?> PutUnderFinalName(TargetSession session, string poolDir, string tempPath, string finalPath,
+        CancellationToken cancellation)
+    {
+        if (await session.RenameAtTarget(tempPath, finalPath, cancellation) is { } renamed)
+            return renamed.Refused switch
+            {
+                null => null,
+                "link" => "a symbolic link",
+                "folder" => "a folder",
+                "fifo" => "a FIFO",
+                _ => "not a regular file",
+            };
+        if (await FinalNameProblem(session.Sftp, poolDir, finalPath, cancellation) is { } problem) return problem;
+        await Task.Run(() => session.Sftp.RenameFile(tempPath, finalPath, isPosix: true), cancellation);
         return null;
+    }
+
+    /// <summary>What holds a final name, seen over SFTP alone: null when it is free or a regular file in the pool folder
+    /// itself.</summary>
+    private static async Task<string?> FinalNameProblem(SftpClient sftp, string poolDir, string finalPath, CancellationToken cancellation)
+    {
+        ISftpFile existing;
+        try
+        {
+            existing = await sftp.GetAsync(finalPath, cancellation); // resolved as SSH.NET resolves it, then lstat
+        }
+        catch (SftpPathNotFoundException)
+        {
+            // Free, or a link to nowhere (SSH.NET looked where it points): only the folder's listing shows the name
+            // itself. It costs a listing of the pool before each first copy, on targets without our receiver only.
+            var name = finalPath[(finalPath.LastIndexOf('/') + 1)..];
+            await foreach (var entry in sftp.ListDirectoryAsync(poolDir, cancellation))
+                if (entry.Name == name) return entry.IsSymbolicLink ? "a symbolic link" : "not a regular file";
+            return null;
+        }
+        if (existing.IsSymbolicLink) return "a symbolic link"; // one that points nowhere: lstat saw the link itself
+        if (existing.IsDirectory) return "a folder";
+        if (!existing.IsRegularFile) return "not a regular file";
+        if (existing.FullName == finalPath) return null;
+        // Resolved to another path: a link, unless the configured vault root's own path runs through one (then the pool
+        // folder resolves the same way).
+        var folder = await sftp.GetAsync(poolDir, cancellation);
+        return existing.FullName == $"{folder.FullName.TrimEnd('/')}/{finalPath[(finalPath.LastIndexOf('/') + 1)..]}"
+            ? null
+            : $"a symbolic link to {existing.FullName}";
     }
 
     /// <summary>Two transfers into a new target pool may both find it missing: the second mkdir fails (SFTP says only

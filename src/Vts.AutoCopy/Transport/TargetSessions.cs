@@ -166,6 +166,17 @@ internal sealed class TargetSession : IDisposable
             ? await receiver.Copy(from, path, ranges, Target.OperationTimeout, cancellation)
             : throw new InvalidOperationException("the target runs no receiver for us");
 
+    /// <summary>R15: <paramref name="from"/> put under <paramref name="path"/> by the target's own rename(2), through the
+    /// receiver, which refuses a name held by a link or anything but a regular file. Null where the target runs no
+    /// receiver for us; else what held the name (null when renamed).</summary>
+    public async Task<Renamed?> RenameAtTarget(string from, string path, CancellationToken cancellation) =>
+        WritesRanges && await Receiver(cancellation) is { } receiver
+            ? new Renamed(await receiver.Rename(from, path, Target.OperationTimeout, cancellation))
+            : null;
+
+    /// <param name="Refused">what held the final name ("link", "folder", "fifo", "special"); null: renamed.</param>
+    public sealed record Renamed(string? Refused);
+
     /// <summary>A command costs a shell start on the target (up to a second), which is why small tapes keep to SFTP.</summary>
     private async Task<TargetWriter.Report.Written> StreamIntoCat(Stream source, string path, CancellationToken cancellation)
     {

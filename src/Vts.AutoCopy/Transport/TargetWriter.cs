@@ -40,6 +40,10 @@ internal static class TargetWriter
     ///   the file cannot be opened, "error REASON" alone.
     /// - "copy OFFSET LENGTH", then the lines FROM and PATH: those bytes of FROM copied into the file at PATH at the same
     ///   offset and synced, answered like a write ("sha256 HEX SIZE", the hash of the bytes copied).
+    /// And one more puts a proven copy under its final name (R15):
+    /// - "rename", then the lines FROM and PATH: FROM (a regular file) renamed to PATH unless PATH is there as anything
+    ///   but a regular file; answered "renamed", or "refused KIND" (a link, a folder…: PATH is left as it is), or
+    ///   "error REASON". rename(2) replaces the name itself and never follows a link there; SFTP clients resolve links.
     /// - The bytes are read into page-aligned 1 MiB buffers (O_DIRECT needs aligned memory, offsets and lengths); only
     ///   a tape's last, short buffer is written without O_DIRECT.
     /// - A second thread writes while the first reads and hashes the next buffer: hashlib and os.write release the GIL.
@@ -139,6 +143,24 @@ internal static class TargetWriter
                     print("error", e.strerror or e, flush=True)
                 finally:
                     os.close(fd)
+                continue
+            if head == "rename":
+                source, path = line(), line()
+                try:
+                    if not stat.S_ISREG(os.lstat(source).st_mode):
+                        raise OSError(errno.EINVAL, "the temporary file is not a regular file")
+                    try:
+                        mode = os.lstat(path).st_mode
+                    except FileNotFoundError:
+                        mode = None
+                    if mode is not None and not stat.S_ISREG(mode):
+                        kinds = ((stat.S_ISLNK, "link"), (stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "fifo"))
+                        print("refused", next((k for test, k in kinds if test(mode)), "special"), flush=True)
+                        continue
+                    os.rename(source, path)
+                    print("renamed", flush=True)
+                except OSError as e:
+                    print("error", e.strerror or e, flush=True)
                 continue
             if head.startswith("copy "):
                 _, offset, length = head.split(" ")
@@ -423,6 +445,24 @@ internal sealed class HashingReceiver : IDisposable
     /// <summary>Copies byte ranges of <paramref name="from"/> into the file at <paramref name="path"/>, at the same
     /// offsets, at the target: no byte crosses the link. The requests go together and the answers come in order, each
     /// the SHA-256 of the bytes it copied.</summary>
+    /// <summary>R15: <paramref name="from"/> renamed to <paramref name="path"/> at the target, unless a link or anything
+    /// but a regular file holds that name. Null when renamed; else what holds the name ("link", "folder", "fifo",
+    /// "special").</summary>
+    /// <exception cref="IOException">the target could not rename, or its answer made no sense.</exception>
+    public async Task<string?> Rename(string from, string path, TimeSpan timeout, CancellationToken cancellation)
+    {
+        await _command.Input.WriteAsync(TargetWriter.Request("rename", from, path), cancellation);
+        var answer = await ReadLine(timeout, cancellation);
+        return answer switch
+        {
+            "renamed" => null,
+            ['r', 'e', 'f', 'u', 's', 'e', 'd', ' ', .. var kind] when kind is "link" or "folder" or "fifo" or "special" => kind,
+            _ => throw new IOException(TargetWriter.Parse(answer) is TargetWriter.Report.Refused refused
+                ? $"the target could not rename {from} to {path}: {refused.Reason}"
+                : $"the target's receiver answered a rename with something else: {TargetWriter.Printable(answer ?? "nothing")}"),
+        };
+    }
+
     public async Task<IReadOnlyList<TargetWriter.Report>> Copy(string from, string path, IReadOnlyList<(long Offset, long Length)> ranges,
         TimeSpan timeout, CancellationToken cancellation)
     {

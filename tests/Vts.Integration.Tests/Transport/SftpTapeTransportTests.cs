@@ -134,6 +134,104 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.False(File.Exists(AtTarget("C00001")));
     }
 
+    /// <summary>A file outside the target's vault that a planted link points to; it must come out of every attempt
+    /// unchanged.</summary>
+    private string Victim()
+    {
+        var victim = Path.Combine(_sshd.Dir, $"victim-{Guid.NewGuid():N}");
+        File.WriteAllText(victim, "precious, not a tape");
+        return victim;
+    }
+
+    [Theory]
+    [InlineData(10_000L)]                                       // SFTP upload
+    [InlineData(SftpTapeTransport.StreamingThreshold + 4321)]   // streamed to the receiver
+    public async Task R15_A_final_name_that_is_a_link_is_never_replaced_and_what_it_points_to_is_untouched(long size)
+    {
+        var volser = size > 10_000 ? "K00002" : "K00001";
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", volser), size, seed: 5);
+        Directory.CreateDirectory(Path.Combine(_sshd.VaultRoot, "DRPOOL1"));
+        var victim = Victim();
+        File.CreateSymbolicLink(AtTarget(volser), victim);
+
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request(volser), CancellationToken.None));
+
+        Assert.Equal(FailureKind.NotARegularFile, outcome.Kind);
+        Assert.Contains($"the final name {_sshd.VaultRoot}/DRPOOL1/{volser} on dr is a symbolic link", outcome.Cause);
+        Assert.Contains("; not replaced (R15)", outcome.Cause);
+        Assert.Equal("precious, not a tape", File.ReadAllText(victim));
+        Assert.Equal(victim, new FileInfo(AtTarget(volser)).LinkTarget); // the link itself is left for the operator
+        Assert.Empty(Directory.GetFiles(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), ".*.autocopy.tmp"));
+    }
+
+    [Fact]
+    public async Task R15_A_final_name_that_is_a_dangling_link_or_a_folder_is_never_replaced()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "K00003"), 1000);
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "K00004"), 1000);
+        Directory.CreateDirectory(Path.Combine(_sshd.VaultRoot, "DRPOOL1"));
+        var nowhere = Path.Combine(_sshd.Dir, "not-yet-there");
+        File.CreateSymbolicLink(AtTarget("K00003"), nowhere);
+        Directory.CreateDirectory(AtTarget("K00004"));
+
+        var dangling = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("K00003"), CancellationToken.None));
+        var folder = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("K00004"), CancellationToken.None));
+
+        Assert.Equal((FailureKind.NotARegularFile, FailureKind.NotARegularFile), (dangling.Kind, folder.Kind));
+        Assert.Contains("is a symbolic link; not replaced", dangling.Cause);
+        Assert.Contains("is a folder; not replaced", folder.Cause);
+        Assert.False(File.Exists(nowhere), "a file was created where the dangling link points");
+        Assert.Empty(Directory.GetFileSystemEntries(AtTarget("K00004")));
+    }
+
+    [Fact]
+    public async Task R15_On_a_target_without_our_receiver_links_at_the_final_name_are_seen_over_SFTP_alone()
+    {
+        var sftpOnly = new SftpTapeTransport();
+        var target = _sshd.Target() with { SftpOnly = true };
+        foreach (var volser in new[] { "K00011", "K00012" }) TapeFiles.Write(Path.Combine(_vault, "POOL1", volser), 1000);
+        Directory.CreateDirectory(Path.Combine(_sshd.VaultRoot, "DRPOOL1"));
+        var victim = Victim();
+        var nowhere = Path.Combine(_sshd.Dir, "not-there-either");
+        File.CreateSymbolicLink(AtTarget("K00011"), victim);
+        File.CreateSymbolicLink(AtTarget("K00012"), nowhere);
+
+        var toVictim = Assert.IsType<TransferOutcome.Failed>(await sftpOnly.CopyAsync(Request("K00011", target), CancellationToken.None));
+        var toNowhere = Assert.IsType<TransferOutcome.Failed>(await sftpOnly.CopyAsync(Request("K00012", target), CancellationToken.None));
+
+        Assert.Contains($"is a symbolic link to {victim}; not replaced (R15)", toVictim.Cause);
+        Assert.Contains("is a symbolic link; not replaced (R15)", toNowhere.Cause);
+        Assert.Equal((FailureKind.NotARegularFile, FailureKind.NotARegularFile), (toVictim.Kind, toNowhere.Kind));
+        Assert.Equal("precious, not a tape", File.ReadAllText(victim));
+        Assert.False(File.Exists(nowhere), "a file was created where the dangling link points");
+    }
+
+    [Fact]
+    public async Task R15_A_target_pool_folder_that_is_a_link_is_not_written_through()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "K00005"), 1000);
+        var elsewhere = Directory.CreateDirectory(Path.Combine(_sshd.Dir, "elsewhere")).FullName;
+        File.CreateSymbolicLink(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), elsewhere);
+
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("K00005"), CancellationToken.None));
+
+        Assert.Equal(FailureKind.NotARegularFile, outcome.Kind);
+        Assert.Contains($"target pool folder {_sshd.VaultRoot}/DRPOOL1 on dr is a symbolic link; nothing written through it (R15)", outcome.Cause);
+        Assert.Empty(Directory.GetFileSystemEntries(elsewhere));
+    }
+
+    [Fact]
+    public async Task R15_A_source_tape_that_is_a_FIFO_fails_its_attempt_at_once_as_a_security_matter()
+    {
+        Directory.CreateDirectory(Path.Combine(_vault, "POOL1"));
+        Assert.Equal(0, Mono.Unix.Native.Syscall.mkfifo(Path.Combine(_vault, "POOL1", "F00009"), Mono.Unix.Native.FilePermissions.DEFFILEMODE));
+        var outcome = Assert.IsType<TransferOutcome.Failed>(
+            await _transport.CopyAsync(Request("F00009"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(FailureKind.NotARegularFile, outcome.Kind);
+        Assert.Contains("is a FIFO, not a regular file", outcome.Cause);
+        Assert.False(File.Exists(AtTarget("F00009")));
+    }
+
     [Fact]
     public async Task A_missing_source_tape_fails_the_attempt_with_its_path()
     {
