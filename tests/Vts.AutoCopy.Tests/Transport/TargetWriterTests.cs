@@ -232,6 +232,59 @@ public sealed class TargetWriterTests
     }
 
     [Fact]
+    public async Task R15_The_receiver_renames_onto_a_free_name_or_a_regular_file_and_refuses_a_link_a_dangling_link_a_folder_or_a_fifo()
+    {
+        var dir = Directory.CreateTempSubdirectory("vts-receiver-").FullName;
+        var victim = Path.Combine(dir, "victim");
+        await File.WriteAllTextAsync(victim, "precious");
+        File.CreateSymbolicLink(Path.Combine(dir, "link"), victim);
+        File.CreateSymbolicLink(Path.Combine(dir, "dangling"), Path.Combine(dir, "nowhere"));
+        Directory.CreateDirectory(Path.Combine(dir, "folder"));
+        Assert.Equal(0, Mono.Unix.Native.Syscall.mkfifo(Path.Combine(dir, "fifo"), Mono.Unix.Native.FilePermissions.DEFFILEMODE));
+        await File.WriteAllTextAsync(Path.Combine(dir, "older"), "older copy");
+        try
+        {
+            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
+            var output = shell.StandardOutput.BaseStream;
+            var input = shell.StandardInput.BaseStream;
+            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+            async Task<string?> Rename(string to)
+            {
+                var temp = Path.Combine(dir, $".tmp-{to}");
+                await File.WriteAllTextAsync(temp, $"new copy for {to}");
+                await input.WriteAsync(TargetWriter.Request("rename", temp, Path.Combine(dir, to)));
+                await input.FlushAsync();
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                return await TargetWriter.ReadLine(output, deadline.Token);
+            }
+
+            Assert.Equal("refused link", await Rename("link"));
+            Assert.Equal("refused link", await Rename("dangling"));
+            Assert.Equal("refused folder", await Rename("folder"));
+            Assert.Equal("refused fifo", await Rename("fifo"));
+            Assert.Equal("renamed", await Rename("older"));
+            Assert.Equal("renamed", await Rename("free"));
+
+            Assert.Equal("precious", await File.ReadAllTextAsync(victim));
+            Assert.False(File.Exists(Path.Combine(dir, "nowhere")));
+            Assert.Equal("new copy for older", await File.ReadAllTextAsync(Path.Combine(dir, "older")));
+            Assert.Equal("new copy for free", await File.ReadAllTextAsync(Path.Combine(dir, "free")));
+            Assert.Equal(victim, new FileInfo(Path.Combine(dir, "link")).LinkTarget);
+
+            // A temporary file that is itself a link is never moved: what it points to stays where it is.
+            File.CreateSymbolicLink(Path.Combine(dir, ".tmp-planted"), victim);
+            await input.WriteAsync(TargetWriter.Request("rename", Path.Combine(dir, ".tmp-planted"), Path.Combine(dir, "planted")));
+            await input.FlushAsync();
+            Assert.StartsWith("error ", await TargetWriter.ReadLine(output, CancellationToken.None));
+            Assert.False(File.Exists(Path.Combine(dir, "planted")));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task R17_The_receiver_hashes_a_files_chunks_and_copies_proven_chunks_into_another_file_never_through_a_link()
     {
         var dir = Directory.CreateTempSubdirectory("vts-receiver-").FullName;

@@ -64,6 +64,32 @@ public sealed class NodeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task R15_FIFOs_and_links_named_like_tapes_fail_at_once_as_security_entries_and_hold_no_transfer_slot()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd, maxAttempts: 1, slots: 2);
+        foreach (var volser in new[] { "F00001", "F00002" })
+            Assert.Equal(0, Mono.Unix.Native.Syscall.mkfifo(site.Tape("POOL1", volser), Mono.Unix.Native.FilePermissions.DEFFILEMODE));
+        File.CreateSymbolicLink(site.Tape("POOL1", "L00001"), "/etc/hostname");
+        var sha = TapeFiles.Write(site.Tape("POOL1", "R00001"), 1 << 20);
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+        var n = 0;
+        foreach (var volser in new[] { "F00001", "F00002", "L00001", "R00001" })
+            Assert.True((await ems.Send(EmsClient.Dismount($"x-{n++}", "POOL1", volser))).TryGetProperty("ack", out _), volser);
+
+        // Both slots went to the FIFOs first; they come back at once, and the real tape is copied.
+        await Eventually(() => File.Exists(Path.Combine(sshd.VaultRoot, "DRPOOL1", "R00001")), TimeSpan.FromSeconds(60), "the real tape's copy");
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(sshd.VaultRoot, "DRPOOL1", "R00001")));
+        await Eventually(() => site.EventLogLines().Count(l => l.Contains("|824009|")) == 3, TimeSpan.FromSeconds(30), "three security entries");
+        Assert.Contains(site.EventLogLines(), l => l.Contains("|824009|") && l.Contains("F00001 is a FIFO"));
+        Assert.Contains(site.EventLogLines(), l => l.Contains("|824009|") && l.Contains("L00001 is a symbolic link"));
+        Assert.False(File.Exists(Path.Combine(sshd.VaultRoot, "DRPOOL1", "L00001")));
+        // The tape actor still answers: a mount of a FIFO's volser is journaled, not "not journaled in time".
+        Assert.True((await ems.Send(EmsClient.Mount("x-m", "POOL1", "F00001"))).TryGetProperty("ack", out _));
+    }
+
+    [Fact]
     public async Task R8_Acknowledged_events_survive_SIGKILL_while_waiting_to_retry()
     {
         await using var sshd = await Sshd.Create(start: false); // the target is down at first
