@@ -64,6 +64,8 @@ var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+// A start that fails (a port in use, say) is told below in one line; the host would log it again with its stack.
+builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
 builder.WebHost.ConfigureKestrel(k => k.Listen(settings.Admin.Listen));
 builder.Services.AddSingleton(settings);
 // The node joins its seed nodes itself, once it knows they run the same configuration (AutoCopyService).
@@ -86,8 +88,26 @@ catch (NodeRefusedException e)
     Console.Error.WriteLine($"vts-node: refused by the cluster: {e.Message}");
     return InvalidConfiguration;
 }
+catch (Exception e) when (PortInUse(e, settings) is { } taken)
+{
+    Console.Error.WriteLine($"vts-node: invalid configuration: {taken} is in use by another process");
+    return InvalidConfiguration;
+}
 catch (Exception e)
 {
     Console.Error.WriteLine($"vts-node: stopped: {e.Message}");
     return 1;
+}
+
+/// <summary>Which configured port a failed start found taken: the admin API's (Kestrel says AddressInUseException) or
+/// the EMS intake's (a socket error of its own).</summary>
+static string? PortInUse(Exception failure, VtsSettings settings)
+{
+    for (var e = failure; e is not null; e = e.InnerException)
+    {
+        if (e is Microsoft.AspNetCore.Connections.AddressInUseException) return $"vts.admin.listen ({settings.Admin.Listen})";
+        if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            return $"vts.ems.listen ({settings.Ems.Listen})";
+    }
+    return null;
 }

@@ -35,7 +35,17 @@ public sealed record TargetSettings(
 
 public sealed record PoolSettings(PoolName Name, TargetName Target, PoolName TargetPool);
 
-public sealed record EmsSettings(IPEndPoint Listen, TimeSpan IdleTimeout, TimeSpan AckTimeout);
+/// <param name="Allow">the networks whose hosts may send EMS (<c>vts.ems.allow</c>); empty: loopback only.</param>
+public sealed record EmsSettings(IPEndPoint Listen, TimeSpan IdleTimeout, TimeSpan AckTimeout)
+{
+    public IReadOnlyList<IPNetwork> Allow { get; init; } = [];
+
+    public bool Allows(IPAddress peer)
+    {
+        if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
+        return Allow.Count == 0 ? IPAddress.IsLoopback(peer) : Allow.Any(network => network.Contains(peer));
+    }
+}
 
 /// <param name="Token">required off loopback; when set, every request must carry it as a bearer token.</param>
 public sealed record AdminSettings(IPEndPoint Listen, string? Token);
@@ -72,6 +82,7 @@ public sealed record VtsSettings(
         if (!root.HasPath("vts"))
             throw new ConfigurationInvalidException("configuration has no 'vts' section");
         var vts = root.GetConfig("vts");
+        RejectUnknownKeys(vts);
 
         var nodeName = RequiredString(vts, "node-name", "vts.node-name");
         var stateDir = RequiredString(vts, "state-dir", "vts.state-dir");
@@ -82,7 +93,10 @@ public sealed record VtsSettings(
         var ems = new EmsSettings(
             Endpoint(RequiredString(vts, "ems.listen", "vts.ems.listen"), "vts.ems.listen"),
             Duration(vts, "ems.idle-timeout", "vts.ems.idle-timeout", TimeSpan.FromMinutes(5)),
-            Duration(vts, "ems.ack-timeout", "vts.ems.ack-timeout", TimeSpan.FromSeconds(10)));
+            Duration(vts, "ems.ack-timeout", "vts.ems.ack-timeout", TimeSpan.FromSeconds(10)))
+        {
+            Allow = Networks(vts, "ems.allow", "vts.ems.allow"),
+        };
 
         var adminListen = Endpoint(OptionalString(vts, "admin.listen", "vts.admin.listen") ?? "127.0.0.1:7410", "vts.admin.listen");
         var token = OptionalString(vts, "admin.token", "vts.admin.token");
@@ -96,6 +110,85 @@ public sealed record VtsSettings(
         return new VtsSettings(nodeName, Path.GetFullPath(stateDir), Path.GetFullPath(vaultRoot), ems, admin,
             ReadJournal(vts.GetConfig("journal") ?? Config.Empty),
             ReadAutoCopy(vts.GetConfig("autocopy") ?? Config.Empty));
+    }
+
+    /// <summary>The keys of each fixed block under <c>vts</c>; the named blocks under targets, pools and key servers are
+    /// checked where they are read. <c>license</c> and <c>securevts</c> are SPEC blocks this build does not act on yet.</summary>
+    private static readonly (string Path, string[] Keys)[] KnownKeys =
+    [
+        ("", ["node-name", "state-dir", "vault-root", "ems", "admin", "journal", "autocopy", "license", "securevts"]),
+        ("ems", ["listen", "idle-timeout", "ack-timeout", "allow"]),
+        ("admin", ["listen", "token"]),
+        ("journal", ["provider", "connection-string"]),
+        ("autocopy", ["retry", "max-concurrent-transfers", "targets", "pools"]),
+        ("autocopy.retry", ["interval", "max-attempts"]),
+        ("license", ["key", "evaluation"]),
+        ("securevts", ["enabled", "key-servers"]),
+    ];
+
+    /// <summary>A typo is an error, not a default quietly taken: <c>max-attemps = 2</c> would otherwise leave 12.</summary>
+    private static void RejectUnknownKeys(Config vts)
+    {
+        foreach (var (path, keys) in KnownKeys)
+        {
+            var where = path == "" ? "vts" : $"vts.{path}";
+            if (path != "" && !vts.HasPath(path)) continue;
+            var value = path == "" ? vts.Root : vts.GetValue(path);
+            if (!value.IsObject())
+            {
+                if (path != "") throw new ConfigurationInvalidException($"{where} must be an object {{ … }}");
+                continue;
+            }
+            foreach (var key in value.GetObject().Items.Keys)
+                if (!keys.Contains(key))
+                    throw new ConfigurationInvalidException($"{where}: unknown key '{Printable.Clip(key)}'{Nearest(key, keys)}");
+        }
+    }
+
+    /// <summary>" (did you mean 'x'?)" for a key a typo or two away from a known one, else the known keys.</summary>
+    private static string Nearest(string key, string[] known)
+    {
+        var (best, distance) = known.Select(k => (k, Distance(key, k))).MinBy(p => p.Item2);
+        return distance <= Math.Max(2, best.Length / 3) ? $" (did you mean '{best}'?)" : $" (known: {string.Join(", ", known)})";
+    }
+
+    /// <summary>Levenshtein distance, capped: keys are short.</summary>
+    private static int Distance(string a, string b)
+    {
+        if (a.Length > 64 || b.Length > 64) return int.MaxValue;
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
+
+    /// <summary>A list of addresses or networks: <c>["10.1.2.3", "10.9.0.0/16", "fd00::/8"]</c>.</summary>
+    private static IReadOnlyList<IPNetwork> Networks(Config c, string path, string where)
+    {
+        if (!c.HasPath(path)) return [];
+        var value = c.GetValue(path);
+        if (!value.IsArray()) throw new ConfigurationInvalidException($"{where} must be a list of addresses or networks, e.g. [\"10.1.2.3\", \"10.9.0.0/16\"]");
+        var networks = new List<IPNetwork>();
+        foreach (var item in value.GetArray())
+        {
+            var text = item.IsObject() || item.IsArray() ? "" : item.GetString()?.Trim() ?? "";
+            if (IPAddress.TryParse(text, out var address))
+                networks.Add(new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+            else if (IPNetwork.TryParse(text, out var network))
+                networks.Add(network);
+            else
+                throw new ConfigurationInvalidException($"{where}: '{Printable.Clip(text)}' is not an address or a network (ADDRESS or ADDRESS/PREFIX)");
+        }
+        return networks;
     }
 
     private static JournalSettings ReadJournal(Config journal)

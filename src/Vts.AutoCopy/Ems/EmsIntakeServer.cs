@@ -23,7 +23,12 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     /// <summary>More clients than any EMS distributor setup needs; beyond it a connection is closed at once.</summary>
     public const int MaxConnections = 64;
 
+    /// <summary>Connections from one address at once: a quarter of the whole, so that no one peer (a stuck client, a
+    /// hostile one) can keep another, the real EMS distributor included, out.</summary>
+    public const int MaxConnectionsPerPeer = MaxConnections / 4;
+
     private readonly SemaphoreSlim _connections = new(MaxConnections);
+    private readonly Dictionary<IPAddress, int> _perPeer = [];
 
     private readonly EmsSettings _settings;
     private readonly IReadOnlySet<PoolName> _monitored;
@@ -70,17 +75,57 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 await Task.Delay(TimeSpan.FromMilliseconds(200), stop).ContinueWith(_ => { });
                 continue;
             }
+            var peer = (client.Client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
+            if (!_settings.Allows(peer))
+            {
+                _log.LogWarning("EMS connection from {Remote} refused: not in vts.ems.allow{Loopback}", peer,
+                    _settings.Allow.Count == 0 ? " (empty: loopback only)" : "");
+                client.Dispose();
+                continue;
+            }
+            if (!TakePeerSlot(peer))
+            {
+                _log.LogWarning("EMS connection from {Remote} refused: {Max} connections from it open", peer, MaxConnectionsPerPeer);
+                client.Dispose();
+                continue;
+            }
             if (!_connections.Wait(0))
             {
-                _log.LogWarning("EMS connection from {Remote} refused: {Max} connections open", client.Client.RemoteEndPoint, MaxConnections);
+                _log.LogWarning("EMS connection from {Remote} refused: {Max} connections open", peer, MaxConnections);
+                ReturnPeerSlot(peer);
                 client.Dispose();
                 continue;
             }
             _ = Task.Run(async () =>
             {
                 try { await Serve(client, stop); }
-                finally { _connections.Release(); }
+                finally
+                {
+                    _connections.Release();
+                    ReturnPeerSlot(peer);
+                }
             }, stop);
+        }
+    }
+
+    private bool TakePeerSlot(IPAddress peer)
+    {
+        lock (_perPeer)
+        {
+            var open = _perPeer.GetValueOrDefault(peer);
+            if (open >= MaxConnectionsPerPeer) return false;
+            _perPeer[peer] = open + 1;
+            return true;
+        }
+    }
+
+    private void ReturnPeerSlot(IPAddress peer)
+    {
+        lock (_perPeer)
+        {
+            if (_perPeer.TryGetValue(peer, out var open) && open > 1) _perPeer[peer] = open - 1;
+            else _perPeer.Remove(peer);
         }
     }
 
@@ -117,20 +162,25 @@ public sealed class EmsIntakeServer : IAsyncDisposable
 
     private readonly record struct Line(string Text, bool TooLong);
 
-    /// <summary>Splits the stream into lines without ever buffering more than one line's limit; a client that stops
-    /// mid-line is dropped after the idle timeout so it cannot hold a connection forever.</summary>
+    /// <summary>Splits the stream into lines without ever buffering more than one line's limit. A client that sends
+    /// nothing, or whose line is not whole within the idle timeout (a byte now and then keeps no line open), is dropped,
+    /// so it cannot hold a connection for ever.</summary>
     private async IAsyncEnumerable<Line> ReadLines(NetworkStream stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
     {
         var buffer = new byte[16 * 1024];
         var line = new MemoryStream();
         var discarding = false;
         var utf8 = new UTF8Encoding(false, throwOnInvalidBytes: false);
+        var lineStarted = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             int read;
             using (var idle = CancellationTokenSource.CreateLinkedTokenSource(stop))
             {
-                idle.CancelAfter(_settings.IdleTimeout);
+                // A line under way keeps the time it started: the rest of it must come within what is left.
+                var left = line.Length > 0 || discarding ? _settings.IdleTimeout - lineStarted.Elapsed : _settings.IdleTimeout;
+                if (left <= TimeSpan.Zero) yield break;
+                idle.CancelAfter(left);
                 try { read = await stream.ReadAsync(buffer, idle.Token); }
                 catch (OperationCanceledException) when (!stop.IsCancellationRequested) { yield break; }
             }
@@ -149,7 +199,9 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 }
                 line.SetLength(0);
                 start = i + 1;
+                lineStarted.Restart();
             }
+            if (line.Length == 0 && !discarding && start < read) lineStarted.Restart(); // a new line begins in this read
             if (discarding) continue;
             line.Write(buffer, start, read - start);
             if (line.Length > MaxLineBytes)

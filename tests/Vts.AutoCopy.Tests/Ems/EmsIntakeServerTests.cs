@@ -70,9 +70,10 @@ public sealed class EmsIntakeServerTests() : TestKit(Akka.Configuration.Configur
         private readonly StreamReader _reader;
         public readonly NetworkStream Stream;
 
-        public Client(IPEndPoint at)
+        /// <param name="from">the local address to connect from (any 127.x.y.z is this machine's loopback).</param>
+        public Client(IPEndPoint at, IPAddress? from = null)
         {
-            _tcp = new TcpClient();
+            _tcp = from is null ? new TcpClient() : new TcpClient(new IPEndPoint(from, 0));
             _tcp.Connect(at);
             Stream = _tcp.GetStream();
             _reader = new StreamReader(Stream, Encoding.UTF8);
@@ -217,5 +218,61 @@ public sealed class EmsIntakeServerTests() : TestKit(Akka.Configuration.Configur
         client.Send("$ZSVR: 0042 MOUNT A00001 ON $TAPE1 WITH RING\n");
         var id = (await client.Reply()).GetProperty("ack").GetString()!;
         Assert.Matches("^ems-[0-9a-f]{8}-[0-9]+$", id);
+    }
+
+    [Fact]
+    public async Task A_half_line_sent_a_byte_at_a_time_is_dropped_after_the_idle_timeout_like_silence()
+    {
+        using var dribbler = new Client(_server.LocalEndpoint);
+        var closed = dribbler.ClosedByServer();
+        // A byte every 200 ms: each read sees bytes, but the line is never whole (the idle timeout here is 1 s).
+        for (var i = 0; i < 40 && !closed.IsCompleted; i++)
+        {
+            try { dribbler.Send("x"); }
+            catch (IOException) { break; } // closed under us: what the test waits for
+            await Task.WhenAny(closed, Task.Delay(200));
+        }
+        Assert.True(await closed);
+    }
+
+    [Fact]
+    public async Task One_peer_with_every_connection_it_may_hold_open_does_not_keep_another_peer_out()
+    {
+        var hogs = Enumerable.Range(0, EmsIntakeServer.MaxConnectionsPerPeer + 4)
+            .Select(_ => new Client(_server.LocalEndpoint, IPAddress.Parse("127.0.0.9"))).ToList();
+        try
+        {
+            // Beyond its share, the hog's connections are closed at once.
+            Assert.True(await hogs[^1].ClosedByServer());
+            using var real = new Client(_server.LocalEndpoint, IPAddress.Parse("127.0.0.1"));
+            real.Send("""{"id":"e-20","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+            Assert.Equal("e-20", (await real.Reply()).GetProperty("ack").GetString());
+        }
+        finally
+        {
+            foreach (var hog in hogs) hog.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Only_the_allowed_addresses_may_send_EMS_and_loopback_alone_when_none_are_named()
+    {
+        var settings = new EmsSettings(new IPEndPoint(IPAddress.Loopback, 0), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1))
+        {
+            Allow = [IPNetwork.Parse("127.0.0.42/32")],
+        };
+        Assert.False(new EmsSettings(settings.Listen, settings.IdleTimeout, settings.AckTimeout).Allows(IPAddress.Parse("10.1.2.3")));
+        Assert.True(new EmsSettings(settings.Listen, settings.IdleTimeout, settings.AckTimeout).Allows(IPAddress.Parse("::ffff:127.0.0.1")));
+        await using var guarded = new EmsIntakeServer(settings, new HashSet<PoolName> { PoolName.Parse("POOL1") },
+            Sys.ActorOf(FakePools.For(_journaled)), new VaultLocator(_vault), NullLogger.Instance);
+        guarded.Start();
+
+        using var stranger = new Client(guarded.LocalEndpoint, IPAddress.Parse("127.0.0.1"));
+        stranger.Send("""{"id":"e-30","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+        Assert.True(await stranger.ClosedByServer());
+        using var allowed = new Client(guarded.LocalEndpoint, IPAddress.Parse("127.0.0.42"));
+        allowed.Send("""{"id":"e-31","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+        Assert.Equal("e-31", (await allowed.Reply()).GetProperty("ack").GetString());
+        lock (_journaled) Assert.DoesNotContain(_journaled, c => c is RecordDismount { EventId: "e-30" });
     }
 }

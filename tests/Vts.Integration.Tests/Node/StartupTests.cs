@@ -54,12 +54,33 @@ public sealed class StartupTests : IAsyncLifetime
     [InlineData("ems.listen = \"127.0.0.1:0\"", "ems.listen = \"nowhere\"", "is not ADDRESS:PORT")]
     [InlineData("retry { interval = 1s", "retry { interval = later", "is not a duration")]
     [InlineData("autocopy {", "autocopy { {", "is never closed")]
+    [InlineData("retry { interval = 1s, max-attempts", "retry { interval = 1s, max-attemps", "vts.autocopy.retry: unknown key 'max-attemps' (did you mean 'max-attempts'?)")]
+    [InlineData("max-concurrent-transfers", "max-concurent-transfers", "vts.autocopy: unknown key 'max-concurent-transfers' (did you mean 'max-concurrent-transfers'?)")]
+    [InlineData("admin.listen", "admin.listn", "vts.admin: unknown key 'listn' (did you mean 'listen'?)")]
+    [InlineData("vault-root = \"", "vault-rot = \"", "vts: unknown key 'vault-rot' (did you mean 'vault-root'?)")]
+    [InlineData("ems.listen = \"127.0.0.1:0\"", "ems { listen = \"127.0.0.1:0\", alow = [] }", "vts.ems: unknown key 'alow' (did you mean 'allow'?)")]
+    [InlineData("ems.listen = \"127.0.0.1:0\"", "ems { listen = \"127.0.0.1:0\", allow = [\"10.0.0.0/33\"] }", "vts.ems.allow: '10.0.0.0/33' is not an address or a network")]
+    [InlineData("node-name", "colour = blue\n  node-name", "vts: unknown key 'colour' (known: node-name, state-dir")]
     public async Task An_invalid_configuration_stops_with_exit_code_2_and_a_clear_message(string from, string to, string message)
     {
         var output = await ExpectExit2("--config", Variant(from, to));
         Assert.Contains("invalid configuration", output);
         Assert.Contains(message, output);
         Assert.DoesNotContain("   at ", output); // a message, not a stack trace
+    }
+
+    [Fact]
+    public async Task A_port_in_use_stops_with_exit_code_2_and_one_line_naming_it()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        foreach (var (key, setting) in new[] { ("vts.admin.listen", "admin.listen"), ("vts.ems.listen", "ems.listen") })
+        {
+            var output = await ExpectExit2("--config", Variant($"{setting} = \"127.0.0.1:0\"", $"{setting} = \"127.0.0.1:{port}\""));
+            Assert.Contains($"invalid configuration: {key} (127.0.0.1:{port}) is in use by another process", output);
+            Assert.DoesNotContain("   at ", output); // one line, not Kestrel's stack trace
+        }
     }
 
     [Fact]
