@@ -268,14 +268,20 @@ internal sealed class TargetSession : IDisposable
     private static string? Trust(TargetSettings target, HostKeyEventArgs e)
     {
         var seen = "SHA256:" + e.FingerPrintSHA256;
-        var pinned = target.HostKey.Sha256Fingerprint is { } fp
-            ? [fp]
-            : HostKeyFingerprint.FromKnownHosts(target.HostKey.KnownHostsFile!, target.Host, target.Port);
-        e.CanTrust = pinned.Contains(seen, StringComparer.Ordinal);
+        var file = target.HostKey.KnownHostsFile;
+        var known = target.HostKey.Sha256Fingerprint is { } fp
+            ? new HostKeyFingerprint.KnownHostKeys([fp], [], false)
+            : HostKeyFingerprint.FromKnownHosts(file!, target.Host, target.Port);
+        e.CanTrust = known.Pinned.Contains(seen, StringComparer.Ordinal) && !known.Revoked.Contains(seen, StringComparer.Ordinal);
         if (e.CanTrust) return null;
-        return pinned.Count == 0
-            ? $"host key {seen} of {target.Host}:{target.Port} is unknown (not in {target.HostKey.KnownHostsFile}); not trusted"
-            : $"host key of {target.Host}:{target.Port} changed: offered {seen}, pinned {string.Join(", ", pinned)}; not trusted";
+        if (known.Revoked.Contains(seen, StringComparer.Ordinal))
+            return $"host key {seen} of {target.Host}:{target.Port} is marked @revoked in {file}; not trusted";
+        if (known.Pinned.Count == 0 && known.CertificateAuthority)
+            return $"host key {seen} of {target.Host}:{target.Port} is vouched for only by a @cert-authority line in {file}; host " +
+                   "certificates are not supported: pin the host's own key there; not trusted";
+        return known.Pinned.Count == 0
+            ? $"host key {seen} of {target.Host}:{target.Port} is unknown (not in {file}); not trusted"
+            : $"host key of {target.Host}:{target.Port} changed: offered {seen}, pinned {string.Join(", ", known.Pinned)}; not trusted";
     }
 
     private ConnectionInfo Connection()

@@ -122,6 +122,24 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task R10_A_host_key_marked_revoked_is_refused_even_when_also_listed_and_a_cert_authority_alone_pins_nothing()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "B00003"), 10_000);
+        var knownHosts = Path.Combine(_sshd.Dir, "known_hosts_revoked");
+        var hostKeyLine = File.ReadAllText(_sshd.HostKey + ".pub").Trim();
+        var target = _sshd.Target(pin: new HostKeyPin(null, knownHosts));
+        await File.WriteAllTextAsync(knownHosts, $"[127.0.0.1]:{_sshd.Port} {hostKeyLine}\n@revoked * {hostKeyLine}\n");
+        var revoked = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("B00003", target), CancellationToken.None));
+        Assert.Equal(FailureKind.TargetNotTrusted, revoked.Kind);
+        Assert.Contains("is marked @revoked in", revoked.Cause);
+
+        await File.WriteAllTextAsync(knownHosts, $"@cert-authority * {hostKeyLine}\n");
+        var authority = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("B00003", target), CancellationToken.None));
+        Assert.Contains("host certificates are not supported", authority.Cause);
+        Assert.False(File.Exists(AtTarget("B00003")));
+    }
+
+    [Fact]
     public async Task R14_A_volser_held_in_another_pool_at_the_target_is_refused_naming_both_pools()
     {
         TapeFiles.Write(Path.Combine(_vault, "POOL1", "C00001"), 10_000);
