@@ -19,6 +19,10 @@ public interface ITapeCommand : IPoolCommand
 /// <summary>An EMS mount, to be journaled; answered with <see cref="TapeEventJournaled"/>.</summary>
 public sealed record RecordMount(PoolName Pool, Volser Volser, string EventId, MountMode Mode, DateTimeOffset At) : ITapeCommand;
 
+/// <summary>R16: a mount request cancelled by the host or rejected, to be journaled; answered with <see cref="TapeEventJournaled"/>.</summary>
+/// <param name="Reason">"cancelled" (EMS 649) or "rejected" (651).</param>
+public sealed record RecordMountWithdrawn(PoolName Pool, Volser Volser, string EventId, string Reason, DateTimeOffset At) : ITapeCommand;
+
 /// <summary>An EMS dismount, to be journaled; answered with <see cref="TapeEventJournaled"/>.</summary>
 public sealed record RecordDismount(PoolName Pool, Volser Volser, string EventId, DateTimeOffset At) : ITapeCommand;
 

@@ -130,6 +130,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         {
             case RecordMount mount: OnMount(mount); break;
             case RecordDismount dismount: OnDismount(dismount); break;
+            case RecordMountWithdrawn withdrawn: OnMountWithdrawn(withdrawn); break;
             case RetryCopy retry: OnRetry(retry); break;
             case GetTapeStatus: ReplyStatus(); break;
             case TransferSlotQueued: GateAnswered(Sender); break;
@@ -223,6 +224,23 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                 running.Cancel();
                 Become(CancellingTransfer);
             }
+        });
+    }
+
+    /// <summary>R16: the mount that was requested never happened. A copy due before the request runs now (and one that the
+    /// request stopped runs again); the tape is not dismounted either, so nothing new is due.</summary>
+    private void OnMountWithdrawn(RecordMountWithdrawn withdrawn)
+    {
+        if (_state.HasSeen(withdrawn.EventId))
+        {
+            Sender.Tell(new TapeEventJournaled(withdrawn.EventId, Duplicate: true));
+            return;
+        }
+        Persist(new MountWithdrawn(withdrawn.EventId, withdrawn.Reason, withdrawn.At), e =>
+        {
+            Update(e);
+            Sender.Tell(new TapeEventJournaled(withdrawn.EventId, Duplicate: false));
+            Schedule(recovering: false);
         });
     }
 

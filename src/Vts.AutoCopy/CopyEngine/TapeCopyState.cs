@@ -88,6 +88,7 @@ public sealed record TapeCopyState
     private TapeCopyState ApplyOne(ITapeEvent e) => e switch
     {
         MountRecorded m => Remember(m.EventId) with { Mounted = m.Mode },
+        MountWithdrawn w => Remember(w.EventId) with { Mounted = null },
         DismountRecorded d => ApplyDismount(d),
         AttemptStarted a => this with { Phase = CopyPhase.Copying, Attempts = a.Attempt, NextAttemptAt = null },
         AttemptFailed f when f.NextAttemptAt is { } next =>

@@ -8,6 +8,10 @@ public interface ITapeEvent;
 
 public sealed record MountRecorded(string EventId, MountMode Mode, DateTimeOffset At) : ITapeEvent;
 
+/// <summary>R16: the host cancelled the mount request (EMS 649) or it was rejected (651): the tape was never mounted, so
+/// a copy due before the request runs as it would have.</summary>
+public sealed record MountWithdrawn(string EventId, string Reason, DateTimeOffset At) : ITapeEvent;
+
 /// <param name="MountKnown">false when no mount was seen first (R3): the copy is made due all the same.</param>
 public sealed record DismountRecorded(string EventId, bool MountKnown, DateTimeOffset At) : ITapeEvent;
 

@@ -249,7 +249,14 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     private async Task<string> HandleLine(string text)
     {
         var parsed = EmsLineParser.Parse(text);
-        var kind = parsed is EmsLine.TapeEvent t ? (t.Kind == EmsEventKind.Mount ? "mount" : "dismount") : "other";
+        var kind = parsed is EmsLine.TapeEvent t
+            ? t.Kind switch
+            {
+                EmsEventKind.Mount => "mount",
+                EmsEventKind.Dismount => "dismount",
+                _ => "mount-outcome",
+            }
+            : "other";
         var reply = await Reply(parsed);
         var outcome = reply.StartsWith("{\"nak\"") ? "nak" : reply.Contains("\"ignored\"") ? "ignored" : "ack";
         AutoCopyMetrics.EmsEvents.WithLabels(kind, outcome).Inc();
@@ -270,10 +277,15 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 if (pool is null) return Ack(id, $"volser {e.Volser} is in no pool of the vault");
                 if (!_monitored.Contains(pool)) return Ack(id, $"pool {pool} is not monitored by AutoCopy");
                 var at = e.Time ?? DateTimeOffset.UtcNow;
-                ITapeCommand command = e.Kind == EmsEventKind.Mount
-                    ? new RecordMount(pool, e.Volser, id, e.Mode!.Value, at)
-                    : new RecordDismount(pool, e.Volser, id, at);
-                return await Journal(command, id);
+                ITapeCommand? command = e.Kind switch
+                {
+                    EmsEventKind.Mount => new RecordMount(pool, e.Volser, id, e.Mode!.Value, at),
+                    EmsEventKind.Dismount => new RecordDismount(pool, e.Volser, id, at),
+                    EmsEventKind.MountCancelled => new RecordMountWithdrawn(pool, e.Volser, id, "cancelled", at),
+                    EmsEventKind.MountRejected => new RecordMountWithdrawn(pool, e.Volser, id, "rejected", at),
+                    _ => null, // 648: the mount counted from its request
+                };
+                return command is null ? Ack(id, "mount accepted: counted from its request") : await Journal(command, id);
             default:
                 return Nak(null, "unrecognised line");
         }

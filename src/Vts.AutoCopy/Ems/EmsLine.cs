@@ -8,6 +8,15 @@ public enum EmsEventKind
 {
     Mount,
     Dismount,
+
+    /// <summary>R16: EMS 648 ACCEPTMOUNT, the request became a mount (already counted from the request).</summary>
+    MountAccepted,
+
+    /// <summary>R16: EMS 649 CANCELMOUNT, the host withdrew the request: the tape was never mounted.</summary>
+    MountCancelled,
+
+    /// <summary>R16: EMS 651 REJECTMOUNT, the request was refused: the tape was never mounted.</summary>
+    MountRejected,
 }
 
 /// <summary>What one EMS input line says.</summary>
@@ -76,8 +85,11 @@ public static partial class EmsLineParser
             {
                 case "mount": kind = EmsEventKind.Mount; break;
                 case "dismount": kind = EmsEventKind.Dismount; break;
-                case null: return Bad("'event' is required (mount or dismount)");
-                default: return Bad($"unknown event '{Printable.Clip(eventName)}' (mount or dismount)");
+                case "acceptmount": kind = EmsEventKind.MountAccepted; break;
+                case "cancelmount": kind = EmsEventKind.MountCancelled; break;
+                case "rejectmount": kind = EmsEventKind.MountRejected; break;
+                case null: return Bad($"'event' is required ({JsonEvents})");
+                default: return Bad($"unknown event '{Printable.Clip(eventName)}' ({JsonEvents})");
             }
 
             var poolText = Field("pool", out err);
@@ -125,8 +137,11 @@ public static partial class EmsLineParser
         }
     }
 
+    private const string JsonEvents = "mount, dismount, acceptmount, cancelmount or rejectmount";
+
     private static EmsLine ParseText(string text)
     {
+        if (MountOutcome(text) is { } outcome) return outcome;
         var mount = MountRequest().Match(text);
         if (mount.Success)
         {
@@ -146,6 +161,44 @@ public static partial class EmsLineParser
             return new EmsLine.NotForAutoCopy("not a mount or dismount event");
         return new EmsLine.Malformed(null, "neither a JSON event nor a $ZSVR EMS event");
     }
+
+    /// <summary>R16: what became of a mount request (ZTAP 648, 649, 651) or an unknown tape's request (608). Their texts
+    /// vary by release, so two forms are taken: the event's name as the message's first word
+    /// (<c>$ZSVR: 0048 CANCELMOUNT A00001 …</c>), or its number as a word of the prefix the distributor adds
+    /// (<c>… 000649 … $ZSVR: 0048 …</c>) with the tape named in the text after MOUNT (and its label kind and SCRATCH
+    /// TAPE), TAPE or VOLUME. Null for any other line.</summary>
+    private static EmsLine? MountOutcome(string text)
+    {
+        string? name = null, vid = null;
+        if (NamedOutcome().Match(text) is { Success: true } named)
+            (name, vid) = (named.Groups["name"].Value, named.Groups["vid"].Value);
+        else if (NumberedOutcome().Match(text) is { Success: true } numbered)
+        {
+            name = numbered.Groups["event"].Value switch { "648" => "ACCEPTMOUNT", "649" => "CANCELMOUNT", "651" => "REJECTMOUNT", _ => "REQUNKNOWN" };
+            if (TapeNamed().Match(numbered.Groups["text"].Value) is not { Success: true } tape)
+                return new EmsLine.Malformed(null, $"EMS {numbered.Groups["event"].Value} names no tape (expected MOUNT <vid>, TAPE <vid> or VOLUME <vid>)");
+            vid = tape.Groups["vid"].Value;
+        }
+        if (name is null) return null;
+        if (name == "REQUNKNOWN") return new EmsLine.NotForAutoCopy("608 REQUNKNOWN: asks the operator about an unknown tape");
+        if (!Volser.TryParse(vid, out var volser, out var error)) return new EmsLine.Malformed(null, error);
+        var kind = name switch
+        {
+            "ACCEPTMOUNT" => EmsEventKind.MountAccepted,
+            "CANCELMOUNT" => EmsEventKind.MountCancelled,
+            _ => EmsEventKind.MountRejected,
+        };
+        return new EmsLine.TapeEvent(null, kind, null, volser, null, null);
+    }
+
+    [GeneratedRegex(@"\$ZSVR:\s*\d+\s+(?<name>ACCEPTMOUNT|CANCELMOUNT|REJECTMOUNT|REQUNKNOWN)\s+(?<vid>[^\s,;]+)", RegexOptions.CultureInvariant)]
+    private static partial Regex NamedOutcome();
+
+    [GeneratedRegex(@"(?:^|\s)0*(?<event>648|649|651|608)\s(?:.*\s)?\$ZSVR:\s*\d+\s+(?<text>.*)$", RegexOptions.CultureInvariant)]
+    private static partial Regex NumberedOutcome();
+
+    [GeneratedRegex(@"(?:\bMOUNT\s+(?:REQUEST\s+(?:FOR\s+)?)?(?:(?:IBM|TMF|ANSI)\s+)?(?:SCRATCH\s+TAPE\s+)?|\bTAPE\s+|\bVOLUME\s+)(?<vid>[A-Z0-9]{1,6})\b", RegexOptions.CultureInvariant)]
+    private static partial Regex TapeNamed();
 
     // $ZSVR: <seq> MOUNT [IBM|TMF] [SCRATCH TAPE] <vid> [REEL n] [DENSITY d] [ON $dev] WITH RING|NO RING [comment]
     // (ZTAP events 600, 601, 603, 604, 605, 609); an optional prefix (date, time, system, process) may precede it.

@@ -40,6 +40,7 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
     {
         ["tape.mount.v1"] = typeof(MountRecorded),
         ["tape.dismount.v1"] = typeof(DismountRecorded),
+        ["tape.mount-withdrawn.v1"] = typeof(MountWithdrawn),
         ["tape.attempt-started.v1"] = typeof(AttemptStarted),
         ["tape.attempt-failed.v1"] = typeof(AttemptFailed),
         ["tape.attempt-cancelled.v1"] = typeof(AttemptCancelled),
@@ -57,6 +58,7 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         // during a rolling upgrade, so they are versioned the same way.
         ["msg.mount.v1"] = typeof(RecordMount),
         ["msg.dismount.v1"] = typeof(RecordDismount),
+        ["msg.mount-withdrawn.v1"] = typeof(RecordMountWithdrawn),
         ["msg.journaled.v1"] = typeof(TapeEventJournaled),
         ["msg.retry.v1"] = typeof(RetryCopy),
         ["msg.retry-answer.v1"] = typeof(RetryAnswer),

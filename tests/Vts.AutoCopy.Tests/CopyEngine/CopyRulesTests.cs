@@ -87,6 +87,50 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
         engine.ExpectLog(MessageIds.CopyCompleted);
     }
 
+    [Theory]
+    [InlineData("cancelled")]
+    [InlineData("rejected")]
+    public void R16_A_mount_request_withdrawn_leaves_the_tape_dismounted_and_the_copy_it_stopped_runs_again(string reason)
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "W00001");
+        engine.Dismount(Pool1, "W00001");
+        var first = engine.Transport.Next(Wait);
+
+        // The host asks for the tape again (the request stops the transfer), then cancels the request or it is rejected.
+        engine.Mount(Pool1, "W00001");
+        AwaitAssert(() => Assert.True(first.Cancellation.IsCancellationRequested), Wait);
+        engine.ExpectLog(MessageIds.CopyCancelledByMount);
+        var withdrawn = engine.Ask(new RecordMountWithdrawn(Pool1, Volser.Parse("W00001"), "w-1", reason, engine.Scheduler.Now), Pool1);
+        Assert.False(withdrawn.Duplicate);
+
+        var again = engine.Transport.Next(Wait);
+        Assert.Equal("W00001", again.Request.Volser.Value);
+        Assert.Null(engine.Status(Pool1, "W00001").Mounted);
+        again.Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+        Assert.Equal(["tape.mount.v1", "tape.dismount.v1", "tape.attempt-started.v1", "tape.mount.v1", "tape.attempt-cancelled.v1",
+                "tape.mount-withdrawn.v1", "tape.attempt-started.v1", "tape.copied.v1"],
+            engine.Journal("tape-POOL1-W00001").Select(Manifest));
+        // The same EMS line again: acknowledged, no second effect.
+        Assert.True(engine.Ask(new RecordMountWithdrawn(Pool1, Volser.Parse("W00001"), "w-1", reason, engine.Scheduler.Now), Pool1).Duplicate);
+    }
+
+    [Fact]
+    public void R16_A_withdrawn_mount_request_of_a_tape_with_nothing_owed_makes_no_copy()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "W00002");
+        engine.Ask(new RecordMountWithdrawn(Pool1, Volser.Parse("W00002"), "w-2", "cancelled", engine.Scheduler.Now), Pool1);
+        var state = engine.Status(Pool1, "W00002");
+        Assert.Equal((CopyPhase.Idle, (MountMode?)null), (state.Phase, state.Mounted));
+
+        // A ring tape after it proves the engine runs; the withdrawn one was never sent.
+        engine.Dismount(Pool1, "W00003");
+        Assert.Equal("W00003", engine.Transport.Next(Wait).Request.Volser.Value);
+        Assert.Equal(1, engine.Transport.Count);
+    }
+
     [Fact]
     public void R6_Several_dismounts_while_due_give_one_copy_and_never_two_transfers_at_once()
     {
@@ -189,4 +233,7 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
         Assert.Equal(3, engine.Transport.Count);
         Assert.False(engine.Transport.OverlapSeen);
     }
+
+    private string Manifest(object e) =>
+        ((Akka.Serialization.SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(e)).Manifest(e);
 }

@@ -33,6 +33,45 @@ public sealed class EmsLineParserTests
     }
 
     [Theory]
+    [InlineData("$ZSVR: 0048 CANCELMOUNT A00001", "A00001", EmsEventKind.MountCancelled)]
+    [InlineData("$ZSVR: 0048 REJECTMOUNT B00002 DRIVE NOT READY", "B00002", EmsEventKind.MountRejected)]
+    [InlineData("$ZSVR: 0048 ACCEPTMOUNT C00003 ON $TAPE2", "C00003", EmsEventKind.MountAccepted)]
+    [InlineData("2026-11-30 10:00:01 \\NODE1.$ZSVR 000649 $ZSVR: 0048 MOUNT REQUEST FOR A00001 CANCELLED", "A00001", EmsEventKind.MountCancelled)]
+    [InlineData("2026-11-30 10:00:01 \\NODE1.$ZSVR 651 $ZSVR: 0049 MOUNT IBM D00004 REJECTED BY OPERATOR", "D00004", EmsEventKind.MountRejected)]
+    [InlineData("10:00:01 648 $ZSVR: 0050 TAPE E00005 MOUNTED ON $TAPE1", "E00005", EmsEventKind.MountAccepted)]
+    [InlineData("649 $ZSVR: 0051 REQUEST CANCELLED FOR VOLUME F00006", "F00006", EmsEventKind.MountCancelled)]
+    public void R16_What_became_of_a_mount_request_is_read_from_its_name_or_its_event_number(string line, string volser, EmsEventKind kind)
+    {
+        var parsed = Assert.IsType<EmsLine.TapeEvent>(EmsLineParser.Parse(line));
+        Assert.Equal((volser, kind, (MountMode?)null), (parsed.Volser.Value, parsed.Kind, parsed.Mode));
+    }
+
+    [Theory]
+    [InlineData("$ZSVR: 0052 REQUNKNOWN G00007")]
+    [InlineData("608 $ZSVR: 0052 TAPE G00007 UNKNOWN, REPLY WITH A DRIVE")]
+    public void R16_An_unknown_tapes_request_608_is_acknowledged_as_ignored(string line) =>
+        Assert.Contains("608", Assert.IsType<EmsLine.NotForAutoCopy>(EmsLineParser.Parse(line)).Why);
+
+    [Theory]
+    [InlineData("649 $ZSVR: 0053 SOMETHING WAS CANCELLED", "names no tape")]
+    [InlineData("$ZSVR: 0053 CANCELMOUNT a00001", "")]
+    [InlineData("$ZSVR: 0053 CANCELMOUNT ../../etc", "")]
+    public void R16_An_outcome_naming_no_tape_or_a_bad_one_is_refused(string line, string message) =>
+        Assert.Contains(message, Assert.IsType<EmsLine.Malformed>(EmsLineParser.Parse(line)).Error);
+
+    [Fact]
+    public void R16_A_mount_requests_sequence_number_is_not_mistaken_for_an_event_number() =>
+        Assert.Equal(EmsEventKind.Mount, Assert.IsType<EmsLine.TapeEvent>(EmsLineParser.Parse("$ZSVR: 0649 MOUNT A00001 WITH RING")).Kind);
+
+    [Theory]
+    [InlineData("cancelmount", EmsEventKind.MountCancelled)]
+    [InlineData("rejectmount", EmsEventKind.MountRejected)]
+    [InlineData("acceptmount", EmsEventKind.MountAccepted)]
+    public void R16_JSON_senders_name_the_outcome(string name, EmsEventKind kind) =>
+        Assert.Equal(kind, Assert.IsType<EmsLine.TapeEvent>(EmsLineParser.Parse(
+            $$"""{"id":"o-1","event":"{{name}}","pool":"POOL1","volser":"A00001"}""")).Kind);
+
+    [Theory]
     [InlineData("$ZSVR: 0050 REQUEST TO LABEL TAPE A00001")]
     [InlineData("STATUS 1510 - DRIVE $TAPE1 READY")]
     public void Other_EMS_events_are_ignored_not_refused(string line) =>

@@ -20,6 +20,7 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
     {
         new MountRecorded("e-1", MountMode.NoRing, T),
         new DismountRecorded("e-2", false, T),
+        new MountWithdrawn("e-3", "cancelled", T),
         new AttemptStarted(3, T),
         new AttemptFailed(3, "connection refused", T.AddMinutes(5), T),
         new AttemptFailed(12, "connection refused", null, T),
@@ -88,6 +89,7 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
     {
         new RecordMount(PoolName.Parse("POOL1"), Volser.Parse("A00001"), "e-1", MountMode.Ring, T),
         new RecordDismount(PoolName.Parse("POOL1"), Volser.Parse("A00001"), "e-2", T),
+        new RecordMountWithdrawn(PoolName.Parse("POOL1"), Volser.Parse("A00001"), "e-3", "rejected", T),
         new RequestTransferSlot(TargetName.Parse("dr"), PoolName.Parse("POOL1"), Volser.Parse("A00001"), T, 3),
         new HoldingTransferSlot(TargetName.Parse("dr"), PoolName.Parse("POOL1"), Volser.Parse("A00001")),
         new TransferShare(TargetName.Parse("dr"), 12_500_000),
