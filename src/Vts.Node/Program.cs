@@ -52,11 +52,16 @@ var akkaConfig = NodeConfig.ForAkka(fileConfig, settings);
 try
 {
     NodeConfig.RefuseSqliteCluster(akkaConfig, settings);
-    await Journal.PrepareAsync(settings.Journal, akkaConfig);
+    await Journal.PrepareAsync(settings.Journal, akkaConfig, settings.StateDir);
 }
 catch (ConfigurationInvalidException e)
 {
     Console.Error.WriteLine($"vts-node: invalid configuration: {e.Message}");
+    return InvalidConfiguration;
+}
+catch (JournalUnusableException e)
+{
+    Console.Error.WriteLine($"vts-node: journal unusable: {e.Message}");
     return InvalidConfiguration;
 }
 

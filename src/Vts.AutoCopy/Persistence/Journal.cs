@@ -8,13 +8,16 @@ public static class Journal
 {
     private static readonly TimeSpan ReachTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>SQLite: the file in WAL mode. PostgreSQL: the tables, once; a database not reachable yet (the cluster and
-    /// its database starting together) is waited for, up to a minute.</summary>
-    public static async Task PrepareAsync(JournalSettings journal, Config akka)
+    /// <summary>SQLite: the file checked (see <see cref="EmbeddedJournal.Check"/>) and in WAL mode. PostgreSQL: the
+    /// tables, once; a database not reachable yet (the cluster and its database starting together) is waited for, up to
+    /// a minute.</summary>
+    /// <exception cref="JournalUnusableException">the SQLite journal is gone, emptied, damaged or unreadable.</exception>
+    public static async Task PrepareAsync(JournalSettings journal, Config akka, string stateDir)
     {
         switch (journal.Provider)
         {
             case JournalProvider.Sqlite:
+                EmbeddedJournal.Check(stateDir);
                 EmbeddedJournal.EnableWriteAheadLog(akka);
                 break;
             case JournalProvider.PostgreSql:

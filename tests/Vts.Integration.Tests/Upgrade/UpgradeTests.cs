@@ -34,5 +34,7 @@ public sealed class UpgradeTests
         Assert.False(File.Exists(Path.Combine(sshd.VaultRoot, "DRPOOL1", "A00003")), "a mounted tape is not copied");
         // The old coordinator's history was read and the migration marked after it, once.
         Assert.Contains("SM", site.JournalManifests("/system/sharding/poolCoordinator/singleton/coordinator"));
+        // A state dir from before the journal marker gets one: from now on, losing journal.db stops the node.
+        Assert.True(File.Exists(Path.Combine(site.State, "journal.marker")));
     }
 }

@@ -1,0 +1,83 @@
+using Vts.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Vts.Integration.Tests.Node;
+
+/// <summary>A node's own journal (SQLite) damaged, truncated, emptied or gone: the node stops at once with exit code 2
+/// and one message saying how to recover; it never hangs, crashes with a trace, or starts afresh owing nothing.</summary>
+public sealed class JournalDamageTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task A_damaged_truncated_emptied_or_missing_journal_stops_the_node_with_exit_2_and_how_to_recover()
+    {
+        await using var sshd = await Sshd.Create(start: false); // the target is down: every copy stays owed
+        using var site = new NodeSite(sshd);
+        const int owed = 300;
+        await using (var node = NodeProcess.Start(site.ConfigFile))
+        {
+            using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+            for (var i = 0; i < owed; i++)
+                Assert.True((await ems.Send(EmsClient.Dismount($"d-{i}", "POOL1", $"J{i:D5}"))).TryGetProperty("ack", out _));
+            Assert.Equal(0, await node.Terminate(TimeSpan.FromSeconds(30)));
+        }
+        var journal = Path.Combine(site.State, "journal.db");
+        Assert.True(File.Exists(Path.Combine(site.State, "journal.marker")), "the state dir does not remember its journal");
+        var pristine = Directory.CreateTempSubdirectory("vts-pristine-").FullName;
+        foreach (var file in Directory.GetFiles(site.State)) File.Copy(file, Path.Combine(pristine, Path.GetFileName(file)));
+        output.WriteLine($"journal.db: {new FileInfo(journal).Length} bytes");
+
+        void Restore()
+        {
+            foreach (var file in Directory.GetFiles(site.State)) File.Delete(file);
+            foreach (var file in Directory.GetFiles(pristine)) File.Copy(file, Path.Combine(site.State, Path.GetFileName(file)));
+        }
+
+        var damages = new (string Name, Action Damage, string Said)[]
+        {
+            ("emptied", () => File.WriteAllBytes(journal, []), "journal.db is empty, but this state dir held a journal"),
+            ("deleted", () => File.Delete(journal), "journal.db is missing, but this state dir held a journal"),
+            ("garbage in the middle", () =>
+            {
+                using var file = File.OpenWrite(journal);
+                file.Seek(file.Length / 2 / 4096 * 4096, SeekOrigin.Begin);
+                var garbage = new byte[16 * 1024];
+                new Random(42).NextBytes(garbage);
+                file.Write(garbage);
+            }, "is damaged or unreadable"),
+            ("truncated to half", () =>
+            {
+                using var file = File.OpenWrite(journal);
+                file.SetLength(file.Length / 2);
+            }, "is damaged or unreadable"),
+        };
+        foreach (var (name, damage, said) in damages)
+        {
+            Restore();
+            File.Delete(journal + "-wal"); // what was written is in journal.db (a graceful stop checkpoints it)
+            damage();
+            var (code, text) = await NodeProcess.RunToExit(["--config", site.ConfigFile], TimeSpan.FromSeconds(60));
+            output.WriteLine($"{name}: exit {code}: {text.Trim()}");
+            Assert.Equal(2, code);
+            Assert.Contains("journal unusable", text);
+            Assert.Contains(said, text);
+            Assert.Contains("Restore journal.db from a backup", text);
+            Assert.DoesNotContain("   at ", text); // one message, not a stack trace
+        }
+
+        // The journal as it was: the node starts and still owes every copy.
+        Restore();
+        await using var again = NodeProcess.Start(site.ConfigFile);
+        await again.WaitUntilReady(StartTimeout);
+        await Wait.Until(async () =>
+        {
+            var pools = (await Fixtures.VtsCtl.Run("--node", again.AdminNode, "--json", "autocopy", "pools")).Json;
+            var pool1 = pools.EnumerateArray().Single(p => p.GetProperty("pool").GetString() == "POOL1");
+            var counts = pool1.GetProperty("counts");
+            return counts.GetProperty("due").GetInt32() + counts.GetProperty("copying").GetInt32() + counts.GetProperty("waiting-to-retry").GetInt32() == owed;
+        }, TimeSpan.FromSeconds(60), "every copy still owed");
+        Directory.Delete(pristine, true);
+    }
+}
