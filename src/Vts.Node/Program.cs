@@ -111,8 +111,7 @@ static string? PortInUse(Exception failure, VtsSettings settings)
     for (var e = failure; e is not null; e = e.InnerException)
     {
         if (e is Microsoft.AspNetCore.Connections.AddressInUseException) return $"vts.admin.listen ({settings.Admin.Listen})";
-        if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
-            return $"vts.ems.listen ({settings.Ems.Listen})";
+        if (e is Vts.AutoCopy.Ems.EmsPortInUseException) return e.Message;
     }
     return null;
 }

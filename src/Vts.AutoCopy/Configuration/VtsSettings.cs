@@ -381,7 +381,9 @@ public sealed record VtsSettings(
     private static bool Switch(Config c, string path, string where)
     {
         if (!c.HasPath(path)) return false;
-        var text = c.GetValue(path).GetString();
+        var value = c.GetValue(path);
+        if (value.IsObject() || value.IsArray()) throw new ConfigurationInvalidException($"{where} must be on or off");
+        var text = value.GetString();
         return text switch
         {
             "on" or "true" or "yes" => true,

@@ -204,7 +204,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         if (_meter is not { } meter) return;
         var reading = meter.Tick();
         _engine.TransferGate.Tell(new TransferProgress(_pool.Target, _pool.Name, _volser, reading.Done, reading.Sent, reading.Total,
-            reading.BytesPerSecond));
+            reading.BytesPerSecond, reading.Share));
     }
 
     private void OnMount(RecordMount mount)

@@ -38,8 +38,10 @@ public sealed record TransferShare(TargetName Target, long? BytesPerSecond) : IC
 
 /// <summary>From a tape that holds a slot, every few seconds and once more when its transfer ends.</summary>
 /// <param name="Done">bytes at the target, sent or resumed; <paramref name="Sent"/> only those that crossed the link.</param>
-public sealed record TransferProgress(TargetName Target, PoolName Pool, Volser Volser, long Done, long Sent, long Total, long BytesPerSecond)
-    : IClusterMessage;
+/// <param name="Share">the share the transfer paces itself to: the gate tells it again if that is not the one it gave
+/// (a message lost between nodes must not leave a transfer faster than its share).</param>
+public sealed record TransferProgress(TargetName Target, PoolName Pool, Volser Volser, long Done, long Sent, long Total, long BytesPerSecond,
+    long? Share = null) : IClusterMessage;
 
 public sealed record RunningTransfer(PoolName Pool, Volser Volser, long Done, long Total, long BytesPerSecond, long? Share);
 
@@ -203,9 +205,14 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
 
     private void Progress(TransferProgress progress)
     {
-        if (!_targets.TryGetValue(progress.Target, out var queue) || !queue.Running.ContainsKey(Sender)) return;
-        // A tape's next attempt counts from zero again.
-        var before = queue.Progress.TryGetValue(Sender, out var last) && last.Sent <= progress.Sent ? last.Sent : 0;
+        if (!_targets.TryGetValue(progress.Target, out var queue) || !queue.Running.TryGetValue(Sender, out var request)) return;
+        // A tape's next attempt counts from zero again; a transfer granted by an earlier gate (request 0) counts from its
+        // first report here, not from its start (those bytes were in the earlier gate's samples).
+        var before = queue.Progress.TryGetValue(Sender, out var last)
+            ? (last.Sent <= progress.Sent ? last.Sent : 0)
+            : (request == 0 ? progress.Sent : 0);
+        var share = queue.Shares.GetValueOrDefault(Sender);
+        if (progress.Share != share) Sender.Tell(new TransferShare(progress.Target, share));
         queue.SentSinceSample += progress.Sent - before;
         queue.Progress[Sender] = progress;
         Publish(progress.Target, queue);

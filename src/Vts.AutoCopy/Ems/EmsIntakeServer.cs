@@ -15,6 +15,9 @@ namespace Vts.AutoCopy.Ems;
 /// <summary>The EMS intake (SPEC §4.3): a TCP port taking one event per line, JSON or $ZSVR text, answering one line
 /// per line in order. An event is acknowledged only once its tape actor has journaled it (R8). Replies are written in
 /// input order while later lines are already being journaled, so one connection can keep many events in flight.</summary>
+/// <summary>The EMS port is held by another process; the message names the setting.</summary>
+public sealed class EmsPortInUseException(string setting, Exception inner) : Exception(setting, inner);
+
 public sealed class EmsIntakeServer : IAsyncDisposable
 {
     /// <summary>A longer line is refused whole; no legitimate event comes near it.</summary>
@@ -55,9 +58,17 @@ public sealed class EmsIntakeServer : IAsyncDisposable
 
     public IPEndPoint LocalEndpoint => (IPEndPoint)_listener.LocalEndpoint;
 
+    /// <exception cref="EmsPortInUseException">another process holds <c>vts.ems.listen</c>.</exception>
     public void Start()
     {
-        _listener.Start();
+        try
+        {
+            _listener.Start();
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new EmsPortInUseException($"vts.ems.listen ({_settings.Listen})", e);
+        }
         _accepting = AcceptLoop(_stopping.Token);
     }
 
@@ -105,7 +116,7 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                     _connections.Release();
                     ReturnPeerSlot(peer);
                 }
-            }, stop);
+            }, CancellationToken.None); // started whatever comes: its finally gives the slots back
         }
     }
 

@@ -175,9 +175,9 @@ public static partial class EmsLineParser
         else if (NumberedOutcome().Match(text) is { Success: true } numbered)
         {
             name = numbered.Groups["event"].Value switch { "648" => "ACCEPTMOUNT", "649" => "CANCELMOUNT", "651" => "REJECTMOUNT", _ => "REQUNKNOWN" };
-            if (TapeNamed().Match(numbered.Groups["text"].Value) is not { Success: true } tape)
+            vid = TapeIn(numbered.Groups["text"].Value);
+            if (vid is null)
                 return new EmsLine.Malformed(null, $"EMS {numbered.Groups["event"].Value} names no tape (expected MOUNT <vid>, TAPE <vid> or VOLUME <vid>)");
-            vid = tape.Groups["vid"].Value;
         }
         if (name is null) return null;
         if (name == "REQUNKNOWN") return new EmsLine.NotForAutoCopy("608 REQUNKNOWN: asks the operator about an unknown tape");
@@ -191,14 +191,31 @@ public static partial class EmsLineParser
         return new EmsLine.TapeEvent(null, kind, null, volser, null, null);
     }
 
+    /// <summary>Words that read like a volser after MOUNT, TAPE or VOLUME but are the message's own ("MOUNT OF TAPE …").</summary>
+    private static readonly HashSet<string> NotAVolser =
+        ["OF", "FOR", "ON", "THE", "A", "AN", "TO", "IS", "WAS", "BY", "REQUEST", "TAPE", "VOLUME", "MOUNT", "IBM", "TMF", "ANSI",
+         "LABEL", "REEL", "DRIVE", "NOT", "NO", "WITH", "RING", "SCRATCH"];
+
     [GeneratedRegex(@"\$ZSVR:\s*\d+\s+(?<name>ACCEPTMOUNT|CANCELMOUNT|REJECTMOUNT|REQUNKNOWN)\s+(?<vid>[^\s,;]+)", RegexOptions.CultureInvariant)]
     private static partial Regex NamedOutcome();
 
     [GeneratedRegex(@"(?:^|\s)0*(?<event>648|649|651|608)\s(?:.*\s)?\$ZSVR:\s*\d+\s+(?<text>.*)$", RegexOptions.CultureInvariant)]
     private static partial Regex NumberedOutcome();
 
-    [GeneratedRegex(@"(?:\bMOUNT\s+(?:REQUEST\s+(?:FOR\s+)?)?(?:(?:IBM|TMF|ANSI)\s+)?(?:SCRATCH\s+TAPE\s+)?|\bTAPE\s+|\bVOLUME\s+)(?<vid>[A-Z0-9]{1,6})\b", RegexOptions.CultureInvariant)]
-    private static partial Regex TapeNamed();
+/// <summary>The tape a message names: the first word after MOUNT, TAPE or VOLUME that is not one of the message's own
+    /// words ("MOUNT REQUEST FOR A00001", "MOUNT OF TAPE A00001", "MOUNT IBM SCRATCH TAPE A00001").</summary>
+    private static string? TapeIn(string text)
+    {
+        var words = text.Split([' ', '\t', ',', ';', '.'], StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 0; i < words.Length; i++)
+        {
+            if (words[i] is not ("MOUNT" or "TAPE" or "VOLUME")) continue;
+            var j = i + 1;
+            while (j < words.Length && NotAVolser.Contains(words[j])) j++;
+            if (j < words.Length && Volser.TryParse(words[j], out _, out _)) return words[j];
+        }
+        return null;
+    }
 
     // $ZSVR: <seq> MOUNT [IBM|TMF] [SCRATCH TAPE] <vid> [REEL n] [DENSITY d] [ON $dev] WITH RING|NO RING [comment]
     // (ZTAP events 600, 601, 603, 604, 605, 609); an optional prefix (date, time, system, process) may precede it.

@@ -157,7 +157,9 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
                     FailureKind.NotARegularFile);
             }
             // The earlier attempt's file served: gone now (unlinked only; a writer still holding it writes into nothing).
-            if (partial is not null) await DeleteQuietly(sftp, partial);
+            // By the target's unlink(2) where it can (partials exist only where our receiver runs): a partial swapped for a
+            // link since it was listed loses the link, never what it points to.
+            if (partial is not null && !await session.UnlinkAtTarget(partial, watch.Token)) await DeleteQuietly(sftp, partial);
             healthy = true;
             return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, proof, verification, stripes, resumed);
         }
@@ -171,6 +173,12 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         {
             if (uploading) await DeleteQuietly(sftp, tempPath);
             return new TransferOutcome.Cancelled("tape mounted during transfer");
+        }
+        catch (SourceRefusedException refused)
+        {
+            // The tape was swapped for a link or a FIFO while it was being sent (a second open of it refused it).
+            if (uploading) await DeleteQuietly(sftp, tempPath);
+            return new TransferOutcome.Failed(refused.Message, refused.Security ? FailureKind.NotARegularFile : FailureKind.Transfer);
         }
         catch (Exception e)
         {

@@ -169,10 +169,35 @@ internal sealed class TargetSession : IDisposable
     /// <summary>R15: <paramref name="from"/> put under <paramref name="path"/> by the target's own rename(2), through the
     /// receiver, which refuses a name held by a link or anything but a regular file. Null where the target runs no
     /// receiver for us; else what held the name (null when renamed).</summary>
-    public async Task<Renamed?> RenameAtTarget(string from, string path, CancellationToken cancellation) =>
-        WritesRanges && await Receiver(cancellation) is { } receiver
-            ? new Renamed(await receiver.Rename(from, path, Target.OperationTimeout, cancellation))
-            : null;
+    public async Task<Renamed?> RenameAtTarget(string from, string path, CancellationToken cancellation)
+    {
+        if (!WritesRanges) return null;
+        HashingReceiver? receiver;
+        try
+        {
+            receiver = await Receiver(cancellation);
+        }
+        catch (Exception) when (!cancellation.IsCancellationRequested)
+        {
+            return null; // a receiver that will not start costs a proven copy nothing: SFTP renames it
+        }
+        return receiver is null ? null : new Renamed(await receiver.Rename(from, path, Target.OperationTimeout, cancellation));
+    }
+
+    /// <summary>R15: a file at the target removed by the target's own unlink(2), through the receiver, which removes a
+    /// link there and never what it points to. False where the target runs no receiver for us.</summary>
+    public async Task<bool> UnlinkAtTarget(string path, CancellationToken cancellation)
+    {
+        if (!WritesRanges) return false;
+        try
+        {
+            return await Receiver(cancellation) is { } receiver && await receiver.Unlink(path, Target.OperationTimeout, cancellation);
+        }
+        catch (Exception) when (!cancellation.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
 
     /// <param name="Refused">what held the final name ("link", "folder", "fifo", "special"); null: renamed.</param>
     public sealed record Renamed(string? Refused);

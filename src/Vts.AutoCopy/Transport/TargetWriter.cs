@@ -44,6 +44,8 @@ internal static class TargetWriter
     /// - "rename", then the lines FROM and PATH: FROM (a regular file) renamed to PATH unless PATH is there as anything
     ///   but a regular file; answered "renamed", or "refused KIND" (a link, a folder…: PATH is left as it is), or
     ///   "error REASON". rename(2) replaces the name itself and never follows a link there; SFTP clients resolve links.
+    /// - "unlink", then the line PATH: PATH removed (a link there is removed itself, never what it points to); answered
+    ///   "unlinked" or "error REASON".
     /// - The bytes are read into page-aligned 1 MiB buffers (O_DIRECT needs aligned memory, offsets and lengths); only
     ///   a tape's last, short buffer is written without O_DIRECT.
     /// - A second thread writes while the first reads and hashes the next buffer: hashlib and os.write release the GIL.
@@ -143,6 +145,14 @@ internal static class TargetWriter
                     print("error", e.strerror or e, flush=True)
                 finally:
                     os.close(fd)
+                continue
+            if head == "unlink":
+                path = line()
+                try:
+                    os.unlink(path)
+                    print("unlinked", flush=True)
+                except OSError as e:
+                    print("error", e.strerror or e, flush=True)
                 continue
             if head == "rename":
                 source, path = line(), line()
@@ -461,6 +471,13 @@ internal sealed class HashingReceiver : IDisposable
                 ? $"the target could not rename {from} to {path}: {refused.Reason}"
                 : $"the target's receiver answered a rename with something else: {TargetWriter.Printable(answer ?? "nothing")}"),
         };
+    }
+
+    /// <summary>R15: <paramref name="path"/> removed at the target by unlink(2); true when it was.</summary>
+    public async Task<bool> Unlink(string path, TimeSpan timeout, CancellationToken cancellation)
+    {
+        await _command.Input.WriteAsync(TargetWriter.Request("unlink", path), cancellation);
+        return await ReadLine(timeout, cancellation) == "unlinked";
     }
 
     public async Task<IReadOnlyList<TargetWriter.Report>> Copy(string from, string path, IReadOnlyList<(long Offset, long Length)> ranges,

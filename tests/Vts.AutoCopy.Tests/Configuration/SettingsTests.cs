@@ -111,6 +111,8 @@ public sealed class SettingsTests : IDisposable
         Assert.False(Read(Valid(extraTarget: "sftp-only = off")).AutoCopy.Targets.Values.Single().SftpOnly);
         Assert.Contains("sftp-only: 'maybe' is not on or off",
             Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: "sftp-only = maybe"))).Message);
+        Assert.Contains("sftp-only must be on or off",
+            Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: "sftp-only { on = yes }"))).Message);
     }
 
     [Theory]

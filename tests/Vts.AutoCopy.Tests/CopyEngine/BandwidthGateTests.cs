@@ -168,4 +168,31 @@ public sealed class BandwidthGateTests(Xunit.Abstractions.ITestOutputHelper outp
         var sample = Assert.Single(status.History);
         Assert.Equal((9_000_000 / 15, 1, 0), (sample.BytesPerSecond, sample.Running, sample.Waiting));
     }
+
+    [Fact]
+    public void A_transfer_pacing_to_another_share_than_the_gate_gave_is_told_again()
+    {
+        var gate = Gate(new BandwidthSettings(30_000_000, []));
+        var tape = Granted(gate, "A1", 30_000_000);
+        // Its report says it runs unlimited: the share it was told was lost on the way.
+        gate.Tell(new TransferProgress(Dr, Pool1, Volser.Parse("A1"), 1000, 1000, 10_000, 500, Share: null), tape);
+        ExpectShare(tape, 30_000_000);
+        gate.Tell(new TransferProgress(Dr, Pool1, Volser.Parse("A1"), 2000, 2000, 10_000, 500, Share: 30_000_000), tape);
+        gate.Tell(new GetGateStatus(), tape); // answered after anything the gate would have told it
+        Assert.IsType<GateStatus>(tape.ReceiveOne(TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
+    public void A_transfer_from_before_the_gate_moved_counts_in_the_throughput_from_its_first_report_here()
+    {
+        var gate = Gate(new BandwidthSettings(30_000_000, []));
+        var held = CreateTestProbe();
+        gate.Tell(new HoldingTransferSlot(Dr, Pool1, Volser.Parse("A1")), held);
+        held.ExpectMsg<TransferSlotGranted>();
+        gate.Tell(new TransferProgress(Dr, Pool1, Volser.Parse("A1"), 900_000_000, 900_000_000, 1_000_000_000, 1_000_000, 30_000_000), held);
+        gate.Tell(new TransferProgress(Dr, Pool1, Volser.Parse("A1"), 915_000_000, 915_000_000, 1_000_000_000, 1_000_000, 30_000_000), held);
+        _clock.Advance(TransferGate.SampleEvery);
+        Scheduler.Advance(TransferGate.SampleEvery);
+        Assert.Equal(15_000_000 / 15, Assert.Single(Assert.Single(Status(gate).Targets).History).BytesPerSecond);
+    }
 }

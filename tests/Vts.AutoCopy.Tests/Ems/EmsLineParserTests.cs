@@ -40,6 +40,8 @@ public sealed class EmsLineParserTests
     [InlineData("2026-11-30 10:00:01 \\NODE1.$ZSVR 651 $ZSVR: 0049 MOUNT IBM D00004 REJECTED BY OPERATOR", "D00004", EmsEventKind.MountRejected)]
     [InlineData("10:00:01 648 $ZSVR: 0050 TAPE E00005 MOUNTED ON $TAPE1", "E00005", EmsEventKind.MountAccepted)]
     [InlineData("649 $ZSVR: 0051 REQUEST CANCELLED FOR VOLUME F00006", "F00006", EmsEventKind.MountCancelled)]
+    [InlineData("651 $ZSVR: 0052 MOUNT OF TAPE G00007 REJECTED", "G00007", EmsEventKind.MountRejected)]
+    [InlineData("649 $ZSVR: 0053 MOUNT IBM SCRATCH TAPE H00008 CANCELLED", "H00008", EmsEventKind.MountCancelled)]
     public void R16_What_became_of_a_mount_request_is_read_from_its_name_or_its_event_number(string line, string volser, EmsEventKind kind)
     {
         var parsed = Assert.IsType<EmsLine.TapeEvent>(EmsLineParser.Parse(line));

@@ -271,6 +271,13 @@ public sealed class TargetWriterTests
             Assert.Equal("new copy for free", await File.ReadAllTextAsync(Path.Combine(dir, "free")));
             Assert.Equal(victim, new FileInfo(Path.Combine(dir, "link")).LinkTarget);
 
+            // Unlink removes a link itself, never what it points to.
+            await input.WriteAsync(TargetWriter.Request("unlink", Path.Combine(dir, "link")));
+            await input.FlushAsync();
+            Assert.Equal("unlinked", await TargetWriter.ReadLine(output, CancellationToken.None));
+            Assert.False(File.Exists(Path.Combine(dir, "link")) || new FileInfo(Path.Combine(dir, "link")).LinkTarget is not null);
+            Assert.Equal("precious", await File.ReadAllTextAsync(victim));
+
             // A temporary file that is itself a link is never moved: what it points to stays where it is.
             File.CreateSymbolicLink(Path.Combine(dir, ".tmp-planted"), victim);
             await input.WriteAsync(TargetWriter.Request("rename", Path.Combine(dir, ".tmp-planted"), Path.Combine(dir, "planted")));
