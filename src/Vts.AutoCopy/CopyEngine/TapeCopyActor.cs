@@ -137,7 +137,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             case TransferSlotGranted granted: GateAnswered(Sender); OnSlotGranted(granted); break;
             case Terminated t when t.ActorRef.Equals(_gate): OnGateGone(); break;
             case GateAgain: TellGate(); break;
-            case TransferShare share: OnShare(share); break;
+            case TransferShare share: SetShare(share.BytesPerSecond); break;
             case ProgressDue: TellProgress(); break;
             case ReportAgain:
                 if (_state.UnreportedFailure is { } unreported) ReportFailure(unreported);
@@ -172,7 +172,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                 Become(Ready);
                 break;
             case GetTapeStatus: ReplyStatus(); break;
-            case TransferShare share: OnShare(share); break;
+            case TransferShare share: SetShare(share.BytesPerSecond); break;
             case ProgressDue: TellProgress(); break;
             case HandOver: _handingOver = true; break; // the cancelled attempt is journaled, then the tape stops
             case SaveSnapshotSuccess: break;
@@ -193,10 +193,10 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
 
     private void ReplyStatus() => Sender.Tell(new TapeStatus(_pool.Name, _volser, _state, LastSequenceNr > 0, _meter?.Reading));
 
-    private void OnShare(TransferShare share)
+    private void SetShare(long? bytesPerSecond)
     {
-        _share = share.BytesPerSecond;
-        if (_meter is { } meter) meter.Share = share.BytesPerSecond;
+        _share = bytesPerSecond;
+        if (_meter is { } meter) meter.Share = bytesPerSecond;
     }
 
     private void TellProgress()
@@ -281,7 +281,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
 
     private void OnSlotGranted(TransferSlotGranted granted)
     {
-        OnShare(new TransferShare(granted.Target, granted.Share));
+        SetShare(granted.Share);
         if (_holdsSlot) return; // the gate confirms the slot this tape holds (told again, or after a hand-over)
         if (!_slotRequested)
         {

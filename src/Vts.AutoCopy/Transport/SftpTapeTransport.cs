@@ -250,7 +250,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         {
             // Free, or a link to nowhere (SSH.NET looked where it points): only the folder's listing shows the name
             // itself. It costs a listing of the pool before each first copy, on targets without our receiver only.
-            var name = finalPath[(finalPath.LastIndexOf('/') + 1)..];
+            var name = NameIn(finalPath);
             await foreach (var entry in sftp.ListDirectoryAsync(poolDir, cancellation))
                 if (entry.Name == name) return entry.IsSymbolicLink ? "a symbolic link" : "not a regular file";
             return null;
@@ -262,7 +262,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         // Resolved to another path: a link, unless the configured vault root's own path runs through one (then the pool
         // folder resolves the same way).
         var folder = await sftp.GetAsync(poolDir, cancellation);
-        return existing.FullName == $"{folder.FullName.TrimEnd('/')}/{finalPath[(finalPath.LastIndexOf('/') + 1)..]}"
+        return existing.FullName == $"{folder.FullName.TrimEnd('/')}/{NameIn(finalPath)}"
             ? null
             : $"a symbolic link to {existing.FullName}";
     }
@@ -437,6 +437,8 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
                                   $"differs from the source ({hashing.Sha256Hex()})");
         return written.Size ?? 0;
     }
+
+    private static string NameIn(string path) => path[(path.LastIndexOf('/') + 1)..];
 
     private static async Task DeleteQuietly(SftpClient sftp, string path)
     {

@@ -12,6 +12,14 @@ public sealed class TargetWriterTests
 {
     private const string Hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
+    /// <summary>The receiver, started here by a real shell and python3, past its ready line.</summary>
+    private static async Task<(Process Shell, Stream Input, Stream Output)> StartReceiver()
+    {
+        var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
+        Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(shell.StandardOutput.BaseStream, CancellationToken.None));
+        return (shell, shell.StandardInput.BaseStream, shell.StandardOutput.BaseStream);
+    }
+
     [Fact]
     public void An_answer_of_a_hash_and_a_size_is_read()
     {
@@ -101,10 +109,8 @@ public sealed class TargetWriterTests
             ((3 << 20) + 4096, "/tmp"),       // whole blocks, not whole buffers
             ((1 << 20) + 7, "/dev/shm"),      // tmpfs
         };
-        using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
-        var output = shell.StandardOutput.BaseStream;
-        var input = shell.StandardInput.BaseStream;
-        Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+        var (shell, input, output) = await StartReceiver();
+        using var _ = shell;
         var written = new List<string>();
         try
         {
@@ -170,10 +176,8 @@ public sealed class TargetWriterTests
         new Random(7).NextBytes(bytes);
         try
         {
-            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
-            var output = shell.StandardOutput.BaseStream;
-            var input = shell.StandardInput.BaseStream;
-            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+            var (shell, input, output) = await StartReceiver();
+            using var _ = shell;
             // The later range first: a range may arrive before the ones before it.
             foreach (var (offset, length) in new[] { (2L << 20, bytes.Length - (2 << 20)), (0L, 2 << 20) })
             {
@@ -198,14 +202,12 @@ public sealed class TargetWriterTests
         var victim = Path.Combine(dir, "victim");
         await File.WriteAllTextAsync(victim, "precious");
         File.CreateSymbolicLink(Path.Combine(dir, "link"), victim);
-        Assert.Equal(0, Process.Start("mkfifo", [Path.Combine(dir, "fifo")])!.WaitForExitAsync().ContinueWith(_ => 0).Result);
+        Assert.Equal(0, Mono.Unix.Native.Syscall.mkfifo(Path.Combine(dir, "fifo"), Mono.Unix.Native.FilePermissions.DEFFILEMODE));
         var bytes = new byte[(1 << 20) + 3];
         try
         {
-            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
-            var output = shell.StandardOutput.BaseStream;
-            var input = shell.StandardInput.BaseStream;
-            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+            var (shell, input, output) = await StartReceiver();
+            using var _ = shell;
             foreach (var name in new[] { "link", "fifo", "missing" })
             {
                 await input.WriteAsync(TargetWriter.Header(bytes.Length, Path.Combine(dir, name), offset: 0));
@@ -244,10 +246,8 @@ public sealed class TargetWriterTests
         await File.WriteAllTextAsync(Path.Combine(dir, "older"), "older copy");
         try
         {
-            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
-            var output = shell.StandardOutput.BaseStream;
-            var input = shell.StandardInput.BaseStream;
-            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+            var (shell, input, output) = await StartReceiver();
+            using var _ = shell;
             async Task<string?> Rename(string to)
             {
                 var temp = Path.Combine(dir, $".tmp-{to}");
@@ -305,10 +305,8 @@ public sealed class TargetWriterTests
         const long chunk = 2 << 20;
         try
         {
-            using var shell = Shell(TargetWriter.ReceiverCommand(TargetWriter.Python));
-            var output = shell.StandardOutput.BaseStream;
-            var input = shell.StandardInput.BaseStream;
-            Assert.Equal(TargetWriter.Ready, await TargetWriter.ReadLine(output, CancellationToken.None));
+            var (shell, input, output) = await StartReceiver();
+            using var _ = shell;
             async Task<string?> Line() => await TargetWriter.ReadLine(output, CancellationToken.None);
 
             await input.WriteAsync(TargetWriter.Request($"chunks {chunk} {earlier}"));
