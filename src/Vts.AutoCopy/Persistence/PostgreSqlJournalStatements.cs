@@ -8,10 +8,11 @@ using NpgsqlTypes;
 namespace Vts.AutoCopy.Persistence;
 
 /// <summary><see cref="IJournalStatements"/> on PostgreSQL, through one Npgsql data source with automatic preparation.
-/// A group of events is one statement whatever its size (the rows go as arrays and <c>unnest</c> into the table), and a
-/// recovery costs one round trip for its events, not two: the query for the highest sequence number reads the rows
-/// after it as well, and the replay that Akka asks for next takes them from memory. Through the plugin, a burst of EMS
-/// events for tapes not in memory (a recovery and two writes each) ran at 1,800/s on one node.</summary>
+/// A group of events is one statement whatever its size (the rows go as arrays and <c>unnest</c> into the table). A
+/// recovery costs two reads, each shared with every recovery asking at the same time (<see cref="CrowdReader{TRequest,TResult}"/>):
+/// its latest snapshot, and its events (the query for the highest sequence number reads the rows after it as well, and
+/// the replay that Akka asks for next takes them from memory). Through the plugin, a burst of EMS events for tapes not
+/// in memory (a recovery and two writes each) ran at 1,800/s on one node.</summary>
 internal sealed class PostgreSqlJournalStatements : IJournalStatements
 {
     /// <summary>Events read ahead of a replay are kept for this many persistence ids at most: a replay Akka does not ask
@@ -28,15 +29,11 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     private readonly bool _writerUuid;
     private readonly Statements _sql;
     private readonly ConcurrentDictionary<string, ReadAhead> _readAhead = new();
-    /// <summary>Recoveries' reads waiting for the one in flight (<see cref="ReadAfter"/>).</summary>
-    private readonly object _afterLock = new();
-    private List<AfterRequest> _afterWaiting = [];
-    private bool _afterReading;
-
-    private sealed record AfterRequest(string PersistenceId, long After, TaskCompletionSource<List<StoredRow>> Rows);
+    private readonly CrowdReader<(string PersistenceId, long After), List<StoredRow>> _after;
+    private readonly CrowdReader<(string PersistenceId, SnapshotSelectionCriteria Criteria), SelectedSnapshot?> _snapshots;
 
     private sealed record Statements(string Insert, string InsertReturning, string InsertTags, string AfterMany, string Highest, string Replay,
-        string LatestSnapshot);
+        string LatestSnapshots);
 
     /// <summary>The rows of one persistence id after <paramref name="After"/>, deleted ones included (they count for the
     /// highest sequence number, never for a replay).</summary>
@@ -56,6 +53,8 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
         _rows = rows;
         _writerUuid = writerUuid;
         _sql = sql;
+        _after = new CrowdReader<(string, long), List<StoredRow>>(ReadAfter);
+        _snapshots = new CrowdReader<(string, SnapshotSelectionCriteria), SelectedSnapshot?>(ReadLatestSnapshots);
     }
 
     /// <summary>For a journal or snapshot store plugin section; null unless it is PostgreSQL with the plugin's default
@@ -101,12 +100,16 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
                 WHERE "{j.PersistenceId}" = $1 AND "{j.SequenceNumber}" >= $2 AND "{j.SequenceNumber}" <= $3 AND NOT "{j.Deleted}"
                 ORDER BY "{j.SequenceNumber}" LIMIT $4
                 """,
-            LatestSnapshot: $"""
-                SELECT "{s.SequenceNumber}", "{s.Created}", "{s.Snapshot}", "{s.Manifest}", "{s.SerializerId}"
-                FROM "{snapshot.Name}"
-                WHERE "{s.PersistenceId}" = $1 AND "{s.SequenceNumber}" <= $2 AND "{s.Created}" <= $3
-                  AND "{s.SequenceNumber}" >= $4 AND "{s.Created}" >= $5
-                ORDER BY "{s.SequenceNumber}" DESC LIMIT 1
+            // For each (persistence id, criteria) asked, its latest snapshot within them, tagged with the request's place.
+            LatestSnapshots: $"""
+                SELECT r.i, x.* FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+                    WITH ORDINALITY AS r(id, max_seq, max_created, min_seq, min_created, i)
+                CROSS JOIN LATERAL (
+                    SELECT "{s.SequenceNumber}", "{s.Created}", "{s.Snapshot}", "{s.Manifest}", "{s.SerializerId}"
+                    FROM "{snapshot.Name}"
+                    WHERE "{s.PersistenceId}" = r.id AND "{s.SequenceNumber}" <= r.max_seq AND "{s.Created}" <= r.max_created
+                      AND "{s.SequenceNumber}" >= r.min_seq AND "{s.Created}" >= r.min_created
+                    ORDER BY "{s.SequenceNumber}" DESC LIMIT 1) AS x
                 """);
         return new PostgreSqlJournalStatements(DataSources.GetOrAdd(pluginConfig.GetString("connection-string"), Open),
             new JournalRows((ExtendedActorSystem)system, journalConfig.DefaultSerializer), writerUuid, sql);
@@ -176,7 +179,7 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     /// <summary>Also reads the rows after <paramref name="fromSequenceNr"/>, which the replay Akka asks for next takes.</summary>
     public async Task<long> HighestSequenceNr(string persistenceId, long fromSequenceNr)
     {
-        var rows = await ReadAfter(persistenceId, fromSequenceNr);
+        var rows = await _after.Read((persistenceId, fromSequenceNr));
         _readAhead.TryRemove(persistenceId, out _);
         if (rows.Count == 0) return 0;
         if (rows.Count <= ReadAheadRows)
@@ -195,59 +198,20 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
         });
     }
 
-    /// <summary>Most recoveries come in crowds (a burst of events for tapes not in memory, pools waking their tapes after
-    /// a restart or a failover): those that ask while a read is in flight are read together in the next, one round
-    /// trip for all of them, as the group commit does for writes.</summary>
-    private Task<List<StoredRow>> ReadAfter(string persistenceId, long after)
-    {
-        var request = new AfterRequest(persistenceId, after, new TaskCompletionSource<List<StoredRow>>(TaskCreationOptions.RunContinuationsAsynchronously));
-        lock (_afterLock)
+    /// <summary>For each request of a crowd, its first rows after the number asked (<see cref="CrowdReader{TRequest,TResult}"/>).</summary>
+    private Task<List<StoredRow>[]> ReadAfter(IReadOnlyList<(string PersistenceId, long After)> crowd) =>
+        Guarded(async () =>
         {
-            _afterWaiting.Add(request);
-            if (_afterReading) return request.Rows.Task;
-            _afterReading = true;
-        }
-        _ = Task.Run(ReadCrowds);
-        return request.Rows.Task;
-    }
-
-    private async Task ReadCrowds()
-    {
-        while (true)
-        {
-            List<AfterRequest> crowd;
-            lock (_afterLock)
-            {
-                if (_afterWaiting.Count == 0)
-                {
-                    _afterReading = false;
-                    return;
-                }
-                crowd = _afterWaiting;
-                _afterWaiting = [];
-            }
-            try
-            {
-                var rows = await Guarded(async () =>
-                {
-                    await using var read = _database.CreateCommand(_sql.AfterMany);
-                    read.Parameters.Add(Array(NpgsqlDbType.Text, crowd.Select(r => r.PersistenceId).ToArray()));
-                    read.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.After).ToArray()));
-                    read.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ReadAheadRows + 1 });
-                    var byRequest = crowd.Select(_ => new List<StoredRow>()).ToArray();
-                    await using var row = await read.ExecuteReaderAsync();
-                    while (await row.ReadAsync())
-                        byRequest[row.GetInt64(0) - 1].Add(StoredRow.From(row, at: 1)); // column 0: the request's place
-                    return byRequest;
-                });
-                for (var i = 0; i < crowd.Count; i++) crowd[i].Rows.TrySetResult(rows[i]);
-            }
-            catch (Exception e)
-            {
-                foreach (var request in crowd) request.Rows.TrySetException(e);
-            }
-        }
-    }
+            await using var read = _database.CreateCommand(_sql.AfterMany);
+            read.Parameters.Add(Array(NpgsqlDbType.Text, crowd.Select(r => r.PersistenceId).ToArray()));
+            read.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.After).ToArray()));
+            read.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ReadAheadRows + 1 });
+            var byRequest = crowd.Select(_ => new List<StoredRow>()).ToArray();
+            await using var row = await read.ExecuteReaderAsync();
+            while (await row.ReadAsync())
+                byRequest[row.GetInt64(0) - 1].Add(StoredRow.From(row, at: 1)); // column 0: the request's place
+            return byRequest;
+        });
 
     public async Task Replay(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<IPersistentRepresentation> replayed)
     {
@@ -277,18 +241,26 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     }
 
     public Task<SelectedSnapshot?> LatestSnapshot(string persistenceId, SnapshotSelectionCriteria criteria) =>
+        _snapshots.Read((persistenceId, criteria));
+
+    private Task<SelectedSnapshot?[]> ReadLatestSnapshots(IReadOnlyList<(string PersistenceId, SnapshotSelectionCriteria Criteria)> crowd) =>
         Guarded(async () =>
         {
-            await using var latest = _database.CreateCommand(_sql.LatestSnapshot);
-            latest.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
-            latest.Parameters.Add(new NpgsqlParameter<long> { TypedValue = criteria.MaxSequenceNr });
-            latest.Parameters.Add(new NpgsqlParameter<long> { TypedValue = criteria.MaxTimeStamp.Ticks });
-            latest.Parameters.Add(new NpgsqlParameter<long> { TypedValue = criteria.MinSequenceNr });
-            latest.Parameters.Add(new NpgsqlParameter<long> { TypedValue = criteria.MinTimestamp?.Ticks ?? 0 });
+            await using var latest = _database.CreateCommand(_sql.LatestSnapshots);
+            latest.Parameters.Add(Array(NpgsqlDbType.Text, crowd.Select(r => r.PersistenceId).ToArray()));
+            latest.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.Criteria.MaxSequenceNr).ToArray()));
+            latest.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.Criteria.MaxTimeStamp.Ticks).ToArray()));
+            latest.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.Criteria.MinSequenceNr).ToArray()));
+            latest.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.Criteria.MinTimestamp?.Ticks ?? 0).ToArray()));
+            var found = new SelectedSnapshot?[crowd.Count];
             await using var row = await latest.ExecuteReaderAsync();
-            if (!await row.ReadAsync()) return null;
-            var snapshot = _rows.Payload((byte[])row[2], row.IsDBNull(4) ? null : row.GetInt32(4), row.IsDBNull(3) ? "" : row.GetString(3));
-            return (SelectedSnapshot?)new SelectedSnapshot(new SnapshotMetadata(persistenceId, row.GetInt64(0), new DateTime(row.GetInt64(1))), snapshot);
+            while (await row.ReadAsync())
+            {
+                var place = (int)row.GetInt64(0) - 1; // column 0: the request's place
+                var snapshot = _rows.Payload((byte[])row[3], row.IsDBNull(5) ? null : row.GetInt32(5), row.IsDBNull(4) ? "" : row.GetString(4));
+                found[place] = new SelectedSnapshot(new SnapshotMetadata(crowd[place].PersistenceId, row.GetInt64(1), new DateTime(row.GetInt64(2))), snapshot);
+            }
+            return found;
         });
 
     /// <summary>After PostgreSQL restarted, every idle pooled connection is dead and fails its next statement (57P01,

@@ -262,6 +262,39 @@ public abstract class JournalBehaviour(Config config) : TestKit(config)
         Assert.Equal(4, recovered.LastSequenceNr);
     }
 
+    /// <summary>Recoveries that ask at once are read together (a crowd): each must get its own snapshot, or none.</summary>
+    [Fact]
+    public void Many_recoveries_at_once_each_start_from_their_own_snapshot_or_none()
+    {
+        var ids = Enumerable.Range(0, 60).Select(i => $"crowd-{i}").ToList();
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+        {
+            var writer = StartRecovered(id);
+            Wrote(writer, new Write(i % 3 + 1));
+            if (i % 2 == 0)
+            {
+                writer.Tell(new TakeSnapshot());
+                ExpectMsg<SnapshotTaken>(Dilated(Step));
+                Wrote(writer, new Write(1));
+            }
+            Stop(writer);
+        }
+
+        foreach (var id in ids) Start(id);
+        var messages = ReceiveN(ids.Count + ids.Count / 2, Dilated(TimeSpan.FromSeconds(20)));
+        var snapshots = messages.OfType<RecoveredFromSnapshot>().ToDictionary(s => s.Id);
+        var recovered = messages.OfType<Recovered>().ToDictionary(r => r.Id);
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+        {
+            var events = i % 3 + 1 + (i % 2 == 0 ? 1 : 0);
+            Assert.Equal(Enumerable.Range(1, events).Select(n => $"{id}:{n}"), recovered[id].Events);
+            if (i % 2 == 0)
+                Assert.Equal(Enumerable.Range(1, i % 3 + 1).Select(n => $"{id}:{n}"), snapshots[id].Snapshot);
+            else
+                Assert.False(snapshots.ContainsKey(id), $"{id} was offered another's snapshot");
+        }
+    }
+
     [Fact]
     public void Recovery_replays_only_up_to_the_sequence_number_asked_for()
     {
