@@ -32,7 +32,8 @@ function Invoke-Build {
 }
 
 # The tests start a real OpenSSH server (with python3, for the recipient's hashing receiver), throwaway PostgreSQL 15
-# servers for the cluster's shared journal (the tests run initdb and pg_ctl themselves), an emulated WAN link (network
+# servers for the cluster's shared journal (the tests run initdb and pg_ctl themselves), a KMIP key server (pykmip-server,
+# with certificates from openssl), an emulated WAN link (network
 # namespaces and TUN devices, set up with ip; needs root), and drive the status page in a real headless Chromium; a
 # fresh Debian machine may have none of them.
 function Install-TestPrerequisites([switch]$Browser) {
@@ -42,6 +43,8 @@ function Install-TestPrerequisites([switch]$Browser) {
     if (-not (Test-Path '/usr/bin/python3')) { $missing += 'python3' }
     if (-not (Test-Path '/usr/lib/postgresql/15/bin/initdb')) { $missing += 'postgresql-15' }
     if (-not (Test-Path '/usr/sbin/ip')) { $missing += 'iproute2' } # the emulated WAN link: ip netns, ip link
+    if (-not (Test-Path '/usr/bin/pykmip-server')) { $missing += 'python3-pykmip' } # the real KMIP key server (R11)
+    if (-not (Get-Command openssl -ErrorAction SilentlyContinue)) { $missing += 'openssl' } # its test certificates
     if ($Browser -and -not (Test-Path '/usr/bin/chromium')) { $missing += 'chromium' }
     if ($missing.Count -eq 0) { return }
     Write-Host "installing: $($missing -join ', ')"

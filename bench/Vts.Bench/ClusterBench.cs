@@ -204,9 +204,9 @@ internal sealed class BenchCluster : IAsyncDisposable
     {
         Nodes.Clear();
         Ems.Clear();
-        Nodes.Add(NodeProcess.Start(Site.ConfigFile(1)));
+        Nodes.Add(Site.StartNode(1));
         if (!together) await Nodes[0].WaitUntilReady(TimeSpan.FromMinutes(5));
-        for (var n = 2; n <= Site.Nodes; n++) Nodes.Add(NodeProcess.Start(Site.ConfigFile(n)));
+        for (var n = 2; n <= Site.Nodes; n++) Nodes.Add(Site.StartNode(n));
         foreach (var node in Nodes) Ems.Add(await node.WaitUntilReady(TimeSpan.FromMinutes(5)));
     }
 

@@ -1,3 +1,4 @@
+using Vts.AutoCopy.SecureVts;
 using Akka.Actor;
 using Akka.Pattern;
 using Akka.Cluster;
@@ -86,7 +87,7 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
             from => readJournal.EventsByPersistenceId(EventLogActor.PersistenceIdValue, from, long.MaxValue)), "event-log-file");
 
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, new SftpTapeTransport(), gate, eventLog)
+        var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, new SftpTapeTransport(keys: new TapeKeyCheck(settings.SecureVts, TimeProvider.System)), gate, eventLog)
         {
             Started = started.Task,
         };

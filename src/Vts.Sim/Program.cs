@@ -27,7 +27,24 @@ Console.CancelKeyPress += (_, e) =>
     stop.Cancel();
 };
 
-var simulator = new Simulator(options);
+TapeKey? key = null;
+if (options.KeyServer is { } keyServer)
+{
+    try
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
+        key = await TapeKey.CreateAsync(keyServer, deadline.Token);
+        Console.WriteLine($"  key created   : '{key.KeyId}' in key server {keyServer.Name} ({keyServer.Host}:{keyServer.Port})");
+    }
+    catch (Exception e)
+    {
+        Console.Error.WriteLine($"vts-sim: no key from key server {keyServer.Host}:{keyServer.Port}: {e.Message}");
+        return Failed;
+    }
+}
+
+var simulator = new Simulator(options, key);
 SimResult result;
 try
 {

@@ -2,6 +2,10 @@ using System.Globalization;
 
 namespace Vts.Sim;
 
+/// <summary>The key server that creates the key of the simulated SecureVTS, as <c>--kmip…</c> and <c>--key-server</c> give it.</summary>
+/// <param name="Name">the name written in the tapes' headers (the node's <c>vts.securevts.key-servers</c> key).</param>
+public sealed record SimKeyServer(string Name, string Host, int Port, string CaFile, string CertFile, string KeyFile);
+
 /// <summary>The simulator's command line (SPEC §4.7), parsed by hand so the tool stays dependency-free.</summary>
 public sealed record SimOptions(
     string Vault,
@@ -15,7 +19,8 @@ public sealed record SimOptions(
     double EncryptedShare,
     int Cycles,
     string IdPrefix,
-    string? SummaryFile)
+    string? SummaryFile,
+    SimKeyServer? KeyServer = null)
 {
     public const string Usage =
         """
@@ -31,7 +36,13 @@ public sealed record SimOptions(
           --size BYTES            tape size; suffixes K, M, G (x1024) accepted (default 1M)
           --rate N                mount/dismount cycles per second (default 20)
           --noring-share X        share of mounts that are NO RING, 0..1 (default 0.2)
-          --encrypted-share X     share of tapes with a SecureVTS header, 0..1 (default 0)
+          --encrypted-share X     share of tapes encrypted by SecureVTS, 0..1 (default 0): AES-256-GCM under
+                                  a key created in the key server below, with a SecureVTS header naming it
+          --kmip HOST:PORT        the KMIP key server that creates that key (required with --encrypted-share)
+          --kmip-ca FILE          PEM certificate of the authority the key server's certificate chains to
+          --kmip-cert FILE        PEM client certificate presented to the key server
+          --kmip-key FILE         its PEM private key
+          --key-server NAME       the key server's name written in the headers (default kms1)
           --cycles N              mount/dismount cycles, tapes taken round robin (default = tapes)
           --id-prefix STR         event id prefix; ids are STR-1, STR-2, ... (default "sim")
           --summary FILE          also write the summary as JSON to FILE
@@ -46,6 +57,7 @@ public sealed record SimOptions(
         error = null;
         help = false;
         string? vault = null, ems = null, pools = null, idPrefix = "sim", summary = null;
+        string? kmip = null, kmipCa = null, kmipCert = null, kmipKey = null, keyServer = "kms1";
         int tapes = 10;
         int? cycles = null;
         long size = 1024 * 1024;
@@ -71,6 +83,11 @@ public sealed record SimOptions(
                 case "--pools": pools = value; break;
                 case "--id-prefix": idPrefix = value; break;
                 case "--summary": summary = value; break;
+                case "--kmip": kmip = value; break;
+                case "--kmip-ca": kmipCa = value; break;
+                case "--kmip-cert": kmipCert = value; break;
+                case "--kmip-key": kmipKey = value; break;
+                case "--key-server": keyServer = value; break;
                 case "--tapes":
                     if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out tapes) || tapes < 1 || tapes > 99_999)
                         return Fail($"--tapes must be a whole number from 1 to 99999, not '{value}'", out error);
@@ -128,7 +145,22 @@ public sealed record SimOptions(
         if (longestId.Length > 64)
             return Fail($"--id-prefix is too long: ids like '{longestId}' exceed 64 characters", out error);
 
-        return new SimOptions(vault, host, port, poolList, tapes, size, rate, noring, encrypted, totalCycles, idPrefix, summary);
+        SimKeyServer? server = null;
+        if (encrypted > 0)
+        {
+            if (kmip is null || kmipCa is null || kmipCert is null || kmipKey is null)
+                return Fail("--encrypted-share needs --kmip, --kmip-ca, --kmip-cert and --kmip-key: its tapes are encrypted under a key the key server creates", out error);
+            var kmipColon = kmip.LastIndexOf(':');
+            if (kmipColon <= 0 || !int.TryParse(kmip.AsSpan(kmipColon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var kmipPort) || kmipPort is < 1 or > 65535)
+                return Fail($"--kmip must be HOST:PORT, not '{kmip}'", out error);
+            foreach (var file in new[] { kmipCa, kmipCert, kmipKey })
+                if (!File.Exists(file)) return Fail($"file '{file}' does not exist", out error);
+            if (keyServer.Length is 0 or > 64 || !keyServer.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
+                return Fail($"--key-server must be letters, digits, '.', '-' or '_' (at most 64), not '{keyServer}'", out error);
+            server = new SimKeyServer(keyServer, kmip[..kmipColon], kmipPort, kmipCa, kmipCert, kmipKey);
+        }
+
+        return new SimOptions(vault, host, port, poolList, tapes, size, rate, noring, encrypted, totalCycles, idPrefix, summary, server);
     }
 
     private static SimOptions? Fail(string message, out string? error)

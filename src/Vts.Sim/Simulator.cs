@@ -39,7 +39,8 @@ public sealed class SimResult
 }
 
 /// <summary>Runs the mount/write/dismount cycles against a node's EMS intake, with replies kept in flight.</summary>
-public sealed class Simulator(SimOptions options)
+/// <param name="key">the key encrypted tapes are written under (<see cref="SimOptions.EncryptedShare"/>).</param>
+public sealed class Simulator(SimOptions options, TapeKey? key = null)
 {
     private const int MaxErrorsKept = 5;
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
@@ -137,7 +138,7 @@ public sealed class Simulator(SimOptions options)
 
                 if (isRing)
                 {
-                    tape.Sha256 = TapeWriter.Write(options.Vault, tape.Pool, tape.Volser, options.Size, tape.Encrypted);
+                    tape.Sha256 = TapeWriter.Write(options.Vault, tape.Pool, tape.Volser, options.Size, tape.Encrypted ? key : null);
                     tape.Bytes = new FileInfo(Path.Combine(options.Vault, tape.Pool, tape.Volser)).Length;
                     tape.Writes++;
                 }

@@ -1,27 +1,21 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
 namespace Vts.Sim;
 
-/// <summary>Writes tape files the way a VTS does as far as AutoCopy can tell: opaque bytes, or a SecureVTS header
-/// (SPEC §4.6) followed by bytes that stand in for ciphertext.</summary>
+/// <summary>Writes tape files the way a VTS does as far as AutoCopy can tell: opaque bytes, or (SecureVTS, SPEC §4.6)
+/// a header naming the key server, key and key check value, then 8 random bytes (the tape's nonce prefix), then the
+/// contents encrypted with AES-256-GCM in records of up to 1 MiB, each its ciphertext and 16-byte tag under the
+/// 12-byte nonce of the prefix and the record's number (big-endian).</summary>
 public static class TapeWriter
 {
-    public const string KeyServer = "kms1";
-    public const string KeyId = "k-2026-01";
-
-    /// <summary>The key the simulated SecureVTS "used": SHA-256 of ASCII <c>vts-sim:kms1:k-2026-01</c>. It is fixed so a
-    /// test can configure a key server that makes the header's key check pass.</summary>
-    public static readonly byte[] SimKey = SHA256.HashData(Encoding.ASCII.GetBytes($"vts-sim:{KeyServer}:{KeyId}"));
-
-    /// <summary>First 16 bytes of HMAC-SHA256(key, "VTS-KCV") in lower-case hex, as SPEC §4.6 defines the kcv.</summary>
-    public static readonly string Kcv =
-        Convert.ToHexStringLower(HMACSHA256.HashData(SimKey, Encoding.ASCII.GetBytes("VTS-KCV")).AsSpan(0, 16));
-
     private const int ChunkSize = 1 << 20;
+    private const int TagSize = 16;
 
     /// <summary>(Re)writes <c>&lt;vault&gt;/&lt;pool&gt;/&lt;volser&gt;</c> and returns the SHA-256 (lower-case hex) of what was written.</summary>
-    public static string Write(string vault, string pool, string volser, long size, bool encrypted)
+    /// <param name="key">encrypt under this key (SecureVTS); none: plain bytes.</param>
+    public static string Write(string vault, string pool, string volser, long size, TapeKey? key)
     {
         var folder = Path.Combine(vault, pool);
         Directory.CreateDirectory(folder);
@@ -34,23 +28,45 @@ public static class TapeWriter
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                long remaining = size;
-                if (encrypted)
+                void Put(ReadOnlySpan<byte> bytes)
                 {
-                    var header = Encoding.ASCII.GetBytes(
-                        $"VTSENC01{{\"keyServer\":\"{KeyServer}\",\"keyId\":\"{KeyId}\",\"kcv\":\"{Kcv}\"}}\n");
-                    file.Write(header);
-                    hash.AppendData(header);
-                    remaining -= header.Length; // the header counts toward --size; a tiny --size just gets the header
+                    file.Write(bytes);
+                    hash.AppendData(bytes);
                 }
-                var buffer = new byte[(int)Math.Min(ChunkSize, Math.Max(remaining, 0))];
-                while (remaining > 0)
+                long remaining = size;
+                AesGcm? aes = null;
+                var nonce = new byte[12];
+                if (key is not null)
                 {
-                    var n = (int)Math.Min(buffer.Length, remaining);
-                    Random.Shared.NextBytes(buffer.AsSpan(0, n));
-                    file.Write(buffer, 0, n);
-                    hash.AppendData(buffer, 0, n);
-                    remaining -= n;
+                    var header = Encoding.UTF8.GetBytes(
+                        $"VTSENC01{{\"keyServer\":\"{key.KeyServer}\",\"keyId\":\"{key.KeyId}\",\"kcv\":\"{Convert.ToHexStringLower(key.CheckValue)}\"}}\n");
+                    Put(header);
+                    remaining -= header.Length; // the header counts toward --size; a tiny --size just gets the header
+                    aes = new AesGcm(key.Key, TagSize);
+                    RandomNumberGenerator.Fill(nonce.AsSpan(0, 8));
+                    Put(nonce.AsSpan(0, 8));
+                    remaining -= 8;
+                }
+                using (aes)
+                {
+                    var plain = new byte[ChunkSize];
+                    var sealedRecord = new byte[ChunkSize + TagSize];
+                    for (var record = 0u; remaining > 0; record++)
+                    {
+                        // Each encrypted record carries its tag: the plaintext is what is left less that.
+                        var n = (int)Math.Min(ChunkSize, aes is null ? remaining : Math.Max(remaining - TagSize, 1));
+                        Random.Shared.NextBytes(plain.AsSpan(0, n));
+                        if (aes is null)
+                        {
+                            Put(plain.AsSpan(0, n));
+                            remaining -= n;
+                            continue;
+                        }
+                        BinaryPrimitives.WriteUInt32BigEndian(nonce.AsSpan(8), record);
+                        aes.Encrypt(nonce, plain.AsSpan(0, n), sealedRecord.AsSpan(0, n), sealedRecord.AsSpan(n, TagSize));
+                        Put(sealedRecord.AsSpan(0, n + TagSize));
+                        remaining -= n + TagSize;
+                    }
                 }
                 file.Flush(flushToDisk: false);
             }

@@ -44,6 +44,9 @@ public sealed class ClusterSite : IDisposable
 
     public string State(int node) => Path.Combine(Dir, $"state-{node}");
     public string ConfigFile(int node) => Path.Combine(Dir, $"node-{node}.hocon");
+
+    /// <summary>Node <paramref name="node"/> (from 1) as a process of its own, beside the others on this machine.</summary>
+    public NodeProcess StartNode(int node) => NodeProcess.StartBeside(ConfigFile(node));
     public string Tape(string pool, string volser) => Path.Combine(Vault, pool, volser);
     public string TargetPool(string pool) => Path.Combine(_target.VaultRoot, "DR" + pool);
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography.X509Certificates;
 using System.Net;
 using Akka.Configuration;
 using Renci.SshNet;
@@ -109,11 +110,17 @@ public sealed record VtsSettings(
 
         return new VtsSettings(nodeName, Path.GetFullPath(stateDir), Path.GetFullPath(vaultRoot), ems, admin,
             ReadJournal(vts.GetConfig("journal") ?? Config.Empty),
-            ReadAutoCopy(vts.GetConfig("autocopy") ?? Config.Empty));
+            ReadAutoCopy(vts.GetConfig("autocopy") ?? Config.Empty))
+        {
+            SecureVts = ReadSecureVts(vts),
+        };
     }
 
+    /// <summary>R11: whether this node may copy tapes encrypted by SecureVTS, and with which key servers.</summary>
+    public SecureVtsSettings SecureVts { get; init; } = SecureVtsSettings.Off;
+
     /// <summary>The keys of each fixed block under <c>vts</c>; the named blocks under targets, pools and key servers are
-    /// checked where they are read. <c>license</c> and <c>securevts</c> are SPEC blocks this build does not act on yet.</summary>
+    /// checked where they are read. <c>license</c> is a SPEC block this build does not act on yet.</summary>
     private static readonly (string Path, string[] Keys)[] KnownKeys =
     [
         ("", ["node-name", "state-dir", "vault-root", "ems", "admin", "journal", "autocopy", "license", "securevts"]),
@@ -230,14 +237,14 @@ public sealed record VtsSettings(
         var maxConcurrent = Int(autocopy, "max-concurrent-transfers", "vts.autocopy.max-concurrent-transfers", 2, 1, 64);
 
         var targets = ImmutableDictionary.CreateBuilder<TargetName, TargetSettings>();
-        foreach (var (name, block) in Children(autocopy, "targets"))
+        foreach (var (name, block) in Children(autocopy, "targets", "vts.autocopy.targets"))
         {
             var target = ReadTarget(name, block);
             targets[target.Name] = target;
         }
 
         var pools = ImmutableDictionary.CreateBuilder<PoolName, PoolSettings>();
-        foreach (var (name, block) in Children(autocopy, "pools"))
+        foreach (var (name, block) in Children(autocopy, "pools", "vts.autocopy.pools"))
         {
             var where = $"vts.autocopy.pools.{name}";
             RejectUnknownKeys(block, where, "target", "target-pool");
@@ -299,6 +306,45 @@ public sealed record VtsSettings(
         };
     }
 
+    private static SecureVtsSettings ReadSecureVts(Config vts)
+    {
+        var enabled = Switch(vts, "securevts.enabled", "vts.securevts.enabled");
+        var servers = ImmutableDictionary.CreateBuilder<string, KeyServerSettings>(StringComparer.Ordinal);
+        foreach (var (name, block) in Children(vts, "securevts.key-servers", "vts.securevts.key-servers"))
+        {
+            var where = $"vts.securevts.key-servers.{name}";
+            RejectUnknownKeys(block, where, "host", "port", "ca-file", "client-cert-file", "client-key-file");
+            if (!Vts.AutoCopy.SecureVts.TapeHeader.IsKeyServerName(name))
+                throw new ConfigurationInvalidException($"{where}: '{Printable.Clip(name)}' is not a key server name (letters, digits, '.', '-', '_'; at most 64)");
+            var host = RequiredString(block, "host", $"{where}.host");
+            var port = Int(block, "port", $"{where}.port", 5696, 1, 65535);
+            var caFile = ExistingFile(block, "ca-file", where);
+            var certFile = ExistingFile(block, "client-cert-file", where);
+            var keyFile = ExistingFile(block, "client-key-file", where);
+            X509Certificate2Collection authorities = [];
+            try { authorities.ImportFromPemFile(caFile); }
+            catch (Exception e) { throw new ConfigurationInvalidException($"{where}.ca-file: '{caFile}' holds no PEM certificate ({FirstLine(e.Message)})"); }
+            if (authorities.Count == 0) throw new ConfigurationInvalidException($"{where}.ca-file: '{caFile}' holds no PEM certificate");
+            X509Certificate2 client;
+            try { client = X509Certificate2.CreateFromPemFile(certFile, keyFile); }
+            catch (Exception e)
+            {
+                throw new ConfigurationInvalidException(
+                    $"{where}: client-cert-file '{certFile}' and client-key-file '{keyFile}' are not a PEM certificate and its private key ({FirstLine(e.Message)})");
+            }
+            servers[name] = new KeyServerSettings(name, host, port, authorities, client);
+        }
+        return new SecureVtsSettings(enabled, servers.ToImmutable());
+    }
+
+    private static string ExistingFile(Config block, string key, string where)
+    {
+        var file = RequiredString(block, key, $"{where}.{key}");
+        return File.Exists(file) ? file : throw new ConfigurationInvalidException($"{where}.{key}: file '{file}' does not exist");
+    }
+
+    private static string FirstLine(string text) => Printable.Clip(text.Split('\n')[0]);
+
     private static BandwidthSettings ReadBandwidth(Config target, string where)
     {
         if (!target.HasPath("bandwidth")) return BandwidthSettings.Unlimited;
@@ -337,17 +383,17 @@ public sealed record VtsSettings(
         return new BandwidthSettings(limit, schedule.ToImmutable());
     }
 
-    private static IEnumerable<(string Name, Config Block)> Children(Config parent, string path)
+    private static IEnumerable<(string Name, Config Block)> Children(Config parent, string path, string where)
     {
         if (!parent.HasPath(path)) yield break;
         var obj = parent.GetValue(path);
         if (!obj.IsObject())
-            throw new ConfigurationInvalidException($"vts.autocopy.{path} must be an object");
+            throw new ConfigurationInvalidException($"{where} must be an object");
         foreach (var key in obj.GetObject().Items.Keys)
         {
             var child = parent.GetValue($"{path}.{Quote(key)}");
             if (!child.IsObject())
-                throw new ConfigurationInvalidException($"vts.autocopy.{path}.{key} must be an object {{ … }}");
+                throw new ConfigurationInvalidException($"{where}.{key} must be an object {{ … }}");
             yield return (key, parent.GetConfig($"{path}.{Quote(key)}"));
         }
     }

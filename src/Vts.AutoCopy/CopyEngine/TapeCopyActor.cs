@@ -366,7 +366,9 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                     Report(Severity.Critical, MessageIds.NotARegularFile, $"attempt {f.Attempt} refused: {f.Cause}");
                     break;
                 case AttemptFailed f when f.NextAttemptAt is { } next:
-                    Report(Severity.Warning, MessageIds.AttemptFailed,
+                    Report(Severity.Warning, outcome is TransferOutcome.Failed { Kind: var kind } && MessageIds.ForSecureVts(kind) is { } secureVts
+                            ? secureVts
+                            : MessageIds.AttemptFailed,
                         $"attempt {f.Attempt} of {_engine.AutoCopy.Retry.MaxAttempts} to {_pool.Target} failed: {f.Cause}; next at {next:u}");
                     break;
                 case CopyFailed f:

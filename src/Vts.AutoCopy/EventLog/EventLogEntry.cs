@@ -1,3 +1,4 @@
+using Vts.AutoCopy.Transport;
 using Vts.AutoCopy.Serialization;
 
 namespace Vts.AutoCopy.EventLog;
@@ -38,5 +39,23 @@ public static class MessageIds
     public const int CopyRetryRequested = 224007;
     public const int BandwidthThrottled = 224008;
     public const int NotARegularFile = 824009;
+    public const int SecureVtsDisabled = 424010;
+    public const int KeyServerNotConfigured = 424011;
+    public const int KeyServerUnreachable = 424012;
+    public const int KeyNotFound = 424013;
+    public const int KeyCheckFailed = 424014;
+    public const int SecureVtsHeaderMalformed = 424015;
+
+    /// <summary>R11's causes, each its own id in place of <see cref="AttemptFailed"/>; null for any other failure.</summary>
+    public static int? ForSecureVts(FailureKind kind) => kind switch
+    {
+        FailureKind.SecureVtsDisabled => SecureVtsDisabled,
+        FailureKind.KeyServerNotConfigured => KeyServerNotConfigured,
+        FailureKind.KeyServerUnreachable => KeyServerUnreachable,
+        FailureKind.KeyNotFound => KeyNotFound,
+        FailureKind.KeyCheckFailed => KeyCheckFailed,
+        FailureKind.SecureVtsHeaderMalformed => SecureVtsHeaderMalformed,
+        _ => null,
+    };
     public const int NodeStarted = 220001;
 }

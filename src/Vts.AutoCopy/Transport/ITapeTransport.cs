@@ -35,6 +35,24 @@ public enum FailureKind
     /// <summary>R15: a link, FIFO, device or folder where a tape, its pool folder or its copy's final name should be;
     /// nothing was read or written through it.</summary>
     NotARegularFile,
+
+    /// <summary>R11: the tape is encrypted by SecureVTS and SecureVTS is not enabled on this node.</summary>
+    SecureVtsDisabled,
+
+    /// <summary>R11: the key server the tape's header names is not configured on this node.</summary>
+    KeyServerNotConfigured,
+
+    /// <summary>R11: the key server did not answer, refused our certificate, or answered what we cannot read.</summary>
+    KeyServerUnreachable,
+
+    /// <summary>R11: the key server has no such key (or none this node may read).</summary>
+    KeyNotFound,
+
+    /// <summary>R11: the key does not match the check value in the tape's header.</summary>
+    KeyCheckFailed,
+
+    /// <summary>R11: the tape begins like a SecureVTS header but the header cannot be read.</summary>
+    SecureVtsHeaderMalformed,
 }
 
 /// <summary>How a target proved it holds a tape's bytes (R9).</summary>

@@ -5,6 +5,7 @@ using Renci.SshNet;
 using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
 using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.SecureVts;
 
 namespace Vts.AutoCopy.Transport;
 
@@ -15,9 +16,12 @@ namespace Vts.AutoCopy.Transport;
 /// final name.</summary>
 /// <param name="python">the name or path of python3 at the target, for <see cref="TargetWriter"/>'s hashing
 /// receiver; null to stream large tapes into plain <c>cat</c> and hash them afterwards.</param>
-public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : ITapeTransport
+/// <param name="keys">R11's check of a tape encrypted by SecureVTS, before anything is sent; none: SecureVTS off here
+/// (such tapes refused).</param>
+public sealed class SftpTapeTransport(string? python = TargetWriter.Python, TapeKeyCheck? keys = null) : ITapeTransport
 {
     private readonly SessionPool _sessions = new(python);
+    private readonly TapeKeyCheck _keys = keys ?? TapeKeyCheck.Off;
 
     /// <summary>Each attempt writes a name of its own (R15): after a hand-over the old owner may still be writing its
     /// file, and the new owner must neither truncate it nor prove and rename it.</summary>
@@ -48,6 +52,8 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python) : IT
         }
 
         await using var _ = source;
+        if (await _keys.CheckAsync(source.SafeFileHandle, request.Volser.Value, cancellation) is { } refusal)
+            return new TransferOutcome.Failed(refusal.Cause, refusal.Kind);
         var before = File.GetLastWriteTimeUtc(request.SourcePath);
         var length = source.Length;
         request.Meter?.Starting(length);

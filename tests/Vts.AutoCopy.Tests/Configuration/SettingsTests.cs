@@ -213,4 +213,55 @@ public sealed class SettingsTests : IDisposable
         File.WriteAllText(big, "# " + new string('x', 2 * 1024 * 1024));
         Assert.Contains("larger than 1 MiB", Assert.Throws<ConfigurationInvalidException>(() => NodeConfig.Load([big])).Message);
     }
+
+    /// <summary>A key server's files: a self-signed certificate as the authority and as the client's, with its key.</summary>
+    private (string Ca, string Cert, string Key) KeyServerFiles()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=vts-node", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        var (ca, certFile, key) = (Path.Combine(_dir, "ca.pem"), Path.Combine(_dir, "client.pem"), Path.Combine(_dir, "client.key"));
+        File.WriteAllText(ca, cert.ExportCertificatePem());
+        File.WriteAllText(certFile, cert.ExportCertificatePem());
+        File.WriteAllText(key, rsa.ExportPkcs8PrivateKeyPem());
+        return (ca, certFile, key);
+    }
+
+    private string WithSecureVts(string block) => Valid().TrimEnd().TrimEnd('}') + $"  securevts {{ {block} }}\n}}";
+
+    [Fact]
+    public void SecureVts_is_off_unless_enabled_and_its_key_servers_are_read_once()
+    {
+        Assert.False(Read(Valid()).SecureVts.Enabled);
+        var (ca, cert, key) = KeyServerFiles();
+        var settings = Read(WithSecureVts($"enabled = on, key-servers {{ kms1 {{ host = kms1.example, ca-file = \"{ca}\", client-cert-file = \"{cert}\", client-key-file = \"{key}\" }} }}"));
+        Assert.True(settings.SecureVts.Enabled);
+        var server = settings.SecureVts.KeyServers["kms1"];
+        Assert.Equal(("kms1.example", 5696), (server.Host, server.Port));
+        Assert.True(server.ClientCertificate.HasPrivateKey);
+        Assert.Single(server.Authorities);
+    }
+
+    [Theory]
+    [InlineData("enabled = maybe", "vts.securevts.enabled: 'maybe' is not on or off")]
+    [InlineData("enabeld = on", "unknown key 'enabeld' (did you mean 'enabled'?)")]
+    [InlineData("key-servers { kms1 { host = h, hots = x } }", "vts.securevts.key-servers.kms1: unknown key 'hots'")]
+    [InlineData("key-servers { kms1 { ca-file = CA, client-cert-file = CERT, client-key-file = KEY } }", "kms1.host is required")]
+    [InlineData("key-servers { kms1 { host = h, port = 0, ca-file = CA, client-cert-file = CERT, client-key-file = KEY } }", "kms1.port: '0' is not a whole number")]
+    [InlineData("key-servers { kms1 { host = h, client-cert-file = CERT, client-key-file = KEY } }", "kms1.ca-file is required")]
+    [InlineData("key-servers { kms1 { host = h, ca-file = \"/nonexistent/ca.pem\", client-cert-file = CERT, client-key-file = KEY } }", "ca-file: file '/nonexistent/ca.pem' does not exist")]
+    [InlineData("key-servers { kms1 { host = h, ca-file = GARBAGE, client-cert-file = CERT, client-key-file = KEY } }", "holds no PEM certificate")]
+    [InlineData("key-servers { kms1 { host = h, ca-file = CA, client-cert-file = CERT, client-key-file = GARBAGE } }", "are not a PEM certificate and its private key")]
+    [InlineData("key-servers { kms1 { host = h, ca-file = CA, client-cert-file = GARBAGE, client-key-file = KEY } }", "are not a PEM certificate and its private key")]
+    [InlineData("key-servers { \"k ms\" { host = h, ca-file = CA, client-cert-file = CERT, client-key-file = KEY } }", "is not a key server name")]
+    [InlineData("key-servers = 5", "vts.securevts.key-servers must be an object")]
+    public void A_bad_SecureVts_block_is_refused_naming_the_key(string block, string message)
+    {
+        var (ca, cert, key) = KeyServerFiles();
+        var garbage = Path.Combine(_dir, "garbage.pem");
+        File.WriteAllText(garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+        block = block.Replace("GARBAGE", $"\"{garbage}\"").Replace("CA", $"\"{ca}\"").Replace("CERT", $"\"{cert}\"").Replace("KEY", $"\"{key}\"");
+        Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(WithSecureVts(block))).Message);
+    }
 }

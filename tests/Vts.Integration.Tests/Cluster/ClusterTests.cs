@@ -197,7 +197,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
             foreach (var node in nodes) await node.Kill();
 
             // All three again, together, as after a power cut; then the target comes back.
-            nodes = [NodeProcess.Start(site.ConfigFile(1)), NodeProcess.Start(site.ConfigFile(2)), NodeProcess.Start(site.ConfigFile(3))];
+            nodes = [site.StartNode(1), site.StartNode(2), site.StartNode(3)];
             foreach (var node in nodes) await node.WaitUntilReady(StartTimeout);
             await sshd.Start();
             await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(120),
@@ -216,7 +216,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
     {
         await using var sshd = await Sshd.Create();
         using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase(), nodes: 1, pools: 2);
-        await using var first = NodeProcess.Start(site.ConfigFile(1));
+        await using var first = site.StartNode(1);
         await first.WaitUntilReady(StartTimeout);
 
         Directory.CreateDirectory(Path.Combine(site.Vault, "POOL9"));
@@ -318,9 +318,9 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         var shas = tapes.ToDictionary(t => t.Volser, t => TapeFiles.Write(site.Tape(t.Pool, t.Volser), 12L << 20, seed: t.Volser.GetHashCode()));
         var total = tapes.Count * (12L << 20);
 
-        await using var first = NodeProcess.Start(site.ConfigFile(1));
+        await using var first = site.StartNode(1);
         using var ems = new EmsClient(await first.WaitUntilReady(StartTimeout));
-        await using var second = NodeProcess.Start(site.ConfigFile(2));
+        await using var second = site.StartNode(2);
         await second.WaitUntilReady(StartTimeout);
         // Both nodes own pools (sharding spreads them once the second has joined): both will send at once.
         var owners = new Dictionary<string, string>();
@@ -374,10 +374,10 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
     /// singletons; then nodes 2 and 3. Each is added to <paramref name="nodes"/> as it starts (the caller disposes them).</summary>
     private static async Task<List<EmsClient>> StartThree(ClusterSite site, List<NodeProcess> nodes)
     {
-        nodes.Add(NodeProcess.Start(site.ConfigFile(1)));
+        nodes.Add(site.StartNode(1));
         await nodes[0].WaitUntilReady(StartTimeout);
-        nodes.Add(NodeProcess.Start(site.ConfigFile(2)));
-        nodes.Add(NodeProcess.Start(site.ConfigFile(3)));
+        nodes.Add(site.StartNode(2));
+        nodes.Add(site.StartNode(3));
         var ems = new List<EmsClient>();
         foreach (var node in nodes) ems.Add(new EmsClient(await node.WaitUntilReady(StartTimeout)));
         return ems;

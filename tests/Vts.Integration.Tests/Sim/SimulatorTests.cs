@@ -9,7 +9,7 @@ namespace Vts.Integration.Tests.Sim;
 /// <summary>vts-sim (SPEC §4.7) against a real node: its tapes arrive verified; bad arguments are refused.</summary>
 public sealed class SimulatorTests
 {
-    private static async Task<(int ExitCode, string Output)> Sim(params string[] args)
+    internal static async Task<(int ExitCode, string Output)> Sim(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(NodeProcess.Built("Vts.Sim", "vts-sim.dll"));
@@ -29,6 +29,7 @@ public sealed class SimulatorTests
     [InlineData("--vault", "/tmp", "--ems", "127.0.0.1:1", "--pools", "POOL1", "--noring-share", "2")]
     [InlineData("--vault", "/tmp", "--ems", "127.0.0.1:1")]
     [InlineData("--bogus")]
+    [InlineData("--vault", "/tmp", "--ems", "127.0.0.1:1", "--pools", "POOL1", "--encrypted-share", "0.5")]
     public async Task Bad_arguments_are_refused_with_exit_code_2(params string[] args) =>
         Assert.Equal(2, (await Sim(args)).ExitCode);
 

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Domain;
+using Vts.Kmip;
+using Vts.AutoCopy.Transport;
+
+namespace Vts.AutoCopy.SecureVts;
+
+/// <summary>Why R11 refused an attempt, in the words the event log uses.</summary>
+public sealed record KeyCheckRefusal(FailureKind Kind, string Cause);
+
+/// <summary>R11, before each attempt: a tape whose first bytes are a SecureVTS header is copied only if, in this order,
+/// SecureVTS is enabled here, the key server its header names is configured here, that server answers, it holds the
+/// key (KMIP Get by the header's keyId), and the key's check value matches the header's. The key itself is held only
+/// while its check value is computed, then wiped; a key that checked out is remembered (by server, id and check value,
+/// never the key) for <see cref="Remembered"/>, so a burst of tapes under one key asks the server once.</summary>
+public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
+{
+    /// <summary>How long a key that checked out is taken as still there. A key revoked at the server meanwhile is
+    /// noticed when this runs out.</summary>
+    public static readonly TimeSpan Remembered = TimeSpan.FromMinutes(10);
+
+    /// <summary>Connecting, TLS and the Get together.</summary>
+    public static readonly TimeSpan ServerTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>With SecureVTS off: encrypted tapes are refused, plain ones copied.</summary>
+    public static readonly TapeKeyCheck Off = new(SecureVtsSettings.Off, TimeProvider.System);
+
+    private readonly ConcurrentDictionary<(string Server, string KeyId, string Kcv), DateTimeOffset> _checked = new();
+
+    /// <summary>Null when the tape may be copied: it is not encrypted, or its key checked out.</summary>
+    public async Task<KeyCheckRefusal?> CheckAsync(SafeFileHandle tape, string volser, CancellationToken cancellation)
+    {
+        var first = new byte[TapeHeader.Needed];
+        var read = 0;
+        while (read < first.Length)
+        {
+            var n = await RandomAccess.ReadAsync(tape, first.AsMemory(read), read, cancellation);
+            if (n == 0) break;
+            read += n;
+        }
+        switch (TapeHeader.Parse(first.AsSpan(0, read)))
+        {
+            case TapeHeader.Plain:
+                return null;
+            case TapeHeader.Malformed malformed:
+                return new KeyCheckRefusal(FailureKind.SecureVtsHeaderMalformed, $"tape {volser}: {malformed.Cause}");
+            case TapeHeader.Encrypted header:
+                return await Check(header, volser, cancellation);
+            default:
+                throw new InvalidOperationException("unknown header");
+        }
+    }
+
+    private async Task<KeyCheckRefusal?> Check(TapeHeader.Encrypted header, string volser, CancellationToken cancellation)
+    {
+        if (!settings.Enabled)
+            return new KeyCheckRefusal(FailureKind.SecureVtsDisabled,
+                $"tape {volser} is encrypted by SecureVTS (key server '{header.KeyServer}') and SecureVTS is not enabled on this node: " +
+                $"set vts.securevts.enabled = on and configure vts.securevts.key-servers.{header.KeyServer}");
+        if (!settings.KeyServers.TryGetValue(header.KeyServer, out var server))
+            return new KeyCheckRefusal(FailureKind.KeyServerNotConfigured,
+                $"tape {volser} is encrypted under key server '{header.KeyServer}', which is not configured on this node: add " +
+                $"vts.securevts.key-servers.{header.KeyServer} {{ host, port, ca-file, client-cert-file, client-key-file }}");
+
+        var remembered = (server.Name, header.KeyId, Convert.ToHexStringLower(header.Kcv));
+        if (_checked.TryGetValue(remembered, out var until) && until > time.GetUtcNow()) return null;
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        deadline.CancelAfter(ServerTimeout);
+        byte[] key;
+        try
+        {
+            await using var client = await KmipClient.ConnectAsync(server.Endpoint, deadline.Token);
+            key = await client.GetSymmetricKeyAsync(header.KeyId, deadline.Token);
+        }
+        catch (KmipOperationException refused) when (refused.Reason is KmipResultReason.ItemNotFound or KmipResultReason.PermissionDenied)
+        {
+            return new KeyCheckRefusal(FailureKind.KeyNotFound,
+                $"tape {volser}: key server '{server.Name}' ({server.Host}:{server.Port}) has no key '{Printable.Clip(header.KeyId)}' for this node ({refused.Message})");
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return Unreachable(server, volser, $"no answer within {ServerTimeout.TotalSeconds:0} s");
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or AuthenticationException
+                                       or KmipProtocolException or KmipOperationException)
+        {
+            return Unreachable(server, volser, e switch
+            {
+                AuthenticationException => $"TLS failed ({e.Message}): check ca-file, client-cert-file and the server's certificate",
+                KmipOperationException => $"it refused the request ({e.Message})",
+                KmipProtocolException => $"its answer could not be read ({e.Message})",
+                _ => e.Message,
+            });
+        }
+
+        try
+        {
+            if (!CryptographicOperations.FixedTimeEquals(CheckValue(key), header.Kcv))
+                return new KeyCheckRefusal(FailureKind.KeyCheckFailed,
+                    $"tape {volser}: key '{Printable.Clip(header.KeyId)}' from key server '{server.Name}' does not match the tape's key check value");
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+        _checked[remembered] = time.GetUtcNow() + Remembered;
+        return null;
+    }
+
+    private static KeyCheckRefusal Unreachable(KeyServerSettings server, string volser, string why) =>
+        new(FailureKind.KeyServerUnreachable, $"tape {volser}: key server '{server.Name}' ({server.Host}:{server.Port}) not reachable: {why}");
+
+    /// <summary>The first 16 bytes of HMAC-SHA256(key, "VTS-KCV"): shows a key is the right one without showing it.</summary>
+    public static byte[] CheckValue(byte[] key) => HMACSHA256.HashData(key, "VTS-KCV"u8)[..16];
+}
