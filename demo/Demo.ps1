@@ -1,7 +1,9 @@
 #!/usr/bin/env pwsh
-# AutoCopy demo (SPEC §4.8): a loopback OpenSSH server plays the recipient VTS, one node runs on the
-# embedded SQLite journal, and vts-sim writes tapes and sends EMS events. The node's event log is shown
-# as copies arrive, and every copy is checked byte for byte (SHA-256) against what the simulator wrote.
+# AutoCopy demo (SPEC §4.8): a loopback OpenSSH server plays the recipient VTS, a loopback KMIP server
+# (pykmip-server) the key server of SecureVTS, one node runs on the embedded SQLite journal, and vts-sim writes
+# tapes (some encrypted) and sends EMS events. The node's event log is shown as copies arrive, every copy is
+# checked byte for byte (SHA-256) against what the simulator wrote, and a tape encrypted under a key server the
+# node does not know is shown refused (R11).
 #
 # Run through the build script, which builds first:  dotnet pwsh ./build.ps1 demo
 # or, after a build:                                  dotnet pwsh ./demo/Demo.ps1 -Configuration Debug
@@ -146,6 +148,7 @@ $simJson = Join-Path $scratch 'sim.json'
 $sshd = $null
 $node = $null
 $sim = $null
+$kms = $null
 $succeeded = $false
 
 try {
@@ -199,6 +202,50 @@ try {
     $fingerprint = (-split (& ssh-keygen -lf "$hostKey.pub"))[1]
     Write-Host "  sshd on 127.0.0.1:$sshPort, user $sshUser, host key $fingerprint"
 
+    Write-Step 'Key server: loopback KMIP server (pykmip-server) for SecureVTS'
+    $kmsDir = Join-Path $scratch 'kms'
+    [void](New-Item -ItemType Directory -Force -Path (Join-Path $kmsDir 'policies'))
+    $caKey = Join-Path $kmsDir 'ca.key'; $caCert = Join-Path $kmsDir 'ca.crt'
+    & openssl req -x509 -newkey rsa:2048 -nodes -days 2 -sha256 -keyout $caKey -out $caCert -subj '/CN=vts-demo-ca' `
+        -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>$null
+    foreach ($cert in @(
+            @{ Name = 'server'; Subject = '/CN=127.0.0.1'; Ext = "extendedKeyUsage=serverAuth`nsubjectAltName=IP:127.0.0.1" },
+            # The node and the simulated SecureVTS share one client identity: a key belongs to the client that made it.
+            @{ Name = 'vts-node'; Subject = '/CN=vts-node'; Ext = 'extendedKeyUsage=clientAuth' })) {
+        $ext = Join-Path $kmsDir "$($cert.Name).ext"
+        "basicConstraints=CA:FALSE`nkeyUsage=critical,digitalSignature,keyEncipherment`n$($cert.Ext)" | Set-Content -LiteralPath $ext
+        & openssl req -newkey rsa:2048 -nodes -keyout (Join-Path $kmsDir "$($cert.Name).key") -out (Join-Path $kmsDir "$($cert.Name).csr") -subj $cert.Subject 2>$null
+        & openssl x509 -req -in (Join-Path $kmsDir "$($cert.Name).csr") -CA $caCert -CAkey $caKey -CAcreateserial -days 2 -sha256 `
+            -extfile $ext -out (Join-Path $kmsDir "$($cert.Name).crt") 2>$null
+        if ($LASTEXITCODE -ne 0) { throw "openssl could not make the $($cert.Name) certificate" }
+    }
+    $kmsPort = Get-FreeLoopbackPort
+    @(
+        '[server]'
+        'hostname=127.0.0.1'
+        "port=$kmsPort"
+        "certificate_path=$(Join-Path $kmsDir 'server.crt')"
+        "key_path=$(Join-Path $kmsDir 'server.key')"
+        "ca_path=$caCert"
+        'auth_suite=TLS1.2'
+        "policy_path=$(Join-Path $kmsDir 'policies')"
+        'enable_tls_client_auth=True'
+        'tls_cipher_suites=TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384 TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256'
+        "database_path=$(Join-Path $kmsDir 'pykmip.db')"
+    ) | Set-Content -LiteralPath (Join-Path $kmsDir 'server.conf')
+    $kmsLog = Join-Path $scratch 'kms.log'
+    # Killed with its helper processes at the end: it does not stop on SIGTERM in good time.
+    $kms = Start-Logged $kmsLog '/usr/bin/python3' @('/usr/bin/pykmip-server', '-f', (Join-Path $kmsDir 'server.conf'), '-l', (Join-Path $kmsDir 'server.log'))
+    $deadline = [DateTime]::UtcNow.AddSeconds(60)
+    while (-not (Test-LoopbackPort $kmsPort)) {
+        if ($kms.HasExited) { throw "pykmip-server exited with code $($kms.ExitCode):`n$(Get-LogTail $kmsLog)" }
+        if ([DateTime]::UtcNow -gt $deadline) { throw "pykmip-server did not accept connections on 127.0.0.1:$kmsPort within 60 s" }
+        Start-Sleep -Milliseconds 100
+    }
+    Write-Host "  KMIP server 'kms1' on 127.0.0.1:$kmsPort (TLS both ways); the node knows no key server 'kms2'"
+    $kmipArgs = @('--kmip', "127.0.0.1:$kmsPort", '--kmip-ca', $caCert, '--kmip-cert', (Join-Path $kmsDir 'vts-node.crt'),
+        '--kmip-key', (Join-Path $kmsDir 'vts-node.key'))
+
     Write-Step 'Source node'
     $emsPort = Get-FreeLoopbackPort
     $nodeConfig = Join-Path $scratch 'node.hocon'
@@ -209,6 +256,15 @@ vts {
   state-dir = $(ConvertTo-HoconString $stateDir)
   vault-root = $(ConvertTo-HoconString $vault)
   ems.listen = "127.0.0.1:$emsPort"
+  securevts {
+    enabled = on
+    key-servers {
+      kms1 {
+        host = "127.0.0.1", port = $kmsPort, ca-file = $(ConvertTo-HoconString $caCert)
+        client-cert-file = $(ConvertTo-HoconString (Join-Path $kmsDir 'vts-node.crt')), client-key-file = $(ConvertTo-HoconString (Join-Path $kmsDir 'vts-node.key'))
+      }
+    }
+  }
   autocopy {
     retry { interval = 10s, max-attempts = 3 }
     max-concurrent-transfers = 2
@@ -236,13 +292,20 @@ $($poolLines -join "`n")
     }
     Write-Host "  $((Select-String -LiteralPath $nodeLog -SimpleMatch 'ready: EMS on' | Select-Object -First 1).Line.Trim())"
 
-    Write-Step 'Simulator: 20 tapes, 30 mount/dismount cycles, 4 MiB each, a quarter of the mounts NO RING'
+    Write-Step 'Simulator: 20 tapes (a fifth encrypted by SecureVTS under a key in kms1), 30 mount/dismount cycles, 4 MiB each, a quarter of the mounts NO RING; and one tape encrypted under kms2'
+    # The tape under kms2, first: the node must refuse it (R11), every attempt, while the others copy.
+    $refusedJson = Join-Path $scratch 'sim-kms2.json'
+    $refusedLog = Join-Path $scratch 'sim-kms2.log'
+    $refusedSim = Start-Logged $refusedLog $dotnet (@(
+            $simDll, '--vault', $vault, '--ems', "127.0.0.1:$emsPort", '--pools', 'POOL2', '--volser-prefix', 'K', '--id-prefix', 'kms2',
+            '--tapes', '1', '--size', '1M', '--noring-share', '0', '--encrypted-share', '1', '--key-server', 'kms2', '--summary', $refusedJson) + $kmipArgs)
+    if (-not $refusedSim.WaitForExit(60000) -or $refusedSim.ExitCode -ne 0) { throw "the simulator could not write the kms2 tape:`n$(Get-LogTail $refusedLog)" }
     Write-Host '  event log as it happens:'
     $simLog = Join-Path $scratch 'sim.log'
-    $sim = Start-Logged $simLog $dotnet @(
-        $simDll, '--vault', $vault, '--ems', "127.0.0.1:$emsPort", '--pools', ($poolMap.Keys -join ','),
-        '--tapes', '20', '--cycles', '30', '--size', '4M', '--rate', '10', '--noring-share', '0.25',
-        '--summary', $simJson)
+    $sim = Start-Logged $simLog $dotnet (@(
+            $simDll, '--vault', $vault, '--ems', "127.0.0.1:$emsPort", '--pools', ($poolMap.Keys -join ','),
+            '--tapes', '20', '--cycles', '30', '--size', '4M', '--rate', '10', '--noring-share', '0.25', '--encrypted-share', '0.2',
+            '--summary', $simJson) + $kmipArgs)
     $deadline = [DateTime]::UtcNow.AddSeconds($copyDeadlineSeconds)
 
     $simSummary = $null
@@ -293,10 +356,19 @@ $($poolLines -join "`n")
         }
         [pscustomobject]@{
             Pool = $t.pool; Volser = $t.volser; Target = $target; Mounts = $t.mounts; LastMount = $lastMount
-            Bytes = $t.bytes; Result = $outcome; State = $state
+            Encrypted = $(if ($t.encrypted) { 'kms1' } else { '-' }); Bytes = $t.bytes; Result = $outcome; State = $state
         }
     }
-    $rows | Format-Table Pool, Volser, Target, Mounts, LastMount, Bytes, Result -AutoSize | Out-String -Width 200 | Write-Host
+    $rows | Format-Table Pool, Volser, Target, Mounts, LastMount, Encrypted, Bytes, Result -AutoSize | Out-String -Width 200 | Write-Host
+
+    # R11: the tape under kms2 was refused, each attempt with its own entry, and is not at the target.
+    $refusedTape = (Get-Content -LiteralPath $refusedJson -Raw | ConvertFrom-Json).tapes[0]
+    $refusedAtTarget = Test-Path -LiteralPath (Join-Path $targetVault $poolMap[$refusedTape.pool] $refusedTape.volser)
+    $refusedEntries = @(Get-Content -LiteralPath $eventLog | Where-Object { $_ -match '\|424011\|' -and $_ -match $refusedTape.volser })
+    Write-Host ('  {0}/{1} (encrypted under kms2): {2}, {3} refused attempts in the event log (424011, key server not configured)' -f `
+            $refusedTape.pool, $refusedTape.volser, $(if ($refusedAtTarget) { 'AT THE TARGET' } else { 'not copied' }), $refusedEntries.Count) `
+        -ForegroundColor ($(if ($refusedAtTarget -or $refusedEntries.Count -eq 0) { 'Red' } else { 'Gray' }))
+    $encryptedCopied = @($rows | Where-Object { $_.Encrypted -eq 'kms1' -and $_.State -eq 'verified' })
 
     $verified = @($rows | Where-Object State -EQ 'verified')
     $failed = @($rows | Where-Object { $_.State -in 'missing', 'mismatch' })
@@ -322,8 +394,10 @@ $($poolLines -join "`n")
     Write-Host ('  first event -> last copy: {0:N2} s, {1:N2} copies/s' -f $elapsed, $perSecond)
     Write-Host ('  simulator: {0} acks, {1} naks, exit code {2}' -f $simSummary.acks, $simSummary.naks, $sim.ExitCode)
 
-    $succeeded = $simOk -and $failed.Count -eq 0 -and $verified.Count -eq $expected.Count
-    if ($succeeded) { Write-Host 'DEMO PASSED: every written tape arrived at the target with the same SHA-256' -ForegroundColor Green }
+    Write-Host ('  encrypted under kms1 : {0} copied after their key checked out at the key server (R11)' -f $encryptedCopied.Count)
+    $succeeded = $simOk -and $failed.Count -eq 0 -and $verified.Count -eq $expected.Count -and $encryptedCopied.Count -gt 0 -and
+        -not $refusedAtTarget -and $refusedEntries.Count -gt 0
+    if ($succeeded) { Write-Host 'DEMO PASSED: every written tape arrived at the target with the same SHA-256, but the one whose key server the node does not know' -ForegroundColor Green }
     else { Write-Host 'DEMO FAILED' -ForegroundColor Red }
 }
 catch {
@@ -333,6 +407,7 @@ catch {
 finally {
     Stop-Started $sim
     Stop-Started $node
+    Stop-Started $kms
     # The pid file names the listening sshd itself; per-connection children end with their connections.
     $pidFile = Join-Path $scratch 'sshd.pid'
     if (Test-Path -LiteralPath $pidFile) {

@@ -20,7 +20,8 @@ public sealed record SimOptions(
     int Cycles,
     string IdPrefix,
     string? SummaryFile,
-    SimKeyServer? KeyServer = null)
+    SimKeyServer? KeyServer = null,
+    char VolserPrefix = 'S')
 {
     public const string Usage =
         """
@@ -33,6 +34,7 @@ public sealed record SimOptions(
           --ems HOST:PORT         the node's EMS intake
           --pools P1,P2,...       pools; tape i goes to pool i % (number of pools)
           --tapes N               number of tapes, volsers S00001.. (default 10, at most 99999)
+          --volser-prefix L       the volsers' first letter, A-Z (default S)
           --size BYTES            tape size; suffixes K, M, G (x1024) accepted (default 1M)
           --rate N                mount/dismount cycles per second (default 20)
           --noring-share X        share of mounts that are NO RING, 0..1 (default 0.2)
@@ -57,6 +59,7 @@ public sealed record SimOptions(
         error = null;
         help = false;
         string? vault = null, ems = null, pools = null, idPrefix = "sim", summary = null;
+        var volserPrefix = 'S';
         string? kmip = null, kmipCa = null, kmipCert = null, kmipKey = null, keyServer = "kms1";
         int tapes = 10;
         int? cycles = null;
@@ -88,6 +91,11 @@ public sealed record SimOptions(
                 case "--kmip-cert": kmipCert = value; break;
                 case "--kmip-key": kmipKey = value; break;
                 case "--key-server": keyServer = value; break;
+                case "--volser-prefix":
+                    if (value.Length != 1 || !char.IsAsciiLetterUpper(value[0]))
+                        return Fail($"--volser-prefix must be one letter A-Z, not '{value}'", out error);
+                    volserPrefix = value[0];
+                    break;
                 case "--tapes":
                     if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out tapes) || tapes < 1 || tapes > 99_999)
                         return Fail($"--tapes must be a whole number from 1 to 99999, not '{value}'", out error);
@@ -160,7 +168,7 @@ public sealed record SimOptions(
             server = new SimKeyServer(keyServer, kmip[..kmipColon], kmipPort, kmipCa, kmipCert, kmipKey);
         }
 
-        return new SimOptions(vault, host, port, poolList, tapes, size, rate, noring, encrypted, totalCycles, idPrefix, summary, server);
+        return new SimOptions(vault, host, port, poolList, tapes, size, rate, noring, encrypted, totalCycles, idPrefix, summary, server, volserPrefix);
     }
 
     private static SimOptions? Fail(string message, out string? error)

@@ -60,7 +60,7 @@ public sealed class Simulator(SimOptions options, TapeKey? key = null)
         {
             // Spread the encrypted tapes evenly and deterministically: exactly floor(share × tapes) of them.
             var encrypted = Math.Floor((i + 1) * o.EncryptedShare) > Math.Floor(i * o.EncryptedShare);
-            tapes.Add(new SimTape(o.Pools[i % o.Pools.Count], $"S{i + 1:D5}", encrypted));
+            tapes.Add(new SimTape(o.Pools[i % o.Pools.Count], $"{o.VolserPrefix}{i + 1:D5}", encrypted));
         }
         return tapes;
     }
