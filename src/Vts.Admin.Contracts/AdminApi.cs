@@ -21,7 +21,7 @@ public static class AdminApi
     public const string EventLog = "/api/eventlog";               // GET  ?tail=N&since=ISO-8601 → EventLogView[]
     public const string JournalIds = "/api/journal/ids";          // GET  → string[]
     public static string JournalEvents(string persistenceId) => $"/api/journal/events/{Uri.EscapeDataString(persistenceId)}"; // GET → JournalEventView[]
-    public const string License = "/api/license";                 // GET  → LicenseView
+    public const string License = "/api/license";                 // GET  → LicenseView; POST LicenseInstallRequest → CommandResult
     public const string Status = "/api/status";                   // GET  → StatusView (the live page's feed)
     public const string Metrics = "/metrics";                     // GET  Prometheus text
 
@@ -89,7 +89,15 @@ public sealed record EventLogView(DateTimeOffset Time, string Severity, int Mess
 /// <param name="Event">the event as our serializer wrote it (JSON object).</param>
 public sealed record JournalEventView(long SequenceNr, string Manifest, DateTimeOffset Timestamp, JsonElement Event);
 
-public sealed record LicenseView(string Feature, string State, string Detail);
+/// <summary>The cluster's license (R12, SPEC §4.9).</summary>
+/// <param name="Site">the site id to give the issuer of a key, journaled at the cluster's first start.</param>
+/// <param name="State">"licensed", "evaluation" or "held".</param>
+/// <param name="Held">copies waiting for a license now.</param>
+public sealed record LicenseView(string Site, string State, bool CopiesAllowed, string Detail, string? Holder, IReadOnlyList<string> Features,
+    DateOnly? Expires, DateOnly? EvaluationUntil, int Held);
+
+/// <param name="Key">the license key's text (VTS1.…).</param>
+public sealed record LicenseInstallRequest(string Key);
 
 /// <summary>A target's throughput (bytes sent per second) and queue at one moment of the last hour.</summary>
 public sealed record TargetSampleView(DateTimeOffset At, long BytesPerSecond, int Running, int Waiting);

@@ -1,4 +1,3 @@
-using Vts.AutoCopy.SecureVts;
 using Akka.Actor;
 using Akka.Pattern;
 using Akka.Cluster;
@@ -15,6 +14,7 @@ using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Ems;
 using Vts.AutoCopy.EventLog;
 using Vts.AutoCopy.Persistence;
+using Vts.AutoCopy.SecureVts;
 using Vts.AutoCopy.Transport;
 
 namespace Vts.Node;
@@ -75,13 +75,14 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         var others = cluster.State.Members.Where(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress));
         await RefuseIfConfigurationDiffers(shared, others.Select(m => m.Address), AskTimeout, leave: cluster);
 
-        var gate = Singleton("transfer-gate",
-            TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers, alone ? TimeSpan.Zero : GateHandOverGrace,
-                settings.AutoCopy.Targets.ToDictionary(t => t.Key, t => t.Value.Bandwidth)));
         // A persistent actor stops when its journal fails (PostgreSQL restarting, say), and a stopped singleton is not
         // started again until it moves: the event log runs under a supervisor that starts it again, backing off.
         var eventLog = Singleton("event-log", BackoffSupervisor.Props(Backoff.OnStop(EventLogActor.Props(), "log",
             TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)));
+        var gate = Singleton("transfer-gate",
+            TransferGate.Props(settings.AutoCopy.MaxConcurrentTransfers, alone ? TimeSpan.Zero : GateHandOverGrace,
+                settings.AutoCopy.Targets.ToDictionary(t => t.Key, t => t.Value.Bandwidth), TimeProvider.System,
+                settings.License, eventLog, settings.NodeName));
         var readJournal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(PersistenceConfig.ReadJournalPluginId);
         system.ActorOf(EventLogFile.Props(settings.StateDir,
             from => readJournal.EventsByPersistenceId(EventLogActor.PersistenceIdValue, from, long.MaxValue)), "event-log-file");

@@ -113,14 +113,20 @@ public sealed record VtsSettings(
             ReadAutoCopy(vts.GetConfig("autocopy") ?? Config.Empty))
         {
             SecureVts = ReadSecureVts(vts),
+            License = new Licensing.LicenseSettings(
+                OptionalString(vts, "license.key", "vts.license.key"),
+                !vts.HasPath("license.evaluation") || Switch(vts, "license.evaluation", "vts.license.evaluation")),
         };
     }
+
+    /// <summary>R12: a license key from the configuration, and whether a cluster without one evaluates for 30 days.</summary>
+    public Licensing.LicenseSettings License { get; init; } = Licensing.LicenseSettings.Default;
 
     /// <summary>R11: whether this node may copy tapes encrypted by SecureVTS, and with which key servers.</summary>
     public SecureVtsSettings SecureVts { get; init; } = SecureVtsSettings.Off;
 
     /// <summary>The keys of each fixed block under <c>vts</c>; the named blocks under targets, pools and key servers are
-    /// checked where they are read. <c>license</c> is a SPEC block this build does not act on yet.</summary>
+    /// checked where they are read.</summary>
     private static readonly (string Path, string[] Keys)[] KnownKeys =
     [
         ("", ["node-name", "state-dir", "vault-root", "ems", "admin", "journal", "autocopy", "license", "securevts"]),

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Pattern;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Licensing;
 using Vts.AutoCopy.Observability;
 using Vts.AutoCopy.Serialization;
 
@@ -55,7 +56,8 @@ public sealed record TargetSample(DateTimeOffset At, long BytesPerSecond, int Ru
 public sealed record TargetQueueStatus(TargetName Target, int Running, int Waiting, DateTimeOffset? OldestWaitingSince,
     long? Limit, string LimitSource, long BytesPerSecond, IReadOnlyList<RunningTransfer> Transfers, IReadOnlyList<TargetSample> History);
 
-public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int SlotsPerTarget) : IClusterMessage;
+/// <param name="Held">why no slot is granted (R12: no valid license); null while copies may run.</param>
+public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int SlotsPerTarget, string? Held = null) : IClusterMessage;
 
 /// <summary>R13: at most N transfers per target at once, over the whole cluster; queued copies start in dismount order,
 /// taking turns across pools so that one busy pool cannot starve the others.
@@ -68,7 +70,9 @@ public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int Sl
 /// operator's override, else the first schedule window that covers the time, else the configured limit) is split evenly
 /// among the target's running transfers, and each is told its share whenever it changes. The sum of the shares never
 /// exceeds the limit, whichever nodes the transfers run on. The overrides are journaled by a child,
-/// <see cref="TargetThrottles"/>.</para></summary>
+/// <see cref="TargetThrottles"/>.</para>
+/// <para>R12 holds copies here too: without a valid license (its child <see cref="LicenseBook"/> says), requests queue
+/// as ever and nothing is granted; a key installed on any node releases them, in order, over the whole cluster.</para></summary>
 public sealed class TransferGate : ReceiveActor, IWithTimers
 {
     private sealed record Waiting(IActorRef Tape, PoolName Pool, DateTimeOffset DueSince, long Request, long Arrival);
@@ -102,6 +106,8 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
     private readonly IReadOnlyDictionary<TargetName, BandwidthSettings> _bandwidth;
     private readonly TimeProvider _clock;
     private readonly IActorRef _throttles;
+    private readonly IActorRef? _license;
+    private LicenseState _licenseState;
     private ImmutableDictionary<TargetName, ThrottleOverride> _overrides = ImmutableDictionary<TargetName, ThrottleOverride>.Empty;
     private readonly Dictionary<TargetName, TargetQueue> _targets = [];
     private DateTimeOffset _sampledAt;
@@ -114,13 +120,16 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
     /// only one (a test, or a node that is not part of a larger cluster).</param>
     /// <param name="bandwidth">each target's limit and schedule; a target not named is unlimited.</param>
     /// <param name="clock">the schedule's clock (node time) and the overrides' expiry.</param>
+    /// <param name="license">R12's settings; none: copies are never held for a license (tests of the gate alone).</param>
+    /// <param name="eventLog">where the license's notices go, naming <paramref name="node"/>.</param>
     public static Props Props(int slotsPerTarget, TimeSpan handOverGrace = default,
-        IReadOnlyDictionary<TargetName, BandwidthSettings>? bandwidth = null, TimeProvider? clock = null) =>
+        IReadOnlyDictionary<TargetName, BandwidthSettings>? bandwidth = null, TimeProvider? clock = null,
+        LicenseSettings? license = null, IActorRef? eventLog = null, string node = "") =>
         Akka.Actor.Props.Create(() => new TransferGate(slotsPerTarget, handOverGrace,
-            bandwidth ?? ImmutableDictionary<TargetName, BandwidthSettings>.Empty, clock ?? TimeProvider.System));
+            bandwidth ?? ImmutableDictionary<TargetName, BandwidthSettings>.Empty, clock ?? TimeProvider.System, license, eventLog, node));
 
     public TransferGate(int slotsPerTarget, TimeSpan handOverGrace, IReadOnlyDictionary<TargetName, BandwidthSettings> bandwidth,
-        TimeProvider clock)
+        TimeProvider clock, LicenseSettings? license, IActorRef? eventLog, string node)
     {
         _slotsPerTarget = slotsPerTarget;
         _bandwidth = bandwidth;
@@ -129,6 +138,10 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         _granting = handOverGrace <= TimeSpan.Zero;
         _throttles = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(TargetThrottles.Props(Self, clock), "journal",
             TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)), "throttles");
+        _licenseState = license is null ? LicenseState.Unknown with { CopiesAllowed = true, State = "not checked" } : LicenseState.Unknown;
+        if (license is not null)
+            _license = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(LicenseBook.Props(Self, license, eventLog, node, clock), "book",
+                TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)), "license");
         foreach (var target in bandwidth.Keys) Queue(target);
         Receive<RequestTransferSlot>(Enqueue);
         Receive<HoldingTransferSlot>(Holding);
@@ -140,9 +153,23 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
             _overrides = t.Overrides;
             Reshare();
         });
+        Receive<LicenseState>(state =>
+        {
+            _licenseState = state;
+            foreach (var (target, queue) in _targets) Dispatch(target, queue);
+        });
+        Receive<InstallLicense>(i =>
+        {
+            if (_license is null) Sender.Tell(new LicenseInstallAnswer(false, "this gate checks no license"));
+            else _license.Forward(i);
+        });
+        Receive<GetLicense>(_ => Sender.Tell(_licenseState.CopiesAllowed
+            ? _licenseState
+            : _licenseState with { Held = _targets.Values.Sum(q => q.WaitingTapes.Count) }));
         Receive<Tick>(_ => Reshare());
         Receive<Sample>(_ => TakeSample());
-        Receive<GetGateStatus>(_ => Sender.Tell(new GateStatus(_targets.Select(kv => Status(kv.Key, kv.Value)).ToList(), _slotsPerTarget)));
+        Receive<GetGateStatus>(_ => Sender.Tell(new GateStatus(_targets.Select(kv => Status(kv.Key, kv.Value)).ToList(), _slotsPerTarget,
+            _licenseState.CopiesAllowed ? null : $"copies held (R12): {_licenseState.Detail}")));
         Receive<Terminated>(t =>
         {
             foreach (var target in _targets.Keys.ToList()) Release(t.ActorRef, target);
@@ -300,7 +327,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
     private void Dispatch(TargetName target, TargetQueue queue)
     {
         var granted = new List<IActorRef>();
-        while (_granting && queue.Running.Count < _slotsPerTarget && queue.PoolTurns.First is { } turn)
+        while (_granting && _licenseState.CopiesAllowed && queue.Running.Count < _slotsPerTarget && queue.PoolTurns.First is { } turn)
         {
             var pool = turn.Value;
             var waiting = queue.WaitingByPool[pool];

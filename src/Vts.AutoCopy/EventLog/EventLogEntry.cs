@@ -45,6 +45,11 @@ public static class MessageIds
     public const int KeyNotFound = 424013;
     public const int KeyCheckFailed = 424014;
     public const int SecureVtsHeaderMalformed = 424015;
+    public const int LicenseInstalled = 224016;
+    public const int LicenseEvaluation = 224017;
+    public const int LicenseExpiring = 424018;
+    public const int CopiesHeld = 424019;
+    public const int LicenseRefused = 424020;
 
     /// <summary>R11's causes, each its own id in place of <see cref="AttemptFailed"/>; null for any other failure.</summary>
     public static int? ForSecureVts(FailureKind kind) => kind switch

@@ -7,6 +7,7 @@ using Akka.Serialization;
 using Vts.AutoCopy.Cluster;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Licensing;
 
 namespace Vts.AutoCopy.Serialization;
 
@@ -30,6 +31,8 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
             "Vts.AutoCopy.EventLog.EventLogEntry, Vts.AutoCopy" = vts
             "Vts.AutoCopy.EventLog.EventLogSnapshot, Vts.AutoCopy" = vts
             "Vts.AutoCopy.CopyEngine.ThrottleChanged, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.Licensing.SiteEstablished, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.Licensing.LicenseInstalled, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Serialization.IClusterMessage, Vts.AutoCopy" = vts
           }
           serialization-identifiers { "Vts.AutoCopy.Serialization.VtsSerializer, Vts.AutoCopy" = 7400 }
@@ -54,6 +57,8 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["pool.snapshot.v1"] = typeof(PoolSnapshot),
         ["eventlog.entry.v1"] = typeof(EventLogEntry),
         ["eventlog.snapshot.v1"] = typeof(EventLogSnapshot),
+        ["license.site.v1"] = typeof(SiteEstablished),
+        ["license.installed.v1"] = typeof(LicenseInstalled),
         // Messages between nodes (IClusterMessage): never journaled, but two nodes of different builds may meet
         // during a rolling upgrade, so they are versioned the same way.
         ["msg.mount.v1"] = typeof(RecordMount),
@@ -83,6 +88,10 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["msg.eventlog-logged.v1"] = typeof(EntryLogged),
         ["msg.eventlog-recent?.v1"] = typeof(GetRecentEntries),
         ["msg.eventlog-recent.v1"] = typeof(RecentEntries),
+        ["msg.license-install.v1"] = typeof(InstallLicense),
+        ["msg.license-install-answer.v1"] = typeof(LicenseInstallAnswer),
+        ["msg.license?.v1"] = typeof(GetLicense),
+        ["msg.license.v1"] = typeof(LicenseState),
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<Type, string> ManifestOf =

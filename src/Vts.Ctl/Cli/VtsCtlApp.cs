@@ -114,8 +114,11 @@ public static class VtsCtlApp
 
         config.AddBranch("license", license =>
         {
-            license.SetDescription("The node's license.");
-            license.AddCommand<LicenseShowCommand>("show").WithDescription("License state and features.");
+            license.SetDescription("The cluster's license (AutoCopy and Instant DR).");
+            license.AddCommand<LicenseShowCommand>("show").WithDescription("Site id, holder, features, expiry, and copies held for want of a key.");
+            license.AddCommand<LicenseInstallCommand>("install")
+                .WithDescription("Install a license key for the whole cluster; held copies start.")
+                .WithExample("license", "install", "/etc/vts/license.key");
         });
     }
 }

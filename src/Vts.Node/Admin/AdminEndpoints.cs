@@ -17,6 +17,7 @@ using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Licensing;
 using Vts.AutoCopy.Observability;
 using Vts.AutoCopy.Serialization;
 
@@ -61,8 +62,13 @@ public static class AdminEndpoints
         app.MapGet(AdminApi.EventLog, (Func<AutoCopyService, string?, string?, Task<IResult>>)EventLog);
         app.MapGet(AdminApi.JournalIds, async (AutoCopyService node) => Ok(await JournalIds(await node.Runtime)));
         app.MapGet("/api/journal/events/{**persistenceId}", (Func<AutoCopyService, string, Task<IResult>>)JournalEvents);
-        app.MapGet(AdminApi.License, () => Ok(new LicenseView("AutoCopy (same key as Instant DR)", "not enforced",
-            "license keys are not checked yet (R12 comes with the license work); no copy is held")));
+        app.MapGet(AdminApi.License, async (AutoCopyService node) =>
+        {
+            var license = await (await node.Runtime).Gate.Ask<LicenseState>(new GetLicense(), AskTimeout);
+            return Ok(new LicenseView(license.Site, license.State, license.CopiesAllowed, license.Detail, license.Holder, license.Features,
+                license.Expires, license.EvaluationUntil, license.Held));
+        });
+        app.MapPost(AdminApi.License, (Func<AutoCopyService, LicenseInstallRequest, Task<IResult>>)InstallLicense);
         app.MapGet(AdminApi.Status, async (AutoCopyService node) => Ok(await Status(await node.Runtime)));
 
         DueCopiesPerTarget(app);
@@ -292,6 +298,16 @@ public static class AdminEndpoints
     private static TransferView View(string pool, string volser, long done, long total, long bytesPerSecond, long? share) =>
         new(pool, volser, done, total, bytesPerSecond,
             bytesPerSecond > 0 ? Math.Round((total - done) / (double)bytesPerSecond, 1) : null, share);
+
+    /// <summary>R12: a key for the whole cluster, checked and journaled by the gate's license book.</summary>
+    private static async Task<IResult> InstallLicense(AutoCopyService node, LicenseInstallRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Key)) return Error(400, "no license key given");
+        if (request.Key.Length > LicenseKey.MaxLength)
+            return Error(400, $"a license key is at most {LicenseKey.MaxLength} characters; this is {request.Key.Length}");
+        var answer = await (await node.Runtime).Gate.Ask<LicenseInstallAnswer>(new InstallLicense(request.Key), AskTimeout);
+        return Ok(new CommandResult(answer.Installed, answer.Detail));
+    }
 
     /// <summary>R13, SPEC §4.2: an operator's limit for a target, over the whole cluster, journaled by the gate.</summary>
     private static async Task<IResult> Throttle(AutoCopyService node, string target, ThrottleRequest request)

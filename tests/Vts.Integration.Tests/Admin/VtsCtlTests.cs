@@ -136,11 +136,14 @@ public sealed class VtsCtlTests(AdminNodeFixture fixture) : IClassFixture<AdminN
     }
 
     [Fact]
-    public async Task License_show_reports_the_state()
+    public async Task License_show_reports_the_evaluation_of_a_new_site()
     {
         var license = await Ctl("license", "show", "--json");
         Assert.Equal(0, license.ExitCode);
-        Assert.Equal("not enforced", license.Json.GetProperty("state").GetString());
+        Assert.Equal("evaluation", license.Json.GetProperty("state").GetString());
+        Assert.Matches("^VTS-[0-9A-Z]{12}$", license.Json.GetProperty("site").GetString());
+        Assert.True(license.Json.GetProperty("copiesAllowed").GetBoolean());
+        Assert.Contains("Evaluation until", (await Ctl("license", "show")).Out);
     }
 
     [Fact]

@@ -6,13 +6,22 @@ using Vts.Ctl.Rendering;
 
 namespace Vts.Ctl.Commands.License;
 
+/// <summary>The cluster's license: site id, holder, features, expiry, and what is held for want of a key.</summary>
 public sealed class LicenseShowCommand : NodeCommand<NodeSettings>
 {
     protected override async Task RunAsync(NodeClient node, Output output, NodeSettings settings, CancellationToken ct) =>
         output.Show(await node.GetAsync<LicenseView>(AdminApi.License, ct), Render);
 
     private static IRenderable Render(LicenseView license) =>
-        new Table()
-            .AddColumns("Feature", "State", "Detail")
-            .AddRow(Cells.Plain(license.Feature), Cells.Plain(license.State), Cells.Plain(license.Detail));
+        new Grid()
+            .AddColumn(new GridColumn().NoWrap())
+            .AddColumn()
+            .AddRow(new Text("Site"), Cells.Plain(license.Site))
+            .AddRow(new Text("State"), Cells.State(license.State))
+            .AddRow(new Text("Detail"), Cells.Plain(license.Detail))
+            .AddRow(new Text("Holder"), Cells.Plain(license.Holder))
+            .AddRow(new Text("Features"), Cells.Plain(string.Join(", ", license.Features)))
+            .AddRow(new Text("Expires"), Cells.Plain(license.Expires?.ToString("yyyy-MM-dd")))
+            .AddRow(new Text("Evaluation until"), Cells.Plain(license.EvaluationUntil?.ToString("yyyy-MM-dd")))
+            .AddRow(new Text("Copies held"), license.CopiesAllowed ? Cells.Plain("none") : Cells.Number(license.Held));
 }

@@ -1,0 +1,107 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Microsoft.Extensions.Time.Testing;
+using Vts.AutoCopy.CopyEngine;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Licensing;
+using Vts.Testing;
+using Xunit;
+using static Vts.AutoCopy.Tests.CopyEngine.EngineHarness;
+
+namespace Vts.AutoCopy.Tests.Licensing;
+
+/// <summary>R12 at the transfer gate: without a valid license copies queue and are held; a key installed releases them;
+/// the site id, the key and the evaluation's start are journaled.</summary>
+public sealed class LicenseBookTests() : TestKit(TestConfig)
+{
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(10);
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+    private int _gates;
+
+    private IActorRef Gate(LicenseSettings license) =>
+        Sys.ActorOf(TransferGate.Props(2, clock: _clock, license: license, node: "n1"), $"gate-{++_gates}");
+
+    private LicenseState License(IActorRef gate) => gate.Ask<LicenseState>(new GetLicense(), Step).Result;
+
+    /// <summary>The book has recovered (the gate knows the state) and says <paramref name="state"/>.</summary>
+    private LicenseState Settled(IActorRef gate, string state)
+    {
+        LicenseState now = null!;
+        AwaitAssert(() => Assert.Equal(state, (now = License(gate)).State), Step);
+        return now;
+    }
+
+    private void Stop(IActorRef gate)
+    {
+        Watch(gate);
+        Sys.Stop(gate);
+        ExpectTerminated(gate, Step);
+    }
+
+    [Fact]
+    public void R12_A_new_cluster_evaluates_for_30_days_and_copies_run()
+    {
+        var gate = Gate(LicenseSettings.Default);
+        var state = Settled(gate, "evaluation");
+        Assert.Equal(DateOnly.FromDateTime(_clock.GetUtcNow().AddDays(30).UtcDateTime), state.EvaluationUntil);
+        Assert.Matches("^VTS-", state.Site);
+        var tape = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A00001"), _clock.GetUtcNow(), 1), tape);
+        tape.ExpectMsg<TransferSlotGranted>(Step);
+    }
+
+    [Fact]
+    public void R12_Without_a_key_copies_are_held_and_a_key_installed_releases_them_and_outlives_a_restart()
+    {
+        var gate = Gate(new LicenseSettings(null, Evaluation: false));
+        var site = Settled(gate, "held").Site;
+        var tapes = Enumerable.Range(1, 3).Select(_ => CreateTestProbe()).ToList();
+        for (var i = 0; i < 3; i++) gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse($"A0000{i + 1}"), _clock.GetUtcNow(), 1), tapes[i]);
+        AwaitAssert(() => Assert.Equal(3, License(gate).Held), Step);
+        Assert.Contains("vts.license.evaluation = off", License(gate).Detail);
+
+        var refused = gate.Ask<LicenseInstallAnswer>(new InstallLicense(LicenseIssuer.ForAYear("VTS-SOMEONEELSE0")), Step).Result;
+        Assert.False(refused.Installed);
+        Assert.Contains("for another site", refused.Detail);
+        Assert.Equal(3, License(gate).Held);
+
+        var installed = gate.Ask<LicenseInstallAnswer>(new InstallLicense(LicenseIssuer.ForAYear(site)), Step).Result;
+        Assert.True(installed.Installed, installed.Detail);
+        tapes[0].FishForMessage(m => m is TransferSlotGranted, Step);
+        tapes[1].FishForMessage(m => m is TransferSlotGranted, Step);
+        var licensed = License(gate);
+        Assert.Equal(("licensed", "Example Storage Ltd", 0), (licensed.State, licensed.Holder, licensed.Held));
+
+        Stop(gate);
+        var again = Settled(Gate(new LicenseSettings(null, Evaluation: false)), "licensed");
+        Assert.Equal(site, again.Site);
+    }
+
+    [Fact]
+    public void R12_The_evaluation_ends_30_days_after_the_first_start_not_the_latest()
+    {
+        var gate = Gate(LicenseSettings.Default);
+        var site = Settled(gate, "evaluation").Site;
+        Stop(gate);
+        _clock.Advance(TimeSpan.FromDays(30) + TimeSpan.FromMinutes(1));
+        var held = Settled(Gate(LicenseSettings.Default), "held");
+        Assert.Equal(site, held.Site);
+        Assert.Contains("evaluation ended on", held.Detail);
+    }
+
+    [Fact]
+    public void R12_A_key_in_the_configuration_is_installed_at_start_and_an_expired_one_holds_copies()
+    {
+        var gate = Gate(new LicenseSettings(null, Evaluation: false));
+        var site = Settled(gate, "held").Site;
+        Stop(gate);
+        var expiresTomorrow = LicenseIssuer.Issue(site, DateOnly.FromDateTime(_clock.GetUtcNow().UtcDateTime).AddDays(1));
+        gate = Gate(new LicenseSettings(expiresTomorrow, Evaluation: false));
+        Assert.Equal(DateOnly.FromDateTime(_clock.GetUtcNow().UtcDateTime).AddDays(1), Settled(gate, "licensed").Expires);
+        Stop(gate);
+
+        _clock.Advance(TimeSpan.FromDays(2));
+        var held = Settled(Gate(new LicenseSettings(null, Evaluation: false)), "held");
+        Assert.Contains("no longer valid (expired on", held.Detail);
+    }
+}

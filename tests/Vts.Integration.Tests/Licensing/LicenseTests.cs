@@ -1,0 +1,56 @@
+using Vts.Integration.Tests.Fixtures;
+using Vts.Testing;
+using Xunit;
+
+namespace Vts.Integration.Tests.Licensing;
+
+/// <summary>R12 on a whole node: without a license a dismount is journaled and its copy made due but held, and said so;
+/// `vtsctl license install` releases it; the key outlives a restart.</summary>
+public sealed class LicenseTests
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task R12_A_copy_is_held_without_a_license_and_runs_once_one_is_installed()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd, extra: "license { evaluation = off }");
+        var sha = TapeFiles.Write(site.Tape("POOL1", "L00001"), 256 * 1024);
+        var copy = Path.Combine(sshd.VaultRoot, "DRPOOL1", "L00001");
+        string siteId;
+        await using (var node = NodeProcess.Start(site.ConfigFile))
+        {
+            using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+            Task<VtsCtl.Result> Ctl(params string[] args) => VtsCtl.Run(["--node", node.AdminNode, .. args]);
+            Assert.True((await ems.Send(EmsClient.Dismount("l-1", "POOL1", "L00001"))).TryGetProperty("ack", out _));
+
+            // Held, and said so: in vtsctl and in the event log.
+            await Wait.Until(() => Ctl("license", "show", "--json").Result.Json.GetProperty("held").GetInt32() == 1, TimeSpan.FromSeconds(30), "one copy held");
+            var shown = (await Ctl("license", "show", "--json")).Json;
+            Assert.Equal("held", shown.GetProperty("state").GetString());
+            siteId = shown.GetProperty("site").GetString()!;
+            await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|424019|") && l.Contains("vts.license.evaluation = off")),
+                TimeSpan.FromSeconds(30), "the held copies in the event log");
+            Assert.Contains("tape.dismount.v1", site.JournalManifests("tape-POOL1-L00001"));
+            Assert.False(File.Exists(copy), "a copy ran without a license");
+
+            // A forged key and one for another site are refused, with their reasons; nothing is released.
+            var other = await Ctl("license", "install", LicenseIssuer.ForAYear("VTS-ANOTHERSITE0"));
+            Assert.Equal(1, other.ExitCode);
+            Assert.Contains("for another site", other.Err + other.Out);
+            var keyFile = Path.Combine(site.Dir, "license.key");
+            await File.WriteAllTextAsync(keyFile, LicenseIssuer.ForAYear(siteId) + "\n");
+            var installed = await Ctl("license", "install", keyFile);
+            Assert.True(installed.ExitCode == 0, installed.Err + installed.Out);
+
+            await Wait.Until(() => File.Exists(copy), TimeSpan.FromSeconds(60), "the copy, once licensed");
+            Assert.Equal(sha, TapeFiles.Sha256(copy));
+            await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|224016|")), TimeSpan.FromSeconds(10), "the install in the event log");
+        }
+
+        await using var restarted = NodeProcess.Start(site.ConfigFile);
+        await restarted.WaitUntilReady(StartTimeout);
+        var after = (await VtsCtl.Run("--node", restarted.AdminNode, "license", "show", "--json")).Json;
+        Assert.Equal(("licensed", siteId), (after.GetProperty("state").GetString(), after.GetProperty("site").GetString()));
+    }
+}
