@@ -61,7 +61,9 @@ public static class CopyStates
 /// files in the vault with nothing pending.</param>
 /// <param name="Mounted">tapes mounted now, whatever their copy state.</param>
 /// <param name="Node">the node that owns the pool now (its vts.node-name).</param>
-public sealed record PoolView(string Pool, string Node, string Target, string TargetPool, IReadOnlyDictionary<string, int> Counts, int Mounted);
+/// <param name="Held">why the pool's due copies do not start (R12: no valid license); null while they may.</param>
+public sealed record PoolView(string Pool, string Node, string Target, string TargetPool, IReadOnlyDictionary<string, int> Counts, int Mounted,
+    string? Held = null);
 
 public sealed record LastCopyView(long Size, string Sha256, double DurationSeconds, double MiBPerSecond, DateTimeOffset At);
 
@@ -82,7 +84,8 @@ public sealed record TapeView(
     DateTimeOffset? NextAttemptAt,
     string? LastError,
     LastCopyView? LastCopy,
-    TransferView? Transfer = null);
+    TransferView? Transfer = null,
+    string? Held = null);
 
 public sealed record EventLogView(DateTimeOffset Time, string Severity, int MessageId, string Node, string? Pool, string? Volser, string Text);
 
@@ -124,4 +127,5 @@ public sealed record StatusView(
     IReadOnlyList<EventLogView> RecentEvents,
     long CopiesCompleted,
     long BytesCopied,
-    double MiBPerSecondLastMinute);
+    double MiBPerSecondLastMinute,
+    string? Held = null);

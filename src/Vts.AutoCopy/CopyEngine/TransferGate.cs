@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Pattern;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.EventLog;
 using Vts.AutoCopy.Licensing;
 using Vts.AutoCopy.Observability;
 using Vts.AutoCopy.Serialization;
@@ -108,6 +109,10 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
     private readonly IActorRef _throttles;
     private readonly IActorRef? _license;
     private LicenseState _licenseState;
+    private readonly IActorRef? _eventLog;
+    private readonly string _node;
+    /// <summary>Pools told of as held on a day: one warning per pool (not per tape) and day.</summary>
+    private readonly HashSet<(PoolName Pool, DateOnly Day)> _heldTold = [];
     private ImmutableDictionary<TargetName, ThrottleOverride> _overrides = ImmutableDictionary<TargetName, ThrottleOverride>.Empty;
     private readonly Dictionary<TargetName, TargetQueue> _targets = [];
     private DateTimeOffset _sampledAt;
@@ -138,6 +143,8 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         _granting = handOverGrace <= TimeSpan.Zero;
         _throttles = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(TargetThrottles.Props(Self, clock), "journal",
             TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)), "throttles");
+        _eventLog = eventLog;
+        _node = node;
         _licenseState = license is null ? LicenseState.Unknown with { CopiesAllowed = true, State = "not checked" } : LicenseState.Unknown;
         if (license is not null)
             _license = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(LicenseBook.Props(Self, license, eventLog, node, clock), "book",
@@ -157,7 +164,9 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         {
             _licenseState = state;
             foreach (var (target, queue) in _targets) Dispatch(target, queue);
+            TellHeld();
         });
+        Receive<EntryLogged>(_ => { }); // the event log's answer to a keyed entry
         Receive<InstallLicense>(i =>
         {
             if (_license is null) Sender.Tell(new LicenseInstallAnswer(false, "this gate checks no license"));
@@ -295,6 +304,19 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         waiting.Insert(at < 0 ? waiting.Count : at, entry);
         Dispatch(request.Target, queue);
         if (queue.WaitingTapes.ContainsKey(Sender)) Sender.Tell(new TransferSlotQueued(request.Target));
+        TellHeld();
+    }
+
+    /// <summary>R12: one event-log warning per pool and day whose copies wait for want of a license.</summary>
+    private void TellHeld()
+    {
+        if (_licenseState.CopiesAllowed || _licenseState.State == LicenseState.Unknown.State || _eventLog is null) return;
+        var today = DateOnly.FromDateTime(_clock.GetUtcNow().UtcDateTime);
+        foreach (var pool in _targets.Values.SelectMany(q => q.WaitingByPool.Keys).Distinct())
+            if (_heldTold.Add((pool, today)))
+                _eventLog.Tell(new EventLogEntry(_clock.GetUtcNow(), Severity.Warning, MessageIds.CopiesHeld, _node, pool.Value, null,
+                    $"copies of pool {pool} are held: {_licenseState.Detail}; vtsctl license install KEY releases them",
+                    $"license-held-{pool}-{today:yyyyMMdd}"));
     }
 
     /// <summary>A transfer granted by an earlier gate is running: it counts against the target's slots, even beyond

@@ -39,7 +39,7 @@ public sealed record LicenseState(string Site, bool CopiesAllowed, string State,
 /// run now: a valid key for AutoCopy, or the evaluation's first 30 days. The transfer gate's child, so it is one for the
 /// cluster and moves with the gate; it tells the gate the state at recovery, on every install and whenever the day's
 /// date changes it (an expiry, the evaluation's end), and says so in the event log: an installed key, the evaluation's
-/// days (once a day), a key's expiry 30, 7 and 1 days ahead, and copies held (once a day while they are).</summary>
+/// days (once a day), a key's expiry 30, 7 and 1 days ahead. The gate tells of held copies, once per pool and day.</summary>
 public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
 {
     public const string PersistenceIdValue = "license";
@@ -143,9 +143,6 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
         if (now.EvaluationUntil is { } until)
             Report(Severity.Info, MessageIds.LicenseEvaluation, $"AutoCopy runs in evaluation, without a license key, until {until:yyyy-MM-dd}; site id {now.Site}",
                 key: $"license-evaluation-{today:yyyyMMdd}");
-        if (!now.CopiesAllowed)
-            Report(Severity.Warning, MessageIds.CopiesHeld, $"copies are held: {now.Detail}; vtsctl license install KEY releases them",
-                key: $"license-held-{today:yyyyMMdd}");
     }
 
     private LicenseState State()

@@ -48,7 +48,7 @@ public static class AdminEndpoints
         app.MapGet(AdminApi.Pools, async (AutoCopyService node) =>
         {
             var runtime = await node.Runtime;
-            return Ok(PoolViews(runtime, await Summaries(runtime)));
+            return Ok(PoolViews(runtime, await Summaries(runtime), await Held(runtime)));
         });
         app.MapGet(AdminApi.Tapes, (Func<AutoCopyService, string?, string?, Task<IResult>>)Tapes);
         app.MapGet("/api/tapes/{pool}/{volser}", (Func<AutoCopyService, string, string, Task<IResult>>)Tape);
@@ -151,7 +151,14 @@ public static class AdminEndpoints
         await Task.WhenAll(node.Settings.AutoCopy.Pools.Keys.Order(Comparer<PoolName>.Create((a, b) => string.CompareOrdinal(a.Value, b.Value)))
             .Select(pool => node.Pools.Ask<PoolSummary>(new GetPoolSummary(pool), AskTimeout)));
 
-    private static List<PoolView> PoolViews(NodeRuntime node, IEnumerable<PoolSummary> summaries) =>
+    /// <summary>R12: why due copies do not start anywhere in the cluster (no valid license), or null.</summary>
+    private static async Task<string?> Held(NodeRuntime node)
+    {
+        var license = await node.Gate.Ask<LicenseState>(new GetLicense(), AskTimeout);
+        return license.CopiesAllowed ? null : $"held for want of a license (R12): {license.Detail}";
+    }
+
+    private static List<PoolView> PoolViews(NodeRuntime node, IEnumerable<PoolSummary> summaries, string? held) =>
         summaries.Select(summary =>
         {
             var settings = node.Settings.AutoCopy.Pools[summary.Pool];
@@ -160,7 +167,7 @@ public static class AdminEndpoints
             var busyIdle = counts[CopyStates.Idle];
             counts[CopyStates.Idle] = Math.Max(busyIdle, TapeFilesIn(node, summary.Pool) - (summary.BusyTapes.Count - busyIdle));
             return new PoolView(summary.Pool.Value, summary.Node, settings.Target.Value, settings.TargetPool.Value, counts,
-                summary.BusyTapes.Values.Count(s => s.Mounted is not null));
+                summary.BusyTapes.Values.Count(s => s.Mounted is not null), counts[CopyStates.Due] > 0 ? held : null);
         }).ToList();
 
     private static int TapeFilesIn(NodeRuntime node, PoolName pool)
@@ -178,9 +185,10 @@ public static class AdminEndpoints
             return Error(400, $"unknown state '{Printable.Clip(state)}' ({string.Join(", ", CopyStates.All)})");
         if (pool is not null && (!PoolName.TryParse(pool, out var name, out _) || !runtime.Settings.AutoCopy.Pools.ContainsKey(name)))
             return Error(404, $"no such pool '{Printable.Clip(pool)}'");
+        var held = await Held(runtime);
         var tapes = (await Summaries(runtime))
             .Where(s => pool is null || s.Pool.Value == pool)
-            .SelectMany(s => s.BusyTapes.Select(t => View(runtime.Settings, s.Pool, t.Key, t.Value)))
+            .SelectMany(s => s.BusyTapes.Select(t => View(runtime.Settings, s.Pool, t.Key, t.Value, held)))
             .Where(t => state is null || t.State == state)
             .OrderBy(t => t.Pool, StringComparer.Ordinal).ThenBy(t => t.Volser, StringComparer.Ordinal)
             .ToList();
@@ -194,7 +202,7 @@ public static class AdminEndpoints
         var status = await runtime.Pools.Ask<TapeStatus>(new GetTapeStatus(poolName, tape), AskTimeout);
         if (!status.Known && !File.Exists(Path.Combine(runtime.Settings.VaultRoot, pool, volser)))
             return Error(404, $"no tape {volser} in pool {pool}");
-        return Ok(View(runtime.Settings, poolName, volser, status.State) with
+        return Ok(View(runtime.Settings, poolName, volser, status.State, await Held(runtime)) with
         {
             Transfer = status.Transfer is { } t ? View(pool, volser, t.Done, t.Total, t.BytesPerSecond, t.Share) : null,
         });
@@ -273,13 +281,14 @@ public static class AdminEndpoints
         var targets = TargetViews(node, gate);
         // One round of questions to the pools serves both the counts and the list of what is owed.
         var summaries = await Summaries(node);
+        var held = await Held(node);
         var owed = summaries
             .SelectMany(summary => summary.BusyTapes.Where(t => t.Value.Phase != CopyPhase.Idle)
-                .Select(t => View(node.Settings, summary.Pool, t.Key, t.Value)))
+                .Select(t => View(node.Settings, summary.Pool, t.Key, t.Value, held)))
             .OrderBy(t => t.DueSince ?? DateTimeOffset.MaxValue).Take(50).ToList();
-        return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, PoolViews(node, summaries), targets, owed,
+        return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, PoolViews(node, summaries, held), targets, owed,
             recent.Entries.Reverse().Select(View).ToList(), CopyThroughput.Copies, CopyThroughput.Bytes,
-            Math.Round(CopyThroughput.MiBPerSecondLastMinute(), 3));
+            Math.Round(CopyThroughput.MiBPerSecondLastMinute(), 3), held);
     }
 
     private static List<TargetView> TargetViews(NodeRuntime node, GateStatus gate) =>
@@ -386,14 +395,16 @@ public static class AdminEndpoints
         _ => phase.ToString().ToLowerInvariant(),
     };
 
-    private static TapeView View(VtsSettings settings, PoolName pool, string volser, TapeCopyState state) => new(
+    /// <param name="held">why due copies are held (R12); shown on a tape that is due.</param>
+    private static TapeView View(VtsSettings settings, PoolName pool, string volser, TapeCopyState state, string? held = null) => new(
         pool.Value, volser, StateName(state.Phase),
         state.Mounted switch { MountMode.Ring => "ring", MountMode.NoRing => "noring", _ => null },
         state.Attempts, settings.AutoCopy.Retry.MaxAttempts, state.DueSince, state.NextAttemptAt, state.LastError,
         state.LastCopy is { } c
             ? new LastCopyView(c.Size, c.Sha256, Math.Round(c.Duration.TotalSeconds, 3),
                 c.Duration > TimeSpan.Zero ? Math.Round(c.Size / (1024.0 * 1024.0) / c.Duration.TotalSeconds, 1) : 0, c.At)
-            : null);
+            : null,
+        Held: state.Phase == CopyPhase.Due ? held : null);
 
     private static EventLogView View(EventLogEntry e) =>
         new(e.Time, e.Severity.ToString().ToLowerInvariant(), e.MessageId, e.Node, e.Pool, e.Volser, e.Text);

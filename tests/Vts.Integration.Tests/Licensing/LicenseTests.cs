@@ -10,6 +10,9 @@ public sealed class LicenseTests
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
+    private static int Held(NodeProcess node) =>
+        VtsCtl.Run("--node", node.AdminNode, "license", "show", "--json").Result.Json.GetProperty("held").GetInt32();
+
     [Fact]
     public async Task R12_A_copy_is_held_without_a_license_and_runs_once_one_is_installed()
     {
@@ -21,20 +24,28 @@ public sealed class LicenseTests
         await using (var node = NodeProcess.Start(site.ConfigFile))
         {
             using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
-            Task<VtsCtl.Result> Ctl(params string[] args) => VtsCtl.Run(["--node", node.AdminNode, .. args]);
             Assert.True((await ems.Send(EmsClient.Dismount("l-1", "POOL1", "L00001"))).TryGetProperty("ack", out _));
+            await Wait.Until(() => Held(node) == 1, TimeSpan.FromSeconds(30), "one copy held");
+            await node.Kill(); // a restart while held loses nothing
+        }
 
-            // Held, and said so: in vtsctl and in the event log.
-            await Wait.Until(() => Ctl("license", "show", "--json").Result.Json.GetProperty("held").GetInt32() == 1, TimeSpan.FromSeconds(30), "one copy held");
+        await using (var node = NodeProcess.Start(site.ConfigFile))
+        {
+            await node.WaitUntilReady(StartTimeout);
+            Task<VtsCtl.Result> Ctl(params string[] args) => VtsCtl.Run(["--node", node.AdminNode, .. args]);
+            // Held again after the restart, and said so: in vtsctl (license, the tape, its pool) and once for the pool in the event log.
+            await Wait.Until(() => Held(node) == 1, TimeSpan.FromSeconds(30), "the copy held again after the restart");
             var shown = (await Ctl("license", "show", "--json")).Json;
             Assert.Equal("held", shown.GetProperty("state").GetString());
             siteId = shown.GetProperty("site").GetString()!;
-            await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|424019|") && l.Contains("vts.license.evaluation = off")),
-                TimeSpan.FromSeconds(30), "the held copies in the event log");
+            Assert.Contains("want of a license", (await Ctl("autocopy", "show", "POOL1", "L00001", "--json")).Json.GetProperty("held").GetString());
+            Assert.Contains("POOL1: copies held for want of a license", (await Ctl("autocopy", "pools")).Out.ReplaceLineEndings(" "));
+            await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|424019|") && l.Contains("POOL1") && l.Contains("vts.license.evaluation = off")),
+                TimeSpan.FromSeconds(30), "the held pool in the event log");
             Assert.Contains("tape.dismount.v1", site.JournalManifests("tape-POOL1-L00001"));
             Assert.False(File.Exists(copy), "a copy ran without a license");
 
-            // A forged key and one for another site are refused, with their reasons; nothing is released.
+            // A key for another site is refused, with its reason; nothing is released.
             var other = await Ctl("license", "install", LicenseIssuer.ForAYear("VTS-ANOTHERSITE0"));
             Assert.Equal(1, other.ExitCode);
             Assert.Contains("for another site", other.Err + other.Out);
@@ -46,6 +57,7 @@ public sealed class LicenseTests
             await Wait.Until(() => File.Exists(copy), TimeSpan.FromSeconds(60), "the copy, once licensed");
             Assert.Equal(sha, TapeFiles.Sha256(copy));
             await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|224016|")), TimeSpan.FromSeconds(10), "the install in the event log");
+            Assert.Single(site.EventLogLines(), l => l.Contains("|424019|"));
         }
 
         await using var restarted = NodeProcess.Start(site.ConfigFile);

@@ -27,6 +27,10 @@ public sealed class AutoCopyPoolsCommand : NodeCommand<NodeSettings>
                 Cells.Number(pool.Mounted),
             ]);
         }
+        // R12: one line for the cluster's reason, under the pools it holds.
+        if (pools.FirstOrDefault(p => p.Held is not null) is { Held: { } held } first)
+            return new Rows(table, new Text($"{string.Join(", ", pools.Where(p => p.Held is not null).Select(p => p.Pool))}: copies {held}",
+                new Style(Color.Yellow)));
         return table;
     }
 }

@@ -19,6 +19,7 @@ public sealed class AutoCopyShowCommand : NodeCommand<TapeSettings>
 
         Row("Tape", Cells.Plain($"{tape.Pool}/{tape.Volser}"));
         Row("State", Cells.State(tape.State));
+        if (tape.Held is { } held) Row("Held", Cells.Styled(held, new Style(Color.Yellow)));
         Row("Mounted", Cells.Plain(tape.Mounted));
         Row("Attempts", Cells.Plain($"{tape.Attempts} of {tape.MaxAttempts}"));
         Row("Due since", Cells.Plain(Cells.Time(tape.DueSince)));
