@@ -13,7 +13,7 @@ namespace Vts.Testing;
 /// It does not stop on SIGTERM in good time: it and the helper processes it starts are killed with SIGKILL.</summary>
 public sealed class KmipServer : IAsyncDisposable
 {
-    private readonly Process _process;
+    private Process _process;
 
     public string Dir { get; }
     public int Port { get; }
@@ -53,15 +53,32 @@ public sealed class KmipServer : IAsyncDisposable
             logging_level=INFO
             database_path={dir}/pykmip.db
             """);
-        // Debian's python3, not a pyenv shim's: the package is installed for that one.
-        var process = Process.Start(new ProcessStartInfo("/usr/bin/python3",
+        var server = new KmipServer(dir, port, Launch(dir));
+        await server.WaitUntilServing(TimeSpan.FromSeconds(60));
+        return server;
+    }
+
+    /// <summary>Debian's python3, not a pyenv shim's: the package is installed for that one.</summary>
+    private static Process Launch(string dir) =>
+        Process.Start(new ProcessStartInfo("/usr/bin/python3",
             ["/usr/bin/pykmip-server", "-f", Path.Combine(dir, "server.conf"), "-l", Path.Combine(dir, "server.log")])
         {
             RedirectStandardOutput = true, RedirectStandardError = true,
         })!;
-        var server = new KmipServer(dir, port, process);
-        await server.WaitUntilServing(TimeSpan.FromSeconds(60));
-        return server;
+
+    /// <summary>Killed, as a key server that goes down; its keys stay in its database.</summary>
+    public async Task Stop()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Started again on the same port, with the same keys.</summary>
+    public async Task Restart()
+    {
+        _process.Dispose();
+        _process = Launch(Dir);
+        await WaitUntilServing(TimeSpan.FromSeconds(60));
     }
 
     /// <summary>How the node names this server: <c>vts.securevts.key-servers.NAME { … }</c> in HOCON.</summary>
@@ -138,7 +155,7 @@ public sealed class KmipServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _process.Kill(entireProcessTree: true);
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
         _process.Dispose();
         try { Directory.Delete(Dir, true); } catch (IOException) { }

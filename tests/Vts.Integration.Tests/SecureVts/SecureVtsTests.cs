@@ -158,6 +158,32 @@ public sealed class SecureVtsTests(KmipServerFixture fixture) : IDisposable
         Assert.DoesNotContain(hex, node.Output, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>A key server that goes down fails the attempts in between (424012), under the normal retry rule; once it
+    /// is back, the next attempt's key check passes and the copy completes.</summary>
+    [Fact]
+    public async Task A_key_server_down_mid_series_fails_attempts_until_it_is_back_then_the_copy_completes()
+    {
+        await using var own = await KmipServer.Start();
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd, extra: $"securevts {{ enabled = on, key-servers {{ {own.Hocon("kms1")} }} }}");
+        var (id, key) = await own.CreateKey();
+        Directory.CreateDirectory(Path.Combine(site.Vault, "POOL1"));
+        await File.WriteAllBytesAsync(site.Tape("POOL1", "D00001"), KmipServer.EncryptedTape("kms1", id, key, bodyBytes: 300_000));
+        await own.Stop();
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(TimeSpan.FromSeconds(90)));
+        Assert.True((await ems.Send(EmsClient.Dismount("d-1", "POOL1", "D00001"))).TryGetProperty("ack", out _));
+        await Wait.Until(() => site.EventLogLines().Count(l => l.Contains("|424012|") && l.Contains("D00001")) >= 2, TimeSpan.FromSeconds(60),
+            "two attempts refused while the key server is down");
+        Assert.Contains(site.EventLogLines(), l => l.Contains("|424012|") && l.Contains("not reachable"));
+
+        await own.Restart();
+        var copy = Path.Combine(sshd.VaultRoot, "DRPOOL1", "D00001");
+        await Wait.Until(() => File.Exists(copy), TimeSpan.FromSeconds(60), "the copy once the key server is back");
+        Assert.Equal(TapeFiles.Sha256(site.Tape("POOL1", "D00001")), TapeFiles.Sha256(copy));
+        await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|224001|") && l.Contains("D00001")), TimeSpan.FromSeconds(10), "the copy's entry");
+    }
+
     /// <summary>vts-sim's encrypted tapes are real AES-256-GCM under a key it created in the key server: the node checks
     /// the key and copies them, and the copy decrypts with the key the server holds.</summary>
     [Fact]
