@@ -96,8 +96,9 @@ public sealed record JournalEventView(long SequenceNr, string Manifest, DateTime
 /// <param name="Site">the site id to give the issuer of a key, journaled at the cluster's first start.</param>
 /// <param name="State">"licensed", "evaluation" or "held".</param>
 /// <param name="Held">copies waiting for a license now.</param>
+/// <param name="DaysLeft">days until the key expires (0: its last day), or until the evaluation ends.</param>
 public sealed record LicenseView(string Site, string State, bool CopiesAllowed, string Detail, string? Holder, IReadOnlyList<string> Features,
-    DateOnly? Expires, DateOnly? EvaluationUntil, int Held);
+    DateOnly? Expires, DateOnly? EvaluationUntil, int Held, int? DaysLeft);
 
 /// <param name="Key">the license key's text (VTS1.…).</param>
 public sealed record LicenseInstallRequest(string Key);

@@ -65,4 +65,30 @@ public sealed class LicenseTests
         var after = (await VtsCtl.Run("--node", restarted.AdminNode, "license", "show", "--json")).Json;
         Assert.Equal(("licensed", siteId), (after.GetProperty("state").GetString(), after.GetProperty("site").GetString()));
     }
+
+    [Fact]
+    public async Task R12_An_expired_key_in_the_configuration_is_refused_with_its_reason_and_copies_are_held()
+    {
+        await using var sshd = await Sshd.Create();
+        // The site id is made at the first start: learn it, then configure a key for it that expired yesterday.
+        using var site = new NodeSite(sshd, extra: "license { evaluation = off }");
+        string siteId;
+        await using (var first = NodeProcess.Start(site.ConfigFile))
+        {
+            await first.WaitUntilReady(StartTimeout);
+            siteId = (await VtsCtl.Run("--node", first.AdminNode, "license", "show", "--json")).Json.GetProperty("site").GetString()!;
+        }
+        var expired = LicenseIssuer.Issue(siteId, DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1));
+        File.AppendAllText(site.ConfigFile, $"\nvts.license.key = \"{expired}\"\n");
+        TapeFiles.Write(site.Tape("POOL1", "X00001"), 4096);
+
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+        Assert.True((await ems.Send(EmsClient.Dismount("x-1", "POOL1", "X00001"))).TryGetProperty("ack", out _));
+        await Wait.Until(() => Held(node) == 1, TimeSpan.FromSeconds(30), "the copy held");
+        await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|424020|") && l.Contains("expired on")), TimeSpan.FromSeconds(30),
+            "the configured key refused as expired");
+        var shown = (await VtsCtl.Run("--node", node.AdminNode, "license", "show", "--json")).Json;
+        Assert.Equal((siteId, "held"), (shown.GetProperty("site").GetString(), shown.GetProperty("state").GetString()));
+    }
 }

@@ -23,5 +23,6 @@ public sealed class LicenseShowCommand : NodeCommand<NodeSettings>
             .AddRow(new Text("Features"), Cells.Plain(string.Join(", ", license.Features)))
             .AddRow(new Text("Expires"), Cells.Plain(license.Expires?.ToString("yyyy-MM-dd")))
             .AddRow(new Text("Evaluation until"), Cells.Plain(license.EvaluationUntil?.ToString("yyyy-MM-dd")))
+            .AddRow(new Text("Days left"), Cells.Plain(license.DaysLeft?.ToString(System.Globalization.CultureInfo.InvariantCulture)))
             .AddRow(new Text("Copies held"), license.CopiesAllowed ? Cells.Plain("none") : Cells.Number(license.Held));
 }
