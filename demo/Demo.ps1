@@ -248,6 +248,7 @@ try {
 
     Write-Step 'Source node'
     $emsPort = Get-FreeLoopbackPort
+    $adminPort = Get-FreeLoopbackPort
     $nodeConfig = Join-Path $scratch 'node.hocon'
     $poolLines = foreach ($p in $poolMap.Keys) { "      $p { target = dr, target-pool = $($poolMap[$p]) }" }
     @"
@@ -256,6 +257,7 @@ vts {
   state-dir = $(ConvertTo-HoconString $stateDir)
   vault-root = $(ConvertTo-HoconString $vault)
   ems.listen = "127.0.0.1:$emsPort"
+  admin.listen = "127.0.0.1:$adminPort"
   securevts {
     enabled = on
     key-servers {

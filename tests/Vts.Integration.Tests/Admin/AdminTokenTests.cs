@@ -30,8 +30,14 @@ public sealed class AdminTokenTests
         await node.WaitUntilReady(TimeSpan.FromSeconds(90));
 
         using var http = new HttpClient();
-        foreach (var path in new[] { "/api/pools", "/api/cluster", "/metrics", "/" })
+        foreach (var path in new[] { "/api/pools", "/api/cluster", "/api/status", "/api/license", "/metrics" })
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(node.AdminUrl + path)).StatusCode);
+        // The page itself holds no data and loads without the token; a token in the address is refused, even the right one.
+        var page = await http.GetAsync(node.AdminUrl + "/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.DoesNotContain("POOL1", await page.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync(node.AdminUrl + $"/?token={Token}")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync(node.AdminUrl + $"/api/pools?token={Token}")).StatusCode);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong-token-wrong-token");
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(node.AdminUrl + "/api/pools")).StatusCode);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
