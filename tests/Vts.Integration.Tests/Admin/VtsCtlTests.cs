@@ -146,6 +146,20 @@ public sealed class VtsCtlTests(AdminNodeFixture fixture) : IClassFixture<AdminN
         Assert.Contains("Evaluation until", (await Ctl("license", "show")).Out);
     }
 
+    /// <summary>The launcher at the repository's root runs the built vtsctl, arguments and exit code passed through.</summary>
+    [Fact]
+    public async Task The_vtsctl_launcher_runs_the_built_command_line()
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(NodeProcess.RepositoryRoot, "vtsctl"))
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--node", fixture.Node.AdminNode, "--json", "license", "show" }) info.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal("evaluation", System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("state").GetString());
+    }
+
     [Fact]
     public async Task A_node_that_cannot_be_reached_is_a_failure_with_a_clear_message()
     {
