@@ -211,6 +211,43 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
     }
 
+    /// <summary>R12 over the cluster: without a license every node's pools hold their copies; a key installed through
+    /// one node releases them all, wherever their pools live.</summary>
+    [Fact]
+    public async Task R12_A_license_installed_on_one_node_releases_the_held_copies_of_every_node()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase(), retryInterval: "2s", extra: "vts.license.evaluation = off");
+        var tapes = site.Pools.Select(pool => (Pool: pool, Volser: $"{pool[^1]}L0001")).ToList();
+        foreach (var (pool, volser) in tapes) TapeFiles.Write(site.Tape(pool, volser), 4096, seed: volser.GetHashCode());
+        var nodes = new List<NodeProcess>();
+        try
+        {
+            var ems = await StartThree(site, nodes);
+            var n = 0;
+            foreach (var (pool, volser) in tapes)
+                Assert.True((await ems[n % 3].Send(EmsClient.Dismount($"l-{n++}", pool, volser))).TryGetProperty("ack", out _), volser);
+            // Every pool's copy waits at the cluster's one gate, whichever node asks.
+            foreach (var node in nodes)
+                await Wait.Until(() => VtsCtl.Run("--node", node.AdminNode, "license", "show", "--json").Result.Json.GetProperty("held").GetInt32() == tapes.Count,
+                    TimeSpan.FromSeconds(60), $"all {tapes.Count} copies held, as {node.AdminNode} sees it");
+            var owners = (await VtsCtl.Run("--node", nodes[0].AdminNode, "autocopy", "pools", "--json")).Json.EnumerateArray()
+                .Select(p => p.GetProperty("node").GetString()).Distinct().Count();
+            Assert.True(owners > 1, "the pools all live on one node; the test proves nothing about the others");
+
+            var site3 = (await VtsCtl.Run("--node", nodes[2].AdminNode, "license", "show", "--json")).Json.GetProperty("site").GetString()!;
+            var installed = await VtsCtl.Run("--node", nodes[2].AdminNode, "license", "install", LicenseIssuer.ForAYear(site3));
+            Assert.True(installed.ExitCode == 0, installed.Err + installed.Out);
+            await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(90),
+                () => $"every held copy released ({Copied(site, tapes)} of {tapes.Count})");
+            Assert.Equal("licensed", (await VtsCtl.Run("--node", nodes[0].AdminNode, "license", "show", "--json")).Json.GetProperty("state").GetString());
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task A_node_whose_pools_differ_from_the_clusters_is_refused_at_join_naming_the_difference()
     {
