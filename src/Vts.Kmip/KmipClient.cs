@@ -33,6 +33,8 @@ public sealed class KmipClient : IAsyncDisposable
             var tls = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
             var trust = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
             trust.CustomTrustStore.AddRange(server.Authorities);
+            // A policy of our own replaces SslStream's, which asks for a certificate made for a server: ask for it too.
+            trust.ApplicationPolicy.Add(new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1"));
             await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
                 TargetHost = server.Host,
@@ -72,9 +74,17 @@ public sealed class KmipClient : IAsyncDisposable
         var length = Ttlv.MessageLength(header);
         if (length > MaxResponse) throw new KmipProtocolException($"the answer is {length} bytes long, over {MaxResponse}");
         var message = new byte[length];
-        header.CopyTo(message, 0);
-        await _tls.ReadExactlyAsync(message.AsMemory(8), cancellation);
-        return KmipMessages.Payload(Ttlv.Decode(message), operation);
+        try
+        {
+            header.CopyTo(message, 0);
+            await _tls.ReadExactlyAsync(message.AsMemory(8), cancellation);
+            return KmipMessages.Payload(Ttlv.Decode(message), operation);
+        }
+        finally
+        {
+            // A Get's answer holds the key: the caller gets its own copy, and wipes that.
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(message);
+        }
     }
 
     public async ValueTask DisposeAsync()

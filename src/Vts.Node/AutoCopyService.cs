@@ -173,6 +173,6 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         if (differences.Count == 0) return;
         if (leave is not null) await leave.LeaveAsync(new CancellationTokenSource(AskTimeout).Token).ContinueWith(_ => { });
         throw new NodeRefusedException(
-            $"this node's configuration differs from the cluster's (every node must run the same vts.autocopy and vts.securevts): {string.Join("; ", differences)}");
+            $"this node's configuration differs from the cluster's (every node must run the same vts.autocopy, vts.securevts and vts.license): {string.Join("; ", differences)}");
     }
 }

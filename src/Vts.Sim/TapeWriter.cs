@@ -38,8 +38,11 @@ public static class TapeWriter
                 var nonce = new byte[12];
                 if (key is not null)
                 {
-                    var header = Encoding.UTF8.GetBytes(
-                        $"VTSENC01{{\"keyServer\":\"{key.KeyServer}\",\"keyId\":\"{key.KeyId}\",\"kcv\":\"{Convert.ToHexStringLower(key.CheckValue)}\"}}\n");
+                    var json = System.Text.Json.JsonSerializer.Serialize(new
+                    {
+                        keyServer = key.KeyServer, keyId = key.KeyId, kcv = Convert.ToHexStringLower(key.CheckValue),
+                    });
+                    var header = Encoding.UTF8.GetBytes($"VTSENC01{json}\n");
                     Put(header);
                     remaining -= header.Length; // the header counts toward --size; a tiny --size just gets the header
                     aes = new AesGcm(key.Key, TagSize);

@@ -11,14 +11,15 @@ public sealed record GetSharedSettings : IClusterMessage;
 /// <param name="Settings">every leaf under the shared paths, as <c>path = value</c>, by path.</param>
 public sealed record SharedSettings(string Node, IReadOnlyDictionary<string, string> Settings) : IClusterMessage;
 
-/// <summary>SPEC §5: every node runs the same <c>vts.autocopy</c> and <c>vts.securevts</c>. Two nodes that disagree
-/// would copy a pool to different targets depending on where its shard lives. Akka.NET 1.5 carries no configuration
+/// <summary>SPEC §5: every node runs the same <c>vts.autocopy</c> and <c>vts.securevts</c> (and <c>vts.license</c>, whose
+/// settings the license book reads on whichever node hosts the transfer gate). Two nodes that disagree would copy a
+/// pool to different targets depending on where its shard lives. Akka.NET 1.5 carries no configuration
 /// in its join handshake, so each node answers for its own here, and a joining node compares before it takes any
 /// work (<see cref="Differences"/>).</summary>
 public sealed class SharedConfiguration : ReceiveActor
 {
     public const string Name = "shared-configuration";
-    public static readonly string[] Paths = ["vts.autocopy", "vts.securevts"];
+    public static readonly string[] Paths = ["vts.autocopy", "vts.securevts", "vts.license"];
 
     /// <param name="settings">this node's, as <see cref="Flatten"/> reads them.</param>
     public static Props Props(string node, IReadOnlyDictionary<string, string> settings) =>

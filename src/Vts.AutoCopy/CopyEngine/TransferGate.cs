@@ -175,7 +175,11 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         Receive<GetLicense>(_ => Sender.Tell(_licenseState.CopiesAllowed
             ? _licenseState
             : _licenseState with { Held = _targets.Values.Sum(q => q.WaitingTapes.Count) }));
-        Receive<Tick>(_ => Reshare());
+        Receive<Tick>(_ =>
+        {
+            Reshare();
+            TellHeld(); // a new day: each pool still held is told of again
+        });
         Receive<Sample>(_ => TakeSample());
         Receive<GetGateStatus>(_ => Sender.Tell(new GateStatus(_targets.Select(kv => Status(kv.Key, kv.Value)).ToList(), _slotsPerTarget,
             _licenseState.CopiesAllowed ? null : $"copies held (R12): {_licenseState.Detail}")));

@@ -58,6 +58,8 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
     private readonly TimeProvider _clock;
     private SiteEstablished? _site;
     private string? _key;
+    /// <summary>Every key ever installed: a key in the configuration is installed once, never again over a later one.</summary>
+    private readonly HashSet<string> _installed = [];
     private LicenseState? _told;
 
     public override string PersistenceId => PersistenceIdValue;
@@ -75,9 +77,13 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
         _node = node;
         _clock = clock;
         Recover<SiteEstablished>(e => _site = e);
-        Recover<LicenseInstalled>(e => _key = e.Key);
+        Recover<LicenseInstalled>(e =>
+        {
+            _key = e.Key;
+            _installed.Add(e.Key.Trim());
+        });
         Recover<RecoveryCompleted>(_ => Started());
-        Command<InstallLicense>(i => Install(i.Key, Sender));
+        Command<InstallLicense>(i => { Install(i.Key, Sender); });
         Command<Look>(_ => Tell());
         Command<EntryLogged>(_ => { }); // the event log's answer to a keyed entry: nothing more to do
     }
@@ -100,12 +106,16 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
 
     private void Open()
     {
-        if (_settings.Key is { } configured && configured.Trim() != _key?.Trim()) Install(configured, ActorRefs.Nobody, fromConfiguration: true);
-        Tell();
+        // Once installed, the configured key has had its turn: a key installed later with vtsctl is not replaced by it
+        // at the next start or move of the gate.
+        var installing = _settings.Key is { } configured && !_installed.Contains(configured.Trim())
+                         && Install(configured, ActorRefs.Nobody, fromConfiguration: true);
+        if (!installing) Tell(); // else told once the install is journaled, never "held" for a moment before it
         Timers.StartPeriodicTimer("look", new Look(), LookAgain);
     }
 
-    private void Install(string key, IActorRef asker, bool fromConfiguration = false)
+    /// <returns>whether a valid key is being journaled (the gate is told once it is).</returns>
+    private bool Install(string key, IActorRef asker, bool fromConfiguration = false)
     {
         var site = _site!.Site;
         switch (LicenseKey.Verify(key, site, Today))
@@ -114,11 +124,12 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
                 asker.Tell(new LicenseInstallAnswer(false, $"license key refused: {refused.Reason}"));
                 if (fromConfiguration)
                     Report(Severity.Warning, MessageIds.LicenseRefused, $"the license key in vts.license.key is refused: {refused.Reason}", key: null);
-                return;
+                return false;
             case LicenseCheck.Valid valid:
                 Persist(new LicenseInstalled(key.Trim(), _clock.GetUtcNow()), e =>
                 {
                     _key = e.Key;
+                    _installed.Add(e.Key);
                     var terms = valid.Terms;
                     asker.Tell(new LicenseInstallAnswer(true,
                         $"license installed for the whole cluster: {terms.Holder}, site {terms.Site}, {string.Join(", ", terms.Features)}, until {terms.Expires:yyyy-MM-dd}"));
@@ -126,7 +137,9 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
                         $"license installed: {terms.Holder}, {string.Join(", ", terms.Features)}, valid through {terms.Expires:yyyy-MM-dd}", key: null);
                     Tell();
                 });
-                return;
+                return true;
+            default:
+                return false;
         }
     }
 
@@ -134,7 +147,8 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
     private void Tell()
     {
         var now = State();
-        if (now != _told) _gate.Tell(now);
+        // Records compare lists by reference: the features are compared by content.
+        if (_told is null || now with { Features = _told.Features } != _told || !now.Features.SequenceEqual(_told.Features)) _gate.Tell(now);
         _told = now;
         var today = Today;
         if (now.Expires is { } expires && expires.DayNumber - today.DayNumber is var left && left is 30 or 7 or 1)

@@ -30,7 +30,7 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     private readonly Statements _sql;
     private readonly ConcurrentDictionary<string, ReadAhead> _readAhead = new();
     private readonly CrowdReader<(string PersistenceId, long After), List<StoredRow>> _after;
-    private readonly CrowdReader<(string PersistenceId, SnapshotSelectionCriteria Criteria), SelectedSnapshot?> _snapshots;
+    private readonly CrowdReader<(string PersistenceId, SnapshotSelectionCriteria Criteria), StoredSnapshot?> _snapshots;
 
     private sealed record Statements(string Insert, string InsertReturning, string InsertTags, string AfterMany, string Highest, string Replay,
         string LatestSnapshots);
@@ -38,6 +38,10 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
     /// <summary>The rows of one persistence id after <paramref name="After"/>, deleted ones included (they count for the
     /// highest sequence number, never for a replay).</summary>
     private sealed record ReadAhead(long After, List<StoredRow> Rows);
+
+    /// <summary>A snapshot's row as stored: read for a crowd, turned into a snapshot by each caller, so that one that
+    /// cannot be read fails only its own recovery.</summary>
+    private sealed record StoredSnapshot(long SequenceNr, long Created, byte[] Payload, string Manifest, int? SerializerId);
 
     private sealed record StoredRow(long SequenceNr, long Created, byte[] Message, int? Identifier, string Manifest, string? Writer, bool Deleted)
     {
@@ -54,7 +58,7 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
         _writerUuid = writerUuid;
         _sql = sql;
         _after = new CrowdReader<(string, long), List<StoredRow>>(ReadAfter);
-        _snapshots = new CrowdReader<(string, SnapshotSelectionCriteria), SelectedSnapshot?>(ReadLatestSnapshots);
+        _snapshots = new CrowdReader<(string, SnapshotSelectionCriteria), StoredSnapshot?>(ReadLatestSnapshots);
     }
 
     /// <summary>For a journal or snapshot store plugin section; null unless it is PostgreSQL with the plugin's default
@@ -240,10 +244,14 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
         return rows;
     }
 
-    public Task<SelectedSnapshot?> LatestSnapshot(string persistenceId, SnapshotSelectionCriteria criteria) =>
-        _snapshots.Read((persistenceId, criteria));
+    public async Task<SelectedSnapshot?> LatestSnapshot(string persistenceId, SnapshotSelectionCriteria criteria)
+    {
+        if (await _snapshots.Read((persistenceId, criteria)) is not { } stored) return null;
+        var snapshot = _rows.Payload(stored.Payload, stored.SerializerId, stored.Manifest);
+        return new SelectedSnapshot(new SnapshotMetadata(persistenceId, stored.SequenceNr, new DateTime(stored.Created)), snapshot);
+    }
 
-    private Task<SelectedSnapshot?[]> ReadLatestSnapshots(IReadOnlyList<(string PersistenceId, SnapshotSelectionCriteria Criteria)> crowd) =>
+    private Task<StoredSnapshot?[]> ReadLatestSnapshots(IReadOnlyList<(string PersistenceId, SnapshotSelectionCriteria Criteria)> crowd) =>
         Guarded(async () =>
         {
             await using var latest = _database.CreateCommand(_sql.LatestSnapshots);
@@ -252,14 +260,11 @@ internal sealed class PostgreSqlJournalStatements : IJournalStatements
             latest.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.Criteria.MaxTimeStamp.Ticks).ToArray()));
             latest.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.Criteria.MinSequenceNr).ToArray()));
             latest.Parameters.Add(Array(NpgsqlDbType.Bigint, crowd.Select(r => r.Criteria.MinTimestamp?.Ticks ?? 0).ToArray()));
-            var found = new SelectedSnapshot?[crowd.Count];
+            var found = new StoredSnapshot?[crowd.Count];
             await using var row = await latest.ExecuteReaderAsync();
             while (await row.ReadAsync())
-            {
-                var place = (int)row.GetInt64(0) - 1; // column 0: the request's place
-                var snapshot = _rows.Payload((byte[])row[3], row.IsDBNull(5) ? null : row.GetInt32(5), row.IsDBNull(4) ? "" : row.GetString(4));
-                found[place] = new SelectedSnapshot(new SnapshotMetadata(crowd[place].PersistenceId, row.GetInt64(1), new DateTime(row.GetInt64(2))), snapshot);
-            }
+                found[(int)row.GetInt64(0) - 1] = new StoredSnapshot(row.GetInt64(1), row.GetInt64(2), (byte[])row[3], // column 0: the request's place
+                    row.IsDBNull(4) ? "" : row.GetString(4), row.IsDBNull(5) ? null : row.GetInt32(5));
             return found;
         });
 

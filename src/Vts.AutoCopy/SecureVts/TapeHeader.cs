@@ -60,6 +60,11 @@ public abstract record TapeHeader
         {
             return new Malformed($"SecureVTS header is not JSON: {Printable.Clip(e.Message)}");
         }
+        catch (InvalidOperationException e)
+        {
+            // A string that is JSON but not text (a lone surrogate escape, bytes that are not UTF-8) fails only when read.
+            return new Malformed($"SecureVTS header holds a string that is not text: {Printable.Clip(e.Message)}");
+        }
     }
 
     /// <summary>Key server names as <c>vts.securevts.key-servers</c> keys them.</summary>

@@ -12,8 +12,8 @@ namespace Vts.AutoCopy.SecureVts;
 /// <summary>Why R11 refused an attempt, in the words the event log uses.</summary>
 public sealed record KeyCheckRefusal(FailureKind Kind, string Cause);
 
-/// <summary>R11, before each attempt: a tape whose first bytes are a SecureVTS header is copied only if, in this order,
-/// SecureVTS is enabled here, the key server its header names is configured here, that server answers, it holds the
+/// <summary>R11, before each attempt: a tape whose first bytes are a SecureVTS header (one that cannot be read is refused
+/// as such first) is copied only if, in this order, SecureVTS is enabled here, the key server its header names is configured here, that server answers, it holds the
 /// key (KMIP Get by the header's keyId), and the key's check value matches the header's. The key itself is held only
 /// while its check value is computed, then wiped; a key that checked out is remembered (by server, id and check value,
 /// never the key) for <see cref="Remembered"/>, so a burst of tapes under one key asks the server once.</summary>

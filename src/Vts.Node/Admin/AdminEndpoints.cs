@@ -164,9 +164,19 @@ public static class AdminEndpoints
     /// <summary>R12: why due copies do not start anywhere in the cluster (no valid license), or null.</summary>
     private static async Task<string?> Held(NodeRuntime node)
     {
-        var license = await node.Gate.Ask<LicenseState>(new GetLicense(), AskTimeout);
-        return license.CopiesAllowed ? null : $"held for want of a license (R12): {license.Detail}";
+        try
+        {
+            var license = await node.Gate.Ask<LicenseState>(new GetLicense(), HeldAskTimeout);
+            return license.CopiesAllowed ? null : $"held for want of a license (R12): {license.Detail}";
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            return null; // the gate is moving: the pools and tapes are shown all the same, without the reason
+        }
     }
+
+    /// <summary>The gate answers in milliseconds; while it moves to another node, views go on without its word.</summary>
+    private static readonly TimeSpan HeldAskTimeout = TimeSpan.FromSeconds(2);
 
     private static List<PoolView> PoolViews(NodeRuntime node, IEnumerable<PoolSummary> summaries, string? held) =>
         summaries.Select(summary =>

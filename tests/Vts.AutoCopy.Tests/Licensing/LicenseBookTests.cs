@@ -104,4 +104,22 @@ public sealed class LicenseBookTests() : TestKit(TestConfig)
         var held = Settled(Gate(new LicenseSettings(null, Evaluation: false)), "held");
         Assert.Contains("no longer valid (expired on", held.Detail);
     }
+
+    [Fact]
+    public void R12_A_key_in_the_configuration_is_installed_once_and_never_over_a_key_installed_later()
+    {
+        var gate = Gate(new LicenseSettings(null, Evaluation: false));
+        var site = Settled(gate, "held").Site;
+        Stop(gate);
+        var today = DateOnly.FromDateTime(_clock.GetUtcNow().UtcDateTime);
+        var configured = LicenseIssuer.Issue(site, today.AddDays(20), "Configured Ltd");
+        gate = Gate(new LicenseSettings(configured, Evaluation: false));
+        Assert.Equal("Configured Ltd", Settled(gate, "licensed").Holder);
+        Assert.True(gate.Ask<LicenseInstallAnswer>(new InstallLicense(LicenseIssuer.Issue(site, today.AddDays(400), "Installed Ltd")), Step).Result.Installed);
+        Stop(gate);
+
+        // Started again with the same configuration (or the gate moved): the key installed later stays.
+        var again = Settled(Gate(new LicenseSettings(configured, Evaluation: false)), "licensed");
+        Assert.Equal(("Installed Ltd", today.AddDays(400)), (again.Holder, again.Expires));
+    }
 }

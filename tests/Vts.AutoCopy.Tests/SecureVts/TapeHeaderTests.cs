@@ -56,6 +56,15 @@ public sealed class TapeHeaderTests
         Assert.Contains(cause, Assert.IsType<TapeHeader.Malformed>(Parse(text)).Cause);
 
     [Fact]
+    public void Strings_that_are_JSON_but_not_text_are_malformed_not_exceptions()
+    {
+        Assert.Contains("not text", Assert.IsType<TapeHeader.Malformed>(
+            Parse($"VTSENC01{{\"keyServer\":\"\\udc00\",\"keyId\":\"1\",\"kcv\":\"{Kcv}\"}}\n")).Cause);
+        byte[] raw = [.. "VTSENC01{\"keyServer\":\"k"u8, 0xFF, .. "\",\"keyId\":\"1\",\"kcv\":\"00112233445566778899aabbccddeeff\"}\n"u8];
+        Assert.IsType<TapeHeader.Malformed>(TapeHeader.Parse(raw));
+    }
+
+    [Fact]
     public void A_header_without_an_end_of_line_within_4_KiB_is_refused()
     {
         var endless = Encoding.ASCII.GetBytes("VTSENC01{\"keyServer\":\"" + new string('k', 10_000));
