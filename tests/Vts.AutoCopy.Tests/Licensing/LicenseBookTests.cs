@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using Microsoft.Extensions.Time.Testing;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.EventLog;
 using Vts.AutoCopy.Licensing;
 using Vts.Testing;
 using Xunit;
@@ -121,5 +122,23 @@ public sealed class LicenseBookTests() : TestKit(TestConfig)
         // Started again with the same configuration (or the gate moved): the key installed later stays.
         var again = Settled(Gate(new LicenseSettings(configured, Evaluation: false)), "licensed");
         Assert.Equal(("Installed Ltd", today.AddDays(400)), (again.Holder, again.Expires));
+    }
+
+    [Fact]
+    public void R12_The_event_log_hears_of_the_evaluation_each_day_and_of_a_keys_expiry_7_days_ahead_once()
+    {
+        var log = CreateTestProbe();
+        var gate = Sys.ActorOf(TransferGate.Props(2, clock: _clock, license: LicenseSettings.Default, eventLog: log, node: "n1"), "gate-logged");
+        var evaluation = log.FishForMessage<EventLogEntry>(e => e.MessageId == MessageIds.LicenseEvaluation, Step);
+        Assert.Contains("until 2026-12-30", evaluation.Text);
+        Assert.Equal("license-evaluation-20261130", evaluation.Key); // one a day: the event log keeps the first of a key
+        var site = License(gate).Site;
+
+        var today = DateOnly.FromDateTime(_clock.GetUtcNow().UtcDateTime);
+        Assert.True(gate.Ask<LicenseInstallAnswer>(new InstallLicense(LicenseIssuer.Issue(site, today.AddDays(7))), Step).Result.Installed);
+        var warning = log.FishForMessage<EventLogEntry>(e => e.MessageId == MessageIds.LicenseExpiring, Step);
+        Assert.Contains("expires in 7 days", warning.Text);
+        Assert.Equal($"license-expiring-{today.AddDays(7):yyyyMMdd}-7", warning.Key); // once, whatever the restarts
+        Assert.Equal(Severity.Warning, warning.Severity);
     }
 }
