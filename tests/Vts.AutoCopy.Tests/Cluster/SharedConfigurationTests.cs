@@ -48,4 +48,13 @@ public sealed class SharedConfigurationTests
         Assert.Equal(["vts.autocopy.retry.max-attempts is not set here but is \"12\" on node-1"],
             SharedConfiguration.Differences(mine, new SharedSettings("node-1", Shared(Cluster))));
     }
+
+    [Fact]
+    public void SecureVts_and_license_settings_that_differ_are_named_too()
+    {
+        var mine = Shared(Cluster.Replace("autocopy {", "securevts { enabled = on }\n  license { evaluation = off }\n  autocopy {"));
+        var differences = SharedConfiguration.Differences(mine, new SharedSettings("node-1", Shared(Cluster)));
+        Assert.Contains("vts.securevts.enabled is \"on\" here but not set on node-1", differences);
+        Assert.Contains("vts.license.evaluation is \"off\" here but not set on node-1", differences);
+    }
 }
