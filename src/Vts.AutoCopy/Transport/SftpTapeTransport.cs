@@ -189,8 +189,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
         catch (Exception e)
         {
-            if (uploading) await DeleteQuietly(sftp, tempPath);
-            return new TransferOutcome.Failed($"transfer to {target.Name} failed: {e.Message}");
+            return new TransferOutcome.Failed(await AfterFault(session, target, poolDir, uploading ? tempPath : null, length, e));
         }
         finally
         {
@@ -446,6 +445,33 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     }
 
     private static string NameIn(string path) => path[(path.LastIndexOf('/') + 1)..];
+
+    /// <summary>Cleans up after a failed attempt and names its cause as the target's file system shows it
+    /// (<see cref="TargetFault"/>). A session the fault severed (a writer that died closes its channel, and SSH.NET the
+    /// connection) is replaced by a fresh one for both.</summary>
+    private async Task<string> AfterFault(TargetSession session, TargetSettings target, string poolDir, string? tempPath, long length,
+        Exception fault)
+    {
+        using var time = new CancellationTokenSource(target.OperationTimeout);
+        TargetSession? fresh = null;
+        try
+        {
+            var sftp = session.IsConnected ? session.Sftp : (fresh = await _sessions.Rent(target, time.Token)).Sftp;
+            if (tempPath is not null) await DeleteQuietly(sftp, tempPath);
+            var cause = await TargetFault.Explain(sftp, target, poolDir, length, fault, time.Token);
+            if (fresh is not null) _sessions.Return(target, fresh);
+            fresh = null;
+            return cause;
+        }
+        catch (Exception)
+        {
+            return $"transfer to {target.Name} failed: {fault.Message}"; // the target cannot be reached to ask
+        }
+        finally
+        {
+            fresh?.Dispose();
+        }
+    }
 
     private static async Task DeleteQuietly(SftpClient sftp, string path)
     {
