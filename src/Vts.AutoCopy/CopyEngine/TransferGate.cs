@@ -182,7 +182,7 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         });
         Receive<Sample>(_ => TakeSample());
         Receive<GetGateStatus>(_ => Sender.Tell(new GateStatus(_targets.Select(kv => Status(kv.Key, kv.Value)).ToList(), _slotsPerTarget,
-            _licenseState.CopiesAllowed ? null : $"copies held (R12): {_licenseState.Detail}")));
+            _licenseState.CopiesAllowed ? null : LicenseState.HeldBecause(_licenseState))));
         Receive<Terminated>(t =>
         {
             foreach (var target in _targets.Keys.ToList()) Release(t.ActorRef, target);

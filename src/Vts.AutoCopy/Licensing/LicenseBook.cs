@@ -33,6 +33,10 @@ public sealed record LicenseState(string Site, bool CopiesAllowed, string State,
 {
     /// <summary>Until the license book has recovered: held, so that a node never copies before it knows it may.</summary>
     public static readonly LicenseState Unknown = new("", false, "unknown", "the license is being read from the journal", null, [], null, null);
+
+    /// <summary>Why due copies do not start anywhere in the cluster, as every view says it; null while they may.</summary>
+    public static string? HeldBecause(LicenseState state) =>
+        state.CopiesAllowed ? null : $"held for want of a license (R12): {state.Detail}";
 }
 
 /// <summary>R12's book: the site id (journaled at the cluster's first start), the installed key, and whether copies may

@@ -167,7 +167,7 @@ public static class AdminEndpoints
         try
         {
             var license = await node.Gate.Ask<LicenseState>(new GetLicense(), HeldAskTimeout);
-            return license.CopiesAllowed ? null : $"held for want of a license (R12): {license.Detail}";
+            return LicenseState.HeldBecause(license);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {
@@ -301,7 +301,7 @@ public static class AdminEndpoints
         var targets = TargetViews(node, gate);
         // One round of questions to the pools serves both the counts and the list of what is owed.
         var summaries = await Summaries(node);
-        var held = await Held(node);
+        var held = gate.Held;
         var owed = summaries
             .SelectMany(summary => summary.BusyTapes.Where(t => t.Value.Phase != CopyPhase.Idle)
                 .Select(t => View(node.Settings, summary.Pool, t.Key, t.Value, held)))
