@@ -18,11 +18,13 @@ internal sealed class SqliteJournalStatements : IJournalStatements
     private readonly string _highest;
     private readonly string _replay;
     private readonly string _latestSnapshot;
+    private readonly WriteAheadLog _log;
 
-    private SqliteJournalStatements(string connectionString, JournalRows rows, bool writerUuid,
+    private SqliteJournalStatements(string connectionString, long walSizeLimit, JournalRows rows, bool writerUuid,
         string insert, string insertTag, string highest, string replay, string latestSnapshot)
     {
         _connectionString = connectionString;
+        _log = new WriteAheadLog(new SqliteConnectionStringBuilder(connectionString).DataSource, walSizeLimit);
         _rows = rows;
         _writerUuid = writerUuid;
         _insert = insert;
@@ -48,6 +50,7 @@ internal sealed class SqliteJournalStatements : IJournalStatements
         var t = tags.ColumnNames;
         return new SqliteJournalStatements(
             pluginConfig.GetString("connection-string"),
+            pluginConfig.GetByteSize("wal-size-limit", WriteAheadLog.DefaultLimit) ?? WriteAheadLog.DefaultLimit,
             new JournalRows((ExtendedActorSystem)system, journalConfig.DefaultSerializer),
             journal.UseWriterUuidColumn,
             insert: $"""
@@ -115,7 +118,8 @@ internal sealed class SqliteJournalStatements : IJournalStatements
             if (row.Tags.Count > 0) tagInserts.Insert(row);
         }
         transaction.Commit();
-        CheckpointSoon();
+        if (_log.Oversized) _log.StartOver(connection);
+        else CheckpointSoon();
         return rejections.ToImmutableList();
     }
 
@@ -126,7 +130,8 @@ internal sealed class SqliteJournalStatements : IJournalStatements
     /// <summary>SQLite copies the write-ahead log into the database (and syncs it) in whichever commit finds the log
     /// past 1,000 pages: that commit, and every ack waiting on it, stalled for tens of milliseconds, which set the
     /// ack latency's p99. The writer's connections do not checkpoint; about once a second a reader thread does,
-    /// passively, which never blocks the writer.</summary>
+    /// passively, which never blocks the writer. A passive checkpoint never lets the log start over while writes
+    /// keep coming or readers overlap: <see cref="WriteAheadLog"/> bounds it.</summary>
     private void CheckpointSoon()
     {
         if (Environment.TickCount64 - _lastCheckpoint < 1000) return;

@@ -48,7 +48,9 @@ public sealed class SqliteJournalTests : JournalBehaviour
             }
             akka.loglevel = WARNING
             """);
-        return pluginAlone.WithFallback(config);
+        // A small bound on the write-ahead log, so that a test can write past it in seconds.
+        var smallLog = ConfigurationFactory.ParseString($"akka.persistence.journal.sql.wal-size-limit = {WalLimit}");
+        return smallLog.WithFallback(pluginAlone).WithFallback(config);
     }
 
     [Fact]
@@ -80,6 +82,91 @@ public sealed class SqliteJournalTests : JournalBehaviour
         var journal = Sys.Settings.Config.GetConfig("akka.persistence.journal.sql");
         Assert.NotNull(SqliteJournalStatements.For(journal, Sys));
         Assert.Null(SqliteJournalStatements.For(ConfigurationFactory.ParseString(setting).WithFallback(journal), Sys));
+    }
+
+    private const int WalLimit = 256 * 1024;
+
+    [Fact]
+    public void The_write_ahead_log_stays_bounded_under_steady_writes_while_readers_always_hold_it()
+    {
+        // Readers that overlap (one always open, as vtsctl, queries and recoveries can be) never let a passive
+        // checkpoint finish: SQLite then has no moment to start the log over, and it grew by every write.
+        var writer = StartRecovered("bounded-log");
+        Wrote(writer, new Write(1)); // the tables made
+        using var stop = new CancellationTokenSource();
+        var readers = Task.Run(() => ReadWithoutGaps(_database, stop.Token));
+        var wal = new FileInfo(_database + "-wal");
+        long largest = 0;
+        try
+        {
+            for (var round = 0; round < 60; round++)
+            {
+                writer.Tell(new Write(200));
+                ExpectMsg<Written>(Dilated(TimeSpan.FromSeconds(20)));
+                wal.Refresh();
+                largest = Math.Max(largest, wal.Exists ? wal.Length : 0);
+            }
+            AwaitAssert(() =>
+            {
+                Wrote(writer, new Write(50));
+                wal.Refresh();
+                Assert.True(wal.Length <= WalLimit, $"the write-ahead log is {wal.Length} bytes (largest seen {largest}), over its limit {WalLimit}");
+            }, Dilated(TimeSpan.FromSeconds(15)), TimeSpan.FromMilliseconds(300));
+        }
+        finally
+        {
+            stop.Cancel();
+            readers.Wait();
+        }
+        // Every event written is in the journal and recovers (the checkpoints lost none of them).
+        Stop(writer);
+        Start("bounded-log");
+        var recovered = ExpectMsg<Recovered>(Dilated(TimeSpan.FromSeconds(30)));
+        Assert.True(recovered.LastSequenceNr > 60 * 200);
+        Assert.Equal(recovered.LastSequenceNr, recovered.Events.Count);
+        Assert.Equal(recovered.LastSequenceNr, CountEvents("bounded-log"));
+    }
+
+    /// <summary>Two connections taking turns so that one read transaction is always open, each holding its snapshot a
+    /// little while the other begins.</summary>
+    private static void ReadWithoutGaps(string database, CancellationToken stop)
+    {
+        using var a = new SqliteConnection($"Data Source={database}");
+        using var b = new SqliteConnection($"Data Source={database}");
+        a.Open();
+        b.Open();
+        var (holding, next) = (a.BeginTransaction(deferred: true), (SqliteConnection?)b);
+        Count(a);
+        while (!stop.IsCancellationRequested)
+        {
+            var other = next == a ? a : b;
+            var started = other.BeginTransaction(deferred: true);
+            Count(other); // the read begins: a snapshot of the log as it is now
+            holding.Rollback();
+            holding.Dispose();
+            holding = started;
+            next = other == a ? b : a;
+            Thread.Sleep(20);
+        }
+        holding.Rollback();
+        holding.Dispose();
+
+        static void Count(SqliteConnection connection)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM journal";
+            command.ExecuteScalar();
+        }
+    }
+
+    private long CountEvents(string id)
+    {
+        using var connection = new SqliteConnection($"Data Source={_database}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM journal WHERE persistence_id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        return (long)command.ExecuteScalar()!;
     }
 
     [Fact]
