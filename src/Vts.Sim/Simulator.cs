@@ -131,6 +131,14 @@ public sealed class Simulator(SimOptions options, TapeKey? key = null)
                 tape.LastMountRing = isRing;
                 if (isRing) _result.Ring++; else _result.Noring++;
 
+                // A VTS mounts only tapes its vault holds: a new one is there, empty, before its first mount.
+                var file = Path.Combine(options.Vault, tape.Pool, tape.Volser);
+                if (!File.Exists(file))
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                    await File.WriteAllBytesAsync(file, [], abort.Token);
+                }
+
                 var time = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
                 await SendAsync(lines, $"{options.IdPrefix}-{nextId++}",
                     id => $"{{\"id\":\"{id}\",\"event\":\"mount\",\"pool\":\"{tape.Pool}\",\"volser\":\"{tape.Volser}\",\"mode\":\"{(isRing ? "ring" : "noring")}\",\"time\":\"{time}\"}}",

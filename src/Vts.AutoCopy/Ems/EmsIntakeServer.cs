@@ -287,6 +287,9 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 var pool = e.Pool ?? _vault.FindPool(e.Volser);
                 if (pool is null) return Ack(id, $"volser {e.Volser} is in no pool of the vault");
                 if (!_monitored.Contains(pool)) return Ack(id, $"pool {pool} is not monitored by AutoCopy");
+                // As for EMS text, whose pool is found by the tape's file: a tape that is not there has nothing to copy
+                // (a copy made due would only fail twelve times).
+                if (e.Pool is not null && !_vault.Holds(pool, e.Volser)) return Ack(id, $"volser {e.Volser} is not in pool {pool} of the vault");
                 var at = e.Time ?? DateTimeOffset.UtcNow;
                 ITapeCommand? command = e.Kind switch
                 {

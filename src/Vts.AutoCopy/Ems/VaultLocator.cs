@@ -4,10 +4,14 @@ using Vts.AutoCopy.Domain;
 namespace Vts.AutoCopy.Ems;
 
 /// <summary>Finds the pool that holds a volser (EMS text names no pool). Volsers are unique across the pools of a
-/// vault, so the first pool folder holding the file is the one; answers are cached and checked on each use.</summary>
+/// vault, so the first pool folder holding the file is the one; answers are cached and checked on each use. JSON events
+/// name their pool: there the tape's file is only looked for.</summary>
 public sealed class VaultLocator(string vaultRoot)
 {
     private readonly ConcurrentDictionary<Volser, PoolName> _known = new();
+
+    /// <summary>Whether <paramref name="pool"/>'s folder holds a tape named <paramref name="volser"/>.</summary>
+    public bool Holds(PoolName pool, Volser volser) => File.Exists(Path.Combine(vaultRoot, pool.Value, volser.Value));
 
     public PoolName? FindPool(Volser volser)
     {

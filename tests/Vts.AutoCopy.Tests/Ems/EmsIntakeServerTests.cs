@@ -50,6 +50,7 @@ public sealed class EmsIntakeServerTests() : TestKit(Akka.Configuration.Configur
         File.WriteAllText(Path.Combine(_vault, "POOL1", "A00001"), "tape");
         File.WriteAllText(Path.Combine(_vault, "OTHER", "B00002"), "tape");
         File.WriteAllText(Path.Combine(_vault, "POOL1", "DROP01"), "tape");
+        File.WriteAllText(Path.Combine(_vault, "POOL1", "NOACK"), "tape");
         var pools = Sys.ActorOf(FakePools.For(_journaled));
         var settings = new EmsSettings(new IPEndPoint(IPAddress.Loopback, 0), TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(500));
         _server = new EmsIntakeServer(settings, new HashSet<PoolName> { PoolName.Parse("POOL1") }, pools,
@@ -194,6 +195,31 @@ public sealed class EmsIntakeServerTests() : TestKit(Akka.Configuration.Configur
         client.Send("""{"id":"e-10","event":"dismount","pool":"POOL1","volser":"DROP01"}""" + "\n");
         Assert.Equal("e-10", (await client.Reply()).GetProperty("ack").GetString());
         lock (_journaled) Assert.Single(_journaled, c => c is RecordDismount { EventId: "e-10" });
+    }
+
+    [Fact]
+    public async Task A_JSON_event_for_a_tape_its_pool_does_not_hold_is_acknowledged_as_ignored_like_EMS_text()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("""{"id":"e-40","event":"mount","pool":"POOL1","volser":"GONE01","mode":"ring"}""" + "\n");
+        client.Send("""{"id":"e-41","event":"dismount","pool":"POOL1","volser":"GONE01"}""" + "\n");
+        client.Send("""{"id":"e-42","event":"dismount","pool":"POOL1","volser":"B00002"}""" + "\n"); // in another pool
+        client.Send("STATUS 1512 - GONE01 TAPE DISMOUNTED FROM DRIVE $TAPE1\n");
+        foreach (var id in new[] { "e-40", "e-41", "e-42" })
+        {
+            var reply = await client.Reply();
+            Assert.Equal(id, reply.GetProperty("ack").GetString());
+            Assert.Contains("is not in pool POOL1 of the vault", reply.GetProperty("ignored").GetString());
+        }
+        Assert.Contains("in no pool", (await client.Reply()).GetProperty("ignored").GetString());
+        // What is journaled of a tape that is there still is (the reply after it proves the earlier ones were read).
+        client.Send("""{"id":"e-43","event":"dismount","pool":"POOL1","volser":"A00001"}""" + "\n");
+        Assert.Equal("e-43", (await client.Reply()).GetProperty("ack").GetString());
+        lock (_journaled)
+        {
+            Assert.Contains(_journaled, c => c is RecordDismount { EventId: "e-43" });
+            Assert.DoesNotContain(_journaled, c => c.Volser.Value is "GONE01" || c is RecordDismount { EventId: "e-42" });
+        }
     }
 
     [Fact]

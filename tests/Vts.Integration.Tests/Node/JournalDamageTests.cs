@@ -19,6 +19,7 @@ public sealed class JournalDamageTests(ITestOutputHelper output)
         await using (var node = NodeProcess.Start(site.ConfigFile))
         {
             using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+            for (var i = 0; i < owed; i++) File.WriteAllBytes(site.Tape("POOL1", $"J{i:D5}"), new byte[1024]);
             for (var i = 0; i < owed; i++)
                 Assert.True((await ems.Send(EmsClient.Dismount($"d-{i}", "POOL1", $"J{i:D5}"))).TryGetProperty("ack", out _));
             Assert.Equal(0, await node.Terminate(TimeSpan.FromSeconds(30)));

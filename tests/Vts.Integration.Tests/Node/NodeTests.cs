@@ -166,6 +166,9 @@ public sealed class NodeTests(ITestOutputHelper output)
         await ems.SendRaw(garbage.Select(b => b == (byte)'\n' ? (byte)0 : b).ToArray());
         Assert.True((await ems.Send("")).TryGetProperty("nak", out _));
         Assert.Contains("invalid volser", (await ems.Send(EmsClient.Dismount("h-1", "POOL1", "../../etc"))).GetProperty("error").GetString());
-        Assert.Equal("h-2", (await ems.Send(EmsClient.Dismount("h-2", "POOL1", "H00001"))).GetProperty("ack").GetString());
+        File.WriteAllBytes(site.Tape("POOL1", "H00001"), new byte[1024]);
+        var journaled = await ems.Send(EmsClient.Dismount("h-2", "POOL1", "H00001"));
+        Assert.Equal("h-2", journaled.GetProperty("ack").GetString());
+        Assert.False(journaled.TryGetProperty("ignored", out _), journaled.ToString());
     }
 }
