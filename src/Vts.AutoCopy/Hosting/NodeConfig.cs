@@ -55,8 +55,9 @@ public static partial class NodeConfig
                 seed-nodes = []
                 min-nr-of-members = 1
                 # The first seed node starts a cluster of its own when no other seed answers within this (default
-                # 5 s): a whole cluster started at once, after a power cut, takes events that much sooner.
-                seed-node-timeout = 2s
+                # 5 s), and a joining node asks the seeds again this often: a whole cluster started at once, after a
+                # power cut, takes events that much sooner (with 2 s, the last node joined 2 s after the first).
+                seed-node-timeout = 1s
                 # Failover in seconds, not the default's minute: a heartbeat every 500 ms, a node unreachable after
                 # 1.5 s of silence, downed when the picture has been stable for 3 s (keep-majority), removed 1 s later.
                 # The price: a pause longer than 1.5 s (a long GC, a stalled VM) makes a node unreachable, and one
@@ -76,6 +77,15 @@ public static partial class NodeConfig
                 singleton-proxy.singleton-identification-interval = 250ms
                 sharding {
                   remember-entities = on
+                  # A node that joins late (a whole cluster started together, or one back from a failure) gets its
+                  # share of the pools in one move, seconds after it joins: every pool moved is one hand-over (its
+                  # transfers stop and resume on the new owner, R17). The defaults moved one pool every 10 s: after a
+                  # whole-cluster start, node 3 took its pools over a minute, one interruption after another.
+                  rebalance-interval = 2s
+                  least-shard-allocation-strategy {
+                    rebalance-absolute-limit = 1000
+                    rebalance-relative-limit = 1.0
+                  }
                   # The coordinator writes its state to every node's replicator (majority plus 3 of 3); while a node
                   # is still joining, that write waits out this timeout (default 5 s) before it is tried again: after
                   # a whole-cluster start, pools came up 5 s late. Also the longest a pool's shard waits for its
