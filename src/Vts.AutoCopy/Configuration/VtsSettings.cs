@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Security.Cryptography.X509Certificates;
 using System.Net;
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 using Renci.SshNet;
 using Vts.AutoCopy.Domain;
 
@@ -185,13 +186,20 @@ public sealed record VtsSettings(
     }
 
     /// <summary>A list of addresses or networks: <c>["10.1.2.3", "10.9.0.0/16", "fd00::/8"]</c>.</summary>
+    /// <summary>The items of a HOCON list, or null when <paramref name="value"/> is not one. An empty list is one:
+    /// Akka's HOCON answers <c>IsArray()</c> false for <c>[]</c> (and keeps the blank that follows it on its line).</summary>
+    private static IList<HoconValue>? ListOf(HoconValue value) =>
+        value.Values.Where(v => v is not HoconLiteral || !string.IsNullOrWhiteSpace(v.GetString())).ToList() is [HoconArray { Count: 0 }]
+            ? []
+            : value.IsArray() ? value.GetArray() : null;
+
     private static IReadOnlyList<IPNetwork> Networks(Config c, string path, string where)
     {
         if (!c.HasPath(path)) return [];
         var value = c.GetValue(path);
-        if (!value.IsArray()) throw new ConfigurationInvalidException($"{where} must be a list of addresses or networks, e.g. [\"10.1.2.3\", \"10.9.0.0/16\"]");
+        var items = ListOf(value) ?? throw new ConfigurationInvalidException($"{where} must be a list of addresses or networks, e.g. [\"10.1.2.3\", \"10.9.0.0/16\"]");
         var networks = new List<IPNetwork>();
-        foreach (var item in value.GetArray())
+        foreach (var item in items)
         {
             var text = item.IsObject() || item.IsArray() ? "" : item.GetString()?.Trim() ?? "";
             if (IPAddress.TryParse(text, out var address))
@@ -364,10 +372,8 @@ public sealed record VtsSettings(
         var schedule = ImmutableArray.CreateBuilder<BandwidthWindow>();
         if (block.HasPath("schedule"))
         {
-            var list = block.GetValue("schedule");
-            if (!list.IsArray())
-                throw new ConfigurationInvalidException($"{where}.schedule must be a list [ {{ days = …, from = …, to = …, limit = … }} ]");
-            var windows = list.GetArray();
+            var windows = ListOf(block.GetValue("schedule"))
+                ?? throw new ConfigurationInvalidException($"{where}.schedule must be a list [ {{ days = …, from = …, to = …, limit = … }} ]");
             if (windows.Count > 100) throw new ConfigurationInvalidException($"{where}.schedule: {windows.Count} windows; at most 100");
             for (var i = 0; i < windows.Count; i++)
             {

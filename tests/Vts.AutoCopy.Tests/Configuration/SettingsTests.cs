@@ -46,6 +46,23 @@ public sealed class SettingsTests : IDisposable
 
     private static VtsSettings Read(string hocon) => VtsSettings.FromConfig(ConfigurationFactory.ParseString(hocon));
 
+    [Theory]
+    [InlineData("ems.allow = []", new string[0])]
+    [InlineData("ems.allow = [\"10.1.2.3\", \"10.9.0.0/16\"]", new[] { "10.1.2.3/32", "10.9.0.0/16" })]
+    [InlineData("", new string[0])]
+    public void The_EMS_allow_list_may_be_written_empty_as_the_example_does(string allow, string[] networks)
+    {
+        var settings = Read(Valid().Replace("ems.listen = \"127.0.0.1:7400\"", $"ems.listen = \"127.0.0.1:7400\"\n{allow}"));
+        Assert.Equal(networks, settings.Ems.Allow.Select(n => n.ToString()));
+    }
+
+    [Fact]
+    public void A_bandwidth_schedule_may_be_written_empty()
+    {
+        var bandwidth = Read(Valid(extraTarget: "bandwidth { limit = \"10MB/s\", schedule = [] }")).AutoCopy.Targets.Values.Single().Bandwidth;
+        Assert.Equal((10_000_000L, 0), (bandwidth.Limit!.Value, bandwidth.Schedule.Length));
+    }
+
     [Fact]
     public void A_valid_configuration_is_read_with_the_documented_defaults()
     {
