@@ -6,9 +6,10 @@
 #   demo   loopback sshd as the recipient VTS, a node on the embedded journal, and the simulator
 #   bench  whole-system benchmarks against real parts on loopback; writes bench/results.md
 #          (-Quick for a small, fast run that checks the harness)
+#   package  the Debian package artifacts/vtsactors_<version>_amd64.deb (packaging/Build-Package.ps1)
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench')]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'package')]
     [string]$Target = 'build',
     [string]$Configuration = 'Release',
     [switch]$Quick
@@ -59,9 +60,20 @@ function Install-TestPrerequisites([switch]$Browser) {
     }
 }
 
+# The package the tests install (dpkg -i, an upgrade, dpkg -r and -P: tests/Vts.Integration.Tests/Package).
+function Invoke-Package {
+    $before = Get-Date
+    Invoke-Native 'Build-Package' { & "$root/packaging/Build-Package.ps1" -Configuration $Configuration }
+    $deb = Get-ChildItem "$root/artifacts" -Filter 'vtsactors_*_amd64.deb' | Where-Object { $_.LastWriteTime -ge $before } |
+        Sort-Object LastWriteTime | Select-Object -Last 1
+    if (-not $deb) { throw 'Build-Package made no package' }
+    $env:VTS_PACKAGE = $deb.FullName
+}
+
 function Invoke-Tests {
     Install-TestPrerequisites -Browser
     Invoke-Build
+    Invoke-Package
     $results = Join-Path $root 'artifacts/test-results'
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }
     New-Item -ItemType Directory -Force $results | Out-Null
@@ -91,6 +103,7 @@ function Invoke-Tests {
 switch ($Target) {
     'build' { Invoke-Build }
     'test' { Invoke-Tests }
+    'package' { Invoke-Package }
     'bench' {
         Install-TestPrerequisites
         Invoke-Build

@@ -1,3 +1,4 @@
+using System.Reflection;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -13,6 +14,7 @@ using Vts.Node.Admin;
 const int InvalidConfiguration = 2;
 
 var files = new List<string>();
+var checkOnly = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -20,8 +22,16 @@ for (var i = 0; i < args.Length; i++)
         case "--config" when i + 1 < args.Length:
             files.Add(args[++i]);
             break;
+        case "--check-config":
+            checkOnly = true;
+            break;
         case "-h" or "--help":
-            Console.WriteLine("usage: vts-node --config FILE [--config FILE …]   (later files override earlier ones)");
+            Console.WriteLine("usage: vts-node [--check-config] --config FILE [--config FILE …]   (later files override earlier ones)");
+            Console.WriteLine("  --check-config  read the configuration, say what is wrong with it (exit 2) or that it is valid (exit 0), and stop");
+            return 0;
+        case "--version":
+            // build.ps1 package stamps it from git describe; a development build says 0.0.0-dev.
+            Console.WriteLine($"vts-node {typeof(NodeConfig).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion}");
             return 0;
         default:
             Console.Error.WriteLine($"vts-node: unexpected argument '{args[i]}'; usage: vts-node --config FILE [--config FILE …]");
@@ -35,6 +45,12 @@ try
 {
     fileConfig = NodeConfig.Load(files);
     settings = VtsSettings.FromConfig(fileConfig);
+    if (checkOnly)
+    {
+        Console.WriteLine($"vts-node: configuration valid: node {settings.NodeName}, {settings.AutoCopy.Pools.Count} pools, " +
+            $"{settings.AutoCopy.Targets.Count} targets, {settings.Journal.Provider.ToString().ToLowerInvariant()} journal");
+        return 0;
+    }
     Directory.CreateDirectory(settings.StateDir);
 }
 catch (ConfigurationInvalidException e)

@@ -50,6 +50,17 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return new NodeProcess(Process.Start(info)!);
     }
 
+    /// <summary>A node started by a command line of its own (an installed package's unit, say), with the environment
+    /// given added to this process's.</summary>
+    public static NodeProcess StartCommand(string file, IEnumerable<string> args, string workingDirectory,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
+        return new NodeProcess(Process.Start(info)!);
+    }
+
     /// <summary>Runs a node expected to stop by itself (a bad configuration), returning its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunToExit(string[] args, TimeSpan timeout)
     {

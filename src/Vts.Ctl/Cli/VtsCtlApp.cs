@@ -1,3 +1,4 @@
+using System.Reflection;
 using Spectre.Console.Cli;
 using Vts.Ctl.Commands.Actor;
 using Vts.Ctl.Commands.AutoCopy;
@@ -50,6 +51,8 @@ public static class VtsCtlApp
     private static void Configure(IConfigurator config)
     {
         config.SetApplicationName(Name);
+        config.SetApplicationVersion(typeof(VtsCtlApp).Assembly
+            .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0-dev");
         // Without this Spectre prints its own error and returns -1; we want SPEC's exit codes and messages.
         config.PropagateExceptions();
         // Otherwise Spectre silently ignores a mistyped option, and "--sate failed" would list every tape.
