@@ -13,6 +13,7 @@ public static class AdminApi
     public const string ClusterDown = "/api/cluster/down";        // POST AddressRequest → CommandResult
     public const string Actors = "/api/actors";                   // GET  → ActorTree
     public const string Pools = "/api/pools";                     // GET  → PoolView[]
+    public static string PoolReconcile(string pool) => $"/api/pools/{pool}/reconcile";     // POST ReconcileRequest → ReconcileView
     public const string Tapes = "/api/tapes";                     // GET  ?pool=P&state=S → TapeView[]
     public static string Tape(string pool, string volser) => $"/api/tapes/{pool}/{volser}";               // GET → TapeView
     public static string TapeRetry(string pool, string volser) => $"/api/tapes/{pool}/{volser}/retry";    // POST → CommandResult
@@ -37,6 +38,20 @@ public static class AdminApi
 public sealed record ApiError(string Error);
 
 public sealed record CommandResult(bool Ok, string Message);
+
+/// <param name="DryRun">report the differences only; make no copy due.</param>
+public sealed record ReconcileRequest(bool DryRun);
+
+/// <summary>A pool compared with its target pool (sizes, from one listing of each side).</summary>
+/// <param name="Missing">at the source, not at the target.</param>
+/// <param name="SizeDiffers">at both, of another size at the target.</param>
+/// <param name="OnlyAtTarget">at the target, not at the source: reported, never deleted.</param>
+/// <param name="Made">copies made due (0 in a dry run).</param>
+public sealed record ReconcileView(string Pool, string Target, string TargetPool, bool DryRun, int SourceTapes, int TargetTapes,
+    IReadOnlyList<string> Missing, IReadOnlyList<string> SizeDiffers, IReadOnlyList<string> OnlyAtTarget, int Made,
+    IReadOnlyList<NotMadeView> NotMade, double Seconds);
+
+public sealed record NotMadeView(string Volser, string Why);
 
 public sealed record AddressRequest(string Address);
 

@@ -20,7 +20,9 @@ using Vts.AutoCopy.Transport;
 namespace Vts.Node;
 
 /// <summary>What the admin API needs of a running node.</summary>
-public sealed record NodeRuntime(ActorSystem System, VtsSettings Settings, IActorRef Pools, IActorRef Gate, IActorRef EventLog);
+/// <param name="Targets">lists target pools in bulk (reconcile), over the copies' own pinned SSH sessions.</param>
+public sealed record NodeRuntime(ActorSystem System, VtsSettings Settings, IActorRef Pools, IActorRef Gate, IActorRef EventLog,
+    Vts.AutoCopy.Reconcile.ITargetListing Targets);
 
 /// <summary>The <c>akka.cluster.seed-nodes</c> of the configuration; none: a cluster of one.</summary>
 public sealed record ClusterSeeds(IReadOnlyList<Address> Addresses);
@@ -88,7 +90,8 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
             from => readJournal.EventsByPersistenceId(EventLogActor.PersistenceIdValue, from, long.MaxValue)), "event-log-file");
 
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, new SftpTapeTransport(keys: new TapeKeyCheck(settings.SecureVts, TimeProvider.System)), gate, eventLog)
+        var transport = new SftpTapeTransport(keys: new TapeKeyCheck(settings.SecureVts, TimeProvider.System));
+        var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, transport, gate, eventLog)
         {
             Started = started.Task,
         };
@@ -102,7 +105,7 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
             new VaultLocator(settings.VaultRoot), log);
         _intake.Start();
         started.TrySetResult();
-        _runtime.TrySetResult(new NodeRuntime(system, settings, pools, gate, eventLog));
+        _runtime.TrySetResult(new NodeRuntime(system, settings, pools, gate, eventLog, transport));
         // The journal has its tables and this node's history now: from here on, a journal.db gone missing is an error.
         if (settings.Journal.Provider == JournalProvider.Sqlite) EmbeddedJournal.Remember(settings.StateDir);
         eventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, Severity.Info, MessageIds.NodeStarted, settings.NodeName, null, null,

@@ -34,6 +34,12 @@ public sealed record RetryCopy(PoolName Pool, Volser Volser) : ITapeCommand;
 
 public sealed record RetryAnswer(bool Started, string Detail) : IClusterMessage;
 
+/// <summary>A reconcile found the target without this tape, or with another size of it: a copy is made due unless one
+/// is owed already or the tape is mounted (its dismount decides). Answered with <see cref="CopyRequestAnswer"/>.</summary>
+public sealed record RequestCopy(PoolName Pool, Volser Volser, string Reason) : ITapeCommand;
+
+public sealed record CopyRequestAnswer(bool Made, string Detail) : IClusterMessage;
+
 public sealed record GetTapeStatus(PoolName Pool, Volser Volser) : ITapeCommand;
 
 /// <param name="Known">the tape has a journal: it was seen by AutoCopy at least once.</param>

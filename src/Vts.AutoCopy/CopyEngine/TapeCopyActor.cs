@@ -132,6 +132,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             case RecordDismount dismount: OnDismount(dismount); break;
             case RecordMountWithdrawn withdrawn: OnMountWithdrawn(withdrawn); break;
             case RetryCopy retry: OnRetry(retry); break;
+            case RequestCopy request: OnRequestCopy(request); break;
             case GetTapeStatus: ReplyStatus(); break;
             case TransferSlotQueued: GateAnswered(Sender); break;
             case TransferSlotGranted granted: GateAnswered(Sender); OnSlotGranted(granted); break;
@@ -274,6 +275,28 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             Update(e);
             Sender.Tell(new RetryAnswer(true, "fresh series of attempts started"));
             Report(Severity.Info, MessageIds.CopyRetryRequested, "operator started a fresh series of attempts");
+            Timers.Cancel(RetryTimer);
+            Schedule(recovering: false);
+        });
+    }
+
+    private void OnRequestCopy(RequestCopy request)
+    {
+        if (_state.Mounted is not null)
+        {
+            Sender.Tell(new CopyRequestAnswer(false, "mounted: its dismount makes a copy due if it was written"));
+            return;
+        }
+        if (_state.Phase is not (CopyPhase.Idle or CopyPhase.Failed))
+        {
+            Sender.Tell(new CopyRequestAnswer(false, $"a copy is owed already ({_state.Phase})"));
+            return;
+        }
+        Persist(new CopyRequested(request.Reason, Now), e =>
+        {
+            Update(e);
+            Sender.Tell(new CopyRequestAnswer(true, "copy made due"));
+            Report(Severity.Info, MessageIds.CopyRequestedByReconcile, $"copy made due by a reconcile: {e.Reason}");
             Timers.Cancel(RetryTimer);
             Schedule(recovering: false);
         });

@@ -103,6 +103,7 @@ public sealed record TapeCopyState
             LastCopy = new LastCopy(c.Size, c.Sha256, c.Duration, c.At),
         },
         RetryRequested r => this with { Phase = CopyPhase.Due, Attempts = 0, DueSince = r.At, NextAttemptAt = null },
+        CopyRequested r => this with { Phase = CopyPhase.Due, Attempts = 0, DueSince = r.At, NextAttemptAt = null },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e, "unknown tape event"),
     };
 

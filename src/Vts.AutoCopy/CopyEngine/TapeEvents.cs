@@ -30,5 +30,9 @@ public sealed record CopyFailed(int Attempts, string Cause, DateTimeOffset At) :
 /// <summary>An operator asked for a fresh series of attempts (vtsctl autocopy retry).</summary>
 public sealed record RetryRequested(DateTimeOffset At) : ITapeEvent;
 
+/// <summary>A reconcile found the target's copy missing or of another size (<paramref name="Reason"/>): a fresh
+/// series of attempts is due.</summary>
+public sealed record CopyRequested(string Reason, DateTimeOffset At) : ITapeEvent;
+
 /// <summary>The event log holds the one error entry for the failed series that ended at <see cref="FailedAt"/> (R7).</summary>
 public sealed record FailureReported(DateTimeOffset FailedAt) : ITapeEvent;

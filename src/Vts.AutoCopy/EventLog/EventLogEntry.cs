@@ -50,6 +50,7 @@ public static class MessageIds
     public const int LicenseExpiring = 424018;
     public const int CopiesHeld = 424019;
     public const int LicenseRefused = 424020;
+    public const int CopyRequestedByReconcile = 224021;
 
     /// <summary>R11's causes, each its own id in place of <see cref="AttemptFailed"/>; null for any other failure.</summary>
     public static int? ForSecureVts(FailureKind kind) => kind switch

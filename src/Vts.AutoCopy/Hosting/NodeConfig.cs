@@ -77,15 +77,6 @@ public static partial class NodeConfig
                 singleton-proxy.singleton-identification-interval = 250ms
                 sharding {
                   remember-entities = on
-                  # A node that joins late (a whole cluster started together, or one back from a failure) gets its
-                  # share of the pools in one move, seconds after it joins: every pool moved is one hand-over (its
-                  # transfers stop and resume on the new owner, R17). The defaults moved one pool every 10 s: after a
-                  # whole-cluster start, node 3 took its pools over a minute, one interruption after another.
-                  rebalance-interval = 2s
-                  least-shard-allocation-strategy {
-                    rebalance-absolute-limit = 1000
-                    rebalance-relative-limit = 1.0
-                  }
                   # The coordinator writes its state to every node's replicator (majority plus 3 of 3); while a node
                   # is still joining, that write waits out this timeout (default 5 s) before it is tried again: after
                   # a whole-cluster start, pools came up 5 s late. Also the longest a pool's shard waits for its

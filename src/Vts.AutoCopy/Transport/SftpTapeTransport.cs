@@ -5,6 +5,8 @@ using Renci.SshNet;
 using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
 using Vts.AutoCopy.Configuration;
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Reconcile;
 using Vts.AutoCopy.SecureVts;
 
 namespace Vts.AutoCopy.Transport;
@@ -18,7 +20,7 @@ namespace Vts.AutoCopy.Transport;
 /// receiver; null to stream large tapes into plain <c>cat</c> and hash them afterwards.</param>
 /// <param name="keys">R11's check of a tape encrypted by SecureVTS, before anything is sent; none: SecureVTS off here
 /// (such tapes refused).</param>
-public sealed class SftpTapeTransport(string? python = TargetWriter.Python, TapeKeyCheck? keys = null) : ITapeTransport
+public sealed class SftpTapeTransport(string? python = TargetWriter.Python, TapeKeyCheck? keys = null) : ITapeTransport, ITargetListing
 {
     private readonly SessionPool _sessions = new(python);
     private readonly TapeKeyCheck _keys = keys ?? TapeKeyCheck.Off;
@@ -445,6 +447,29 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     }
 
     private static string NameIn(string path) => path[(path.LastIndexOf('/') + 1)..];
+
+    /// <summary>Reconcile: one listing of the target pool's folder over a pooled session (host key pinned as for
+    /// every copy). The listing shows each entry as it is: a link at a tape's name is not a tape there.</summary>
+    public async Task<IReadOnlyList<TargetFile>> ListPool(TargetSettings target, PoolName targetPool, CancellationToken cancellation)
+    {
+        var session = await _sessions.Rent(target, cancellation);
+        var healthy = false;
+        try
+        {
+            var folder = $"{target.VaultRoot.TrimEnd('/')}/{targetPool}";
+            var files = new List<TargetFile>();
+            if (await session.Sftp.ExistsAsync(folder, cancellation))
+                await foreach (var entry in session.Sftp.ListDirectoryAsync(folder, cancellation))
+                    if (entry.IsRegularFile) files.Add(new TargetFile(entry.Name, entry.Length));
+            healthy = true;
+            return files;
+        }
+        finally
+        {
+            if (healthy) _sessions.Return(target, session);
+            else session.Dispose();
+        }
+    }
 
     /// <summary>Cleans up after a failed attempt and names its cause as the target's file system shows it
     /// (<see cref="TargetFault"/>). A session the fault severed (a writer that died closes its channel, and SSH.NET the

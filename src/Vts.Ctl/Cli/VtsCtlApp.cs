@@ -100,6 +100,9 @@ public static class VtsCtlApp
             autocopy.AddCommand<AutoCopyRetryCommand>("retry")
                 .WithDescription("Start a fresh series of attempts for a failed or held tape.")
                 .WithExample("autocopy", "retry", "POOL1", "A00001");
+            autocopy.AddCommand<AutoCopyReconcileCommand>("reconcile")
+                .WithDescription("Compare a pool with its target pool; make a copy due for each tape missing there or of another size.")
+                .WithExample("autocopy", "reconcile", "POOL1", "--dry-run");
         });
 
         config.AddCommand<EventLogCommand>("eventlog")

@@ -19,6 +19,7 @@ using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.EventLog;
 using Vts.AutoCopy.Licensing;
 using Vts.AutoCopy.Observability;
+using Vts.AutoCopy.Reconcile;
 using Vts.AutoCopy.Serialization;
 
 namespace Vts.Node.Admin;
@@ -53,6 +54,7 @@ public static class AdminEndpoints
         app.MapGet(AdminApi.Tapes, (Func<AutoCopyService, string?, string?, Task<IResult>>)Tapes);
         app.MapGet("/api/tapes/{pool}/{volser}", (Func<AutoCopyService, string, string, Task<IResult>>)Tape);
         app.MapPost("/api/tapes/{pool}/{volser}/retry", (Func<AutoCopyService, string, string, Task<IResult>>)Retry);
+        app.MapPost("/api/pools/{pool}/reconcile", (Func<AutoCopyService, string, ReconcileRequest, Task<IResult>>)Reconcile);
         app.MapGet(AdminApi.Targets, async (AutoCopyService node) =>
         {
             var runtime = await node.Runtime;
@@ -234,6 +236,28 @@ public static class AdminEndpoints
         if (Resolve(runtime, pool, volser, out var poolName, out var tape) is { } problem) return problem;
         var answer = await runtime.Pools.Ask<RetryAnswer>(new RetryCopy(poolName, tape), AskTimeout);
         return Ok(new CommandResult(answer.Started, answer.Detail));
+    }
+
+    /// <summary>Day two: the pool against its target pool; copies made due for what differs, unless a dry run.</summary>
+    private static async Task<IResult> Reconcile(AutoCopyService node, string pool, ReconcileRequest request)
+    {
+        var runtime = await node.Runtime;
+        if (!PoolName.TryParse(pool, out var poolName, out _) || !runtime.Settings.AutoCopy.Pools.ContainsKey(poolName))
+            return Error(404, $"no such pool '{Printable.Clip(pool)}'");
+        ReconcileReport report;
+        try
+        {
+            report = await PoolReconciler.Run(runtime.Settings, poolName, runtime.Targets, runtime.Pools, request.DryRun, AskTimeout,
+                CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var target = runtime.Settings.AutoCopy.Pools[poolName].Target;
+            return Error(502, $"cannot list the target pool on {target}: {e.Message}");
+        }
+        return Ok(new ReconcileView(report.Pool.Value, report.Target.Value, report.TargetPool.Value, report.DryRun, report.SourceTapes,
+            report.TargetTapes, report.Missing, report.SizeDiffers, report.OnlyAtTarget, report.Made,
+            report.NotMade.Select(n => new NotMadeView(n.Volser, n.Why)).ToList(), Math.Round(report.Elapsed.TotalSeconds, 3)));
     }
 
     private static IResult? Resolve(NodeRuntime runtime, string pool, string volser, out PoolName poolName, out Volser tape)

@@ -31,6 +31,7 @@ public sealed class EmsIntakeServerTests() : TestKit(Akka.Configuration.Configur
         {
             var dropped = false;
             Receive<RecordMount>(m => { lock (journaled) journaled.Add(m); Sender.Tell(new TapeEventJournaled(m.EventId, false)); });
+            Receive<RecordMountWithdrawn>(w => { lock (journaled) journaled.Add(w); Sender.Tell(new TapeEventJournaled(w.EventId, false)); });
             Receive<RecordDismount>(d =>
             {
                 // Volser NOACK stands for a journal that never answers; DROP01 for a pool being moved to another node,
@@ -220,6 +221,23 @@ public sealed class EmsIntakeServerTests() : TestKit(Akka.Configuration.Configur
             Assert.Contains(_journaled, c => c is RecordDismount { EventId: "e-43" });
             Assert.DoesNotContain(_journaled, c => c.Volser.Value is "GONE01" || c is RecordDismount { EventId: "e-42" });
         }
+    }
+
+    [Fact]
+    public async Task R16_A_mount_request_cancelled_or_rejected_is_journaled_and_one_accepted_or_unknown_is_acknowledged_only()
+    {
+        using var client = new Client(_server.LocalEndpoint);
+        client.Send("649 $ZSVR: 0051 REQUEST CANCELLED FOR VOLUME A00001\n");
+        client.Send("$ZSVR: 0052 REJECTMOUNT A00001 DRIVE NOT READY\n");
+        client.Send("10:00:01 648 $ZSVR: 0050 TAPE A00001 MOUNTED ON $TAPE1\n");
+        client.Send("608 $ZSVR: 0053 TAPE A00001 UNKNOWN, REPLY WITH A DRIVE\n");
+        var replies = new List<System.Text.Json.JsonElement>();
+        for (var i = 0; i < 4; i++) replies.Add(await client.Reply());
+        Assert.All(replies, r => Assert.True(r.TryGetProperty("ack", out _), r.ToString()));
+        Assert.Contains("counted from its request", replies[2].GetProperty("ignored").GetString());
+        Assert.True(replies[3].TryGetProperty("ignored", out _), replies[3].ToString());
+        lock (_journaled)
+            Assert.Equal(["cancelled", "rejected"], _journaled.OfType<RecordMountWithdrawn>().Where(w => w.Volser.Value == "A00001").Select(w => w.Reason));
     }
 
     [Fact]

@@ -28,6 +28,7 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         new CopyCompleted(1, 123456789, new string('f', 64), TimeSpan.FromSeconds(3.5), T),
         new CopyFailed(12, "host key changed", T),
         new RetryRequested(T),
+        new CopyRequested("missing at dr:DRPOOL1", T),
         new FailureReported(T),
         new TapeActivated("A00001"),
         new TapeSettledDown("A00001"),
