@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using Vts.Bench;
 
-// vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…] [--cluster failover,ingest,restart] [--wan links,resume]
+// vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…,9] [--cluster failover,ingest,restart] [--wan links,resume]
 // Whole-system figures against real parts on loopback; see bench/results.md for what each one means.
 var output = "bench/results.md";
 var tapeMiB = 1024;
 var quick = false;
-var only = new HashSet<int> { 1, 2, 3, 4, 5, 6, 7, 8 };
+var only = new HashSet<int> { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
 var clusterParts = ClusterBench.Parts.ToHashSet();
 var wanParts = WanThroughput.Parts.ToHashSet();
 for (var i = 0; i < args.Length; i++)
@@ -56,6 +56,7 @@ try
         events: quick ? 4_000 : 20_000, paced: quick ? 3_000 : 15_000, restartDue: quick ? 1_000 : 10_000, clusterParts));
     await Section(7, () => WanThroughput.Run(report, scratch, quick, wanParts));
     await Section(8, () => BandwidthBench.Run(report, quick));
+    await Section(9, () => ReconcileBench.Run(report, scratch, tapes: quick ? 10_000 : 100_000));
 }
 finally
 {
