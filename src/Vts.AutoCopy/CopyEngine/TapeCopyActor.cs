@@ -490,7 +490,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
     {
         if (_gateAnswered || !(_slotRequested || _holdsSlot)) return;
         if (_holdsSlot) _engine.TransferGate.Tell(new HoldingTransferSlot(_pool.Target, _pool.Name, _volser));
-        else _engine.TransferGate.Tell(new RequestTransferSlot(_pool.Target, _pool.Name, _volser, _state.DueSince ?? Now, _request));
+        else _engine.TransferGate.Tell(new RequestTransferSlot(_pool.Target, _pool.Name, _volser, _state.DueSince ?? Now, _request, _state.Background));
         Timers.StartSingleTimer(GateTimer, new GateAgain(), GateAgainEvery);
     }
 

@@ -42,6 +42,9 @@ public sealed record TapeCopyState
     /// <summary>A dismount arrived while a transfer was running (a repeated EMS line, or one whose mount was never
     /// seen): whatever that transfer ends in, a fresh series follows it, since the tape may have changed.</summary>
     public bool DueAgain { get; init; }
+    /// <summary>The copy owed was made due by a reconcile, not by a dismount: it goes in the transfer gate's background
+    /// lane. A dismount or an operator's retry makes it a copy like any other.</summary>
+    public bool Background { get; init; }
     /// <summary>A failed series whose event-log error is not yet confirmed logged; sent again after any restart.</summary>
     public CopyFailed? UnreportedFailure { get; init; }
 
@@ -99,11 +102,11 @@ public sealed record TapeCopyState
         AttemptCancelled c => this with { Phase = CopyPhase.Due, Attempts = Math.Max(0, c.Attempt - 1) },
         CopyCompleted c => this with
         {
-            Phase = CopyPhase.Idle, Attempts = 0, DueSince = null, NextAttemptAt = null, LastError = null,
+            Phase = CopyPhase.Idle, Attempts = 0, DueSince = null, NextAttemptAt = null, LastError = null, Background = false,
             LastCopy = new LastCopy(c.Size, c.Sha256, c.Duration, c.At),
         },
-        RetryRequested r => this with { Phase = CopyPhase.Due, Attempts = 0, DueSince = r.At, NextAttemptAt = null },
-        CopyRequested r => this with { Phase = CopyPhase.Due, Attempts = 0, DueSince = r.At, NextAttemptAt = null },
+        RetryRequested r => this with { Phase = CopyPhase.Due, Attempts = 0, DueSince = r.At, NextAttemptAt = null, Background = false },
+        CopyRequested r => this with { Phase = CopyPhase.Due, Attempts = 0, DueSince = r.At, NextAttemptAt = null, Background = true },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e, "unknown tape event"),
     };
 
@@ -112,6 +115,7 @@ public sealed record TapeCopyState
         var next = Remember(d.EventId) with { Mounted = null };
         // R2: a read-only mount cannot have changed the tape. R3: an unknown mount might have.
         if (Mounted == MountMode.NoRing) return next;
+        next = next with { Background = false }; // written since: a dismount copy now
         // R6: never a second transfer; the running one finishes first (a mount would have cancelled it).
         if (Phase == CopyPhase.Copying) return next with { DueAgain = true };
         // R6/R7: one due copy of the latest contents, a fresh series; it keeps its place in the queue if it had one.

@@ -14,7 +14,10 @@ namespace Vts.AutoCopy.CopyEngine;
 /// <see cref="TransferSlotQueued"/> when every slot is taken. The same request told again (same <paramref name="Request"/>)
 /// is answered again and changes nothing.</summary>
 /// <param name="Request">numbers the tape actor's requests: a new number from the same actor is a new request.</param>
-public sealed record RequestTransferSlot(TargetName Target, PoolName Pool, Volser Volser, DateTimeOffset DueSince, long Request) : IClusterMessage;
+/// <param name="Background">a copy a reconcile made due: it waits behind every copy a dismount made due, and never takes
+/// the last free slot (see <see cref="TransferGate"/>).</param>
+public sealed record RequestTransferSlot(TargetName Target, PoolName Pool, Volser Volser, DateTimeOffset DueSince, long Request,
+    bool Background = false) : IClusterMessage;
 
 /// <summary>The request waits in the target's queue; the tape watches the gate that said so, and asks again if it dies.</summary>
 public sealed record TransferSlotQueued(TargetName Target) : IClusterMessage;
@@ -76,7 +79,7 @@ public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int Sl
 /// as ever and nothing is granted; a key installed on any node releases them, in order, over the whole cluster.</para></summary>
 public sealed class TransferGate : ReceiveActor, IWithTimers
 {
-    private sealed record Waiting(IActorRef Tape, PoolName Pool, DateTimeOffset DueSince, long Request, long Arrival);
+    private sealed record Waiting(IActorRef Tape, PoolName Pool, DateTimeOffset DueSince, long Request, long Arrival, bool Background);
 
     private sealed record GraceOver : INoSerializationVerificationNeeded;
 
@@ -302,9 +305,10 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
             queue.WaitingByPool[request.Pool] = waiting = [];
             queue.PoolTurns.AddLast(request.Pool);
         }
-        var entry = new Waiting(Sender, request.Pool, request.DueSince, request.Request, _arrivals++);
+        var entry = new Waiting(Sender, request.Pool, request.DueSince, request.Request, _arrivals++, request.Background);
         queue.WaitingTapes[Sender] = request.Pool;
-        var at = waiting.FindIndex(w => (w.DueSince, w.Arrival).CompareTo((entry.DueSince, entry.Arrival)) > 0);
+        // Within a pool: dismount copies first (in dismount order), then a reconcile's.
+        var at = waiting.FindIndex(w => (w.Background, w.DueSince, w.Arrival).CompareTo((entry.Background, entry.DueSince, entry.Arrival)) > 0);
         waiting.Insert(at < 0 ? waiting.Count : at, entry);
         Dispatch(request.Target, queue);
         if (queue.WaitingTapes.ContainsKey(Sender)) Sender.Tell(new TransferSlotQueued(request.Target));
@@ -350,18 +354,22 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         Dispatch(target, queue);
     }
 
+    /// <summary>Grants free slots: pools take turns, each pool's copies in dismount order. A reconcile's copies (the
+    /// background lane) go only when no dismount copy waits, and leave one slot free for the next dismount copy (all
+    /// of them may run when the target has one slot).</summary>
     private void Dispatch(TargetName target, TargetQueue queue)
     {
         var granted = new List<IActorRef>();
-        while (_granting && _licenseState.CopiesAllowed && queue.Running.Count < _slotsPerTarget && queue.PoolTurns.First is { } turn)
+        while (_granting && _licenseState.CopiesAllowed && queue.Running.Count < _slotsPerTarget && NextTurn(queue) is { } turn)
         {
             var pool = turn.Value;
             var waiting = queue.WaitingByPool[pool];
             var next = waiting[0];
+            if (next.Background && queue.Running.Count >= Math.Max(1, _slotsPerTarget - 1)) break;
             waiting.RemoveAt(0);
             queue.WaitingTapes.Remove(next.Tape);
             // The pool that just went moves to the back of the line.
-            queue.PoolTurns.RemoveFirst();
+            queue.PoolTurns.Remove(turn);
             if (waiting.Count == 0) queue.WaitingByPool.Remove(pool);
             else queue.PoolTurns.AddLast(pool);
             queue.Running[next.Tape] = next.Request;
@@ -369,6 +377,14 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         }
         Reshare(target, queue, granted);
         Publish(target, queue);
+    }
+
+    /// <summary>The first pool in line with a dismount copy at its head; else the first in line (its head a reconcile's).</summary>
+    private static LinkedListNode<PoolName>? NextTurn(TargetQueue queue)
+    {
+        for (var turn = queue.PoolTurns.First; turn is not null; turn = turn.Next)
+            if (!queue.WaitingByPool[turn.Value][0].Background) return turn;
+        return queue.PoolTurns.First;
     }
 
     private static void Forget(TargetQueue queue, PoolName pool)

@@ -15,6 +15,18 @@ public sealed class TapeCopyStateTests
     private static TapeCopyState Run(params ITapeEvent[] events) => events.Aggregate(TapeCopyState.Initial, (s, e) => s.Apply(e));
 
     [Fact]
+    public void A_copy_a_reconcile_made_due_is_in_the_background_lane_until_a_dismount_makes_it_a_dismount_copy()
+    {
+        var requested = Run(new CopyRequested("missing at dr:DRPOOL1", T));
+        Assert.Equal((CopyPhase.Due, T, true), (requested.Phase, requested.DueSince!.Value, requested.Background));
+        var written = requested.Apply(new MountRecorded("m", MountMode.Ring, T.AddMinutes(1))).Apply(new DismountRecorded("d", true, T.AddMinutes(2)));
+        Assert.Equal((CopyPhase.Due, false), (written.Phase, written.Background));
+        var readOnly = requested.Apply(new MountRecorded("m", MountMode.NoRing, T.AddMinutes(1))).Apply(new DismountRecorded("d", true, T.AddMinutes(2)));
+        Assert.True(readOnly.Background); // a No Ring mount changed nothing: still the reconcile's copy
+        Assert.False(requested.Apply(new AttemptStarted(1, T)).Apply(new CopyCompleted(1, 10, new string('a', 64), TimeSpan.FromSeconds(1), T)).Background);
+    }
+
+    [Fact]
     public void R6_A_dismount_while_due_keeps_the_tape_its_place_in_the_queue()
     {
         var state = Run(new DismountRecorded("1", false, T), new MountRecorded("2", MountMode.Ring, T.AddMinutes(1)),

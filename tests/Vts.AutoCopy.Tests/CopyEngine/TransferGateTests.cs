@@ -86,6 +86,33 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
     }
 
     [Fact]
+    public void A_reconciles_copies_wait_behind_dismount_copies_and_leave_a_slot_free_for_the_next()
+    {
+        var gate = Sys.ActorOf(TransferGate.Props(2));
+        var dismounted = Tape();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("D00001"), T0.AddSeconds(5), 1), dismounted);
+        dismounted.ExpectMsg<TransferSlotGranted>();
+        // Due earlier than the dismount copies, and still behind them; one slot is in use, so none for it now.
+        var reconciled = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool2, Volser.Parse("R00001"), T0, 1, Background: true), reconciled);
+        reconciled.ExpectMsg<TransferSlotQueued>();
+        var later = Tape();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("D00002"), T0.AddSeconds(9), 1), later);
+        later.ExpectMsg<TransferSlotGranted>();
+        Assert.Equal((2, 1), Settled(gate));
+
+        gate.Tell(new ReleaseTransferSlot(Dr), dismounted);
+        Assert.Equal((1, 1), Settled(gate)); // the last free slot is kept for a dismount copy
+        Assert.False(GrantedSoFar(reconciled), "a reconcile's copy took the last free slot");
+        gate.Tell(new ReleaseTransferSlot(Dr), later);
+        reconciled.FishForMessage(m => m is TransferSlotGranted);
+        // With it running, a dismount copy still finds a slot at once.
+        var next = Tape();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("D00003"), T0.AddSeconds(20), 1), next);
+        next.ExpectMsg<TransferSlotGranted>();
+    }
+
+    [Fact]
     public void R13_A_tape_restarted_while_holding_a_slot_gets_one_again_instead_of_leaking_it()
     {
         var gate = Sys.ActorOf(TransferGate.Props(1));
