@@ -58,4 +58,38 @@ public sealed class ReconcileTests
         Assert.Equal((0, 0, 0), (again.GetProperty("missing").GetArrayLength(), again.GetProperty("sizeDiffers").GetArrayLength(), again.GetProperty("made").GetInt32()));
         Assert.NotEqual(0, (await Ctl("autocopy", "reconcile", "NOPOOL")).ExitCode);
     }
+
+    [Fact]
+    public async Task Copies_a_reconcile_made_due_survive_a_node_killed_before_they_ran()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd);
+        var shas = Enumerable.Range(1, 3).ToDictionary(i => $"K0000{i}", i => TapeFiles.Write(site.Tape("POOL1", $"K0000{i}"), 40_000, seed: i));
+        // The target pool can be listed but not written (a read-only file system): every attempt fails until it is writable.
+        var targetPool = Path.Combine(sshd.VaultRoot, "DRPOOL1");
+        Directory.CreateDirectory(targetPool);
+        await Sshd.Run("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", targetPool);
+        try
+        {
+            await using (var node = NodeProcess.Start(site.ConfigFile))
+            {
+                await node.WaitUntilReady(StartTimeout);
+                var run = (await VtsCtl.Run("--node", node.AdminNode, "--json", "autocopy", "reconcile", "POOL1")).Json;
+                Assert.Equal(3, run.GetProperty("made").GetInt32());
+                await node.Kill();
+            }
+        }
+        finally
+        {
+            await Sshd.Run("umount", "-l", targetPool);
+        }
+        Assert.Equal(3, site.JournalManifests("pool-POOL1").Count(m => m == "pool.activated.v1")); // the pool knows to wake them
+        await using var again = NodeProcess.Start(site.ConfigFile);
+        await again.WaitUntilReady(StartTimeout);
+        foreach (var (volser, sha) in shas)
+        {
+            var copy = Path.Combine(targetPool, volser);
+            await Wait.Until(() => File.Exists(copy) && TapeFiles.Sha256(copy) == sha, TimeSpan.FromSeconds(60), $"{volser} copied after the restart");
+        }
+    }
 }
