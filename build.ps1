@@ -46,6 +46,7 @@ function Install-TestPrerequisites([switch]$Browser) {
     if (-not (Test-Path '/usr/sbin/ip')) { $missing += 'iproute2' } # the emulated WAN link: ip netns, ip link
     if (-not (Test-Path '/usr/bin/pykmip-server')) { $missing += 'python3-pykmip' } # the real KMIP key server (R11)
     if (-not (Get-Command openssl -ErrorAction SilentlyContinue)) { $missing += 'openssl' } # its test certificates
+    if (-not (Test-Path '/usr/bin/chattr')) { $missing += 'e2fsprogs' } # an immutable target folder (permission denied)
     if ($Browser -and -not (Test-Path '/usr/bin/chromium')) { $missing += 'chromium' }
     if ($missing.Count -eq 0) { return }
     Write-Host "installing: $($missing -join ', ')"

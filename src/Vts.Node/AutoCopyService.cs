@@ -94,6 +94,7 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         var engine = new CopyEngineContext(settings.NodeName, settings.VaultRoot, settings.AutoCopy, transport, gate, eventLog)
         {
             Started = started.Task,
+            Listing = transport,
         };
         var pools = await PoolSharding.StartAsync(system, engine);
         // Every pool placed and recovered before the EMS port opens, wherever it lives: the first events are then

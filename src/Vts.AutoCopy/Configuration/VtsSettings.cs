@@ -67,7 +67,12 @@ public sealed record AutoCopySettings(
     RetrySettings Retry,
     int MaxConcurrentTransfers,
     ImmutableDictionary<TargetName, TargetSettings> Targets,
-    ImmutableDictionary<PoolName, PoolSettings> Pools);
+    ImmutableDictionary<PoolName, PoolSettings> Pools)
+{
+    /// <summary>How often each pool is reconciled with its target pool by itself (<c>vts.autocopy.audit.interval</c>);
+    /// null: never.</summary>
+    public TimeSpan? AuditInterval { get; init; }
+}
 
 /// <summary>Everything under <c>vts { }</c>, read once at start and validated there.</summary>
 public sealed record VtsSettings(
@@ -134,7 +139,8 @@ public sealed record VtsSettings(
         ("ems", ["listen", "idle-timeout", "ack-timeout", "allow"]),
         ("admin", ["listen", "token"]),
         ("journal", ["provider", "connection-string"]),
-        ("autocopy", ["retry", "max-concurrent-transfers", "targets", "pools"]),
+        ("autocopy", ["retry", "max-concurrent-transfers", "targets", "pools", "audit"]),
+        ("autocopy.audit", ["interval"]),
         ("autocopy.retry", ["interval", "max-attempts"]),
         ("license", ["key", "evaluation"]),
         ("securevts", ["enabled", "key-servers"]),
@@ -273,7 +279,12 @@ public sealed record VtsSettings(
             pools[pool] = new PoolSettings(pool, target, targetPool);
         }
 
-        return new AutoCopySettings(retry, maxConcurrent, targets.ToImmutable(), pools.ToImmutable());
+        return new AutoCopySettings(retry, maxConcurrent, targets.ToImmutable(), pools.ToImmutable())
+        {
+            AuditInterval = autocopy.HasPath("audit.interval") && autocopy.GetString("audit.interval") is "off"
+                ? null
+                : Duration(autocopy, "audit.interval", "vts.autocopy.audit.interval", TimeSpan.FromHours(24)),
+        };
     }
 
     private static TargetSettings ReadTarget(string name, Config block)

@@ -20,4 +20,7 @@ public sealed record CopyEngineContext(
     /// <summary>Completes once the node takes EMS events. Pools wake their busy tapes only then: thousands of tape
     /// recoveries would otherwise queue the recoveries of the pools still starting, and with them the EMS port.</summary>
     public Task Started { get; init; } = Task.CompletedTask;
+
+    /// <summary>Lists target pools for the periodic audit; none: pools are never audited (tests of the engine alone).</summary>
+    public Reconcile.ITargetListing? Listing { get; init; }
 }

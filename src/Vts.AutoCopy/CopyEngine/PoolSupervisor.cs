@@ -3,6 +3,9 @@ using Akka.Event;
 using Akka.Persistence;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Observability;
+using Vts.AutoCopy.Reconcile;
 
 namespace Vts.AutoCopy.CopyEngine;
 
@@ -32,6 +35,15 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     }
 
     private sealed record HandOffOverdue : INoSerializationVerificationNeeded;
+
+    private sealed record AuditDue : INoSerializationVerificationNeeded;
+
+    private sealed record AuditDone(ReconcileReport Report) : INoSerializationVerificationNeeded;
+
+    private sealed record AuditFailed(string Cause) : INoSerializationVerificationNeeded;
+
+    /// <summary>An audit's copy requests come back to this pool: answered within this, or left for the next audit.</summary>
+    private static readonly TimeSpan AuditAskTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>A transfer that does not stop when cancelled must not hold its pool (and every event for it) for
     /// sharding's whole hand-off timeout; the new owner runs the tape's attempt again after this.</summary>
@@ -106,7 +118,18 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         Command<TapeCopyActor.TapeSettled>(OnTapeSettled);
         Command<TapeCopyActor.TapeStays>(OnTapeStays);
         Command<Terminated>(OnTerminated);
-        Command<StartWaking>(_ => WakeSome());
+        Command<StartWaking>(_ =>
+        {
+            WakeSome();
+            StartAudits();
+        });
+        Command<AuditDue>(_ => Audit());
+        Command<AuditDone>(done => Audited(done.Report));
+        Command<AuditFailed>(failed =>
+        {
+            _auditing = false;
+            Tell(Severity.Warning, MessageIds.AuditFailed, $"audit of pool {_pool.Name} against {_pool.Target}:{_pool.TargetPool} failed: {failed.Cause}");
+        });
         Command<WakeTape>(w =>
         {
             if (_active.Contains(w.Volser) && !_tapes.ContainsKey(w.Volser) && !_handingOff) StartTape(w.Volser);
@@ -116,6 +139,46 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     }
 
     private bool _handingOff;
+    private bool _auditing;
+    private bool _auditsStarted;
+
+    /// <summary>Each pool audits itself every <c>audit.interval</c>, the first time at a point of the interval its name
+    /// decides: the pools of a site are spread over the interval, not listed all at once, and the same on every node.</summary>
+    private void StartAudits()
+    {
+        if (_auditsStarted || _engine.AutoCopy.AuditInterval is not { } every || _engine.Listing is null) return;
+        _auditsStarted = true;
+        var spread = (uint)_pool.Name.Value.Aggregate(17, (h, c) => unchecked(h * 31 + c)) % (ulong)every.Ticks;
+        Timers.StartPeriodicTimer("audit", new AuditDue(), TimeSpan.FromTicks((long)spread), every);
+    }
+
+    /// <summary>The pool against its target pool, as `vtsctl autocopy reconcile` does it: what differs is made due (its
+    /// copy requests come back to this pool), and said in the event log and the metrics.</summary>
+    private void Audit()
+    {
+        if (_auditing || _handingOff || _engine.Listing is null) return;
+        _auditing = true;
+        PoolReconciler.Run(_engine.VaultRoot, _engine.AutoCopy, _pool.Name, _engine.Listing, Self, dryRun: false, AuditAskTimeout,
+                CancellationToken.None)
+            .PipeTo(Self, success: report => new AuditDone(report), failure: e => new AuditFailed(e.Message));
+    }
+
+    private void Audited(ReconcileReport report)
+    {
+        _auditing = false;
+        var drift = report.Missing.Count + report.SizeDiffers.Count;
+        AutoCopyMetrics.AuditDrift.WithLabels(_pool.Name.Value).Set(drift);
+        AutoCopyMetrics.AuditLast.WithLabels(_pool.Name.Value).Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+        _log.Info("pool {0}: audited in {1:F1} s: {2} missing at the target, {3} of another size, {4} only there, {5} copies made due",
+            _pool.Name, report.Elapsed.TotalSeconds, report.Missing.Count, report.SizeDiffers.Count, report.OnlyAtTarget.Count, report.Made);
+        if (drift > 0)
+            Tell(Severity.Warning, MessageIds.AuditFoundDrift,
+                $"audit of pool {_pool.Name} against {report.Target}:{report.TargetPool}: {report.Missing.Count} missing there, " +
+                $"{report.SizeDiffers.Count} of another size, {report.OnlyAtTarget.Count} only there (kept); {report.Made} copies made due");
+    }
+
+    private void Tell(Severity severity, int messageId, string text) =>
+        _engine.EventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, severity, messageId, _engine.NodeName, _pool.Name.Value, null, text));
 
     private void OnHandOff()
     {

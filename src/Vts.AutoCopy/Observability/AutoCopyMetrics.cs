@@ -26,6 +26,12 @@ public static class AutoCopyMetrics
             Buckets = Histogram.ExponentialBuckets(0.01, 2, 16),
         });
 
+    public static readonly Gauge AuditDrift = Metrics.CreateGauge(
+        "vts_audit_drift_tapes", "Tapes the pool's last audit found missing at the target or of another size there.", "pool");
+
+    public static readonly Gauge AuditLast = Metrics.CreateGauge(
+        "vts_audit_last_timestamp_seconds", "When the pool's last audit ended (Unix time).", "pool");
+
     public static readonly Gauge TransfersInFlight = Metrics.CreateGauge(
         "vts_transfers_in_flight", "Transfers running now.", "target");
 

@@ -36,13 +36,14 @@ public static class PoolReconciler
     /// <summary>How many copies are asked for at once (each is a journal write on the tape's owner).</summary>
     private const int InFlight = 64;
 
-    public static async Task<ReconcileReport> Run(VtsSettings settings, PoolName pool, ITargetListing listing, IActorRef pools,
-        bool dryRun, TimeSpan askTimeout, CancellationToken cancellation)
+    /// <param name="pools">takes <see cref="RequestCopy"/>: the pools' shard region, or the pool's own supervisor.</param>
+    public static async Task<ReconcileReport> Run(string vaultRoot, AutoCopySettings autoCopy, PoolName pool, ITargetListing listing,
+        IActorRef pools, bool dryRun, TimeSpan askTimeout, CancellationToken cancellation)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var poolSettings = settings.AutoCopy.Pools[pool];
-        var target = settings.AutoCopy.Targets[poolSettings.Target];
-        var source = SourceTapes(Path.Combine(settings.VaultRoot, pool.Value));
+        var poolSettings = autoCopy.Pools[pool];
+        var target = autoCopy.Targets[poolSettings.Target];
+        var source = SourceTapes(Path.Combine(vaultRoot, pool.Value));
         var there = (await listing.ListPool(target, poolSettings.TargetPool, cancellation))
             .Where(f => Volser.TryParse(f.Name, out _, out _))
             .ToDictionary(f => f.Name, f => f.Size, StringComparer.Ordinal);

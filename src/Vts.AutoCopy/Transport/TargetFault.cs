@@ -7,8 +7,8 @@ namespace Vts.AutoCopy.Transport;
 /// <summary>Why a write at the target failed, in the target's terms. SFTP version 3 (OpenSSH's) has no status for a
 /// full disk or a read-only file system: both come back as "Failure", and a command channel whose writer died says
 /// only that the channel closed. So after a failed attempt the target's file system is asked directly
-/// (statvfs@openssh.com on the pool folder): read-only, no space for the tape, no free inodes, or a folder that is not
-/// there. Only on failure: a copy that works costs nothing.</summary>
+/// (statvfs@openssh.com on the pool folder): read-only, no space for the tape, no free inodes, a folder that is not
+/// there, or one the user may not write (a probe file tried there). Only on failure: a copy that works costs nothing.</summary>
 internal static class TargetFault
 {
     /// <summary>The cause to report for <paramref name="fault"/>: what the file system shows, followed by what the
@@ -17,7 +17,9 @@ internal static class TargetFault
         CancellationToken cancellation)
     {
         var seen = $"transfer to {target.Name} failed: {fault.Message}";
-        if (fault is SftpPermissionDeniedException || fault.Message.Contains("Permission denied", StringComparison.OrdinalIgnoreCase))
+        // EACCES and EPERM: SFTP's own status, or the receiver's strerror.
+        if (fault is SftpPermissionDeniedException || fault.Message.Contains("Permission denied", StringComparison.OrdinalIgnoreCase)
+            || fault.Message.Contains("Operation not permitted", StringComparison.OrdinalIgnoreCase))
             return $"permission denied at the target: {target.User}@{target.Name} may not write in {poolDir} ({seen})";
         try
         {
@@ -47,6 +49,18 @@ internal static class TargetFault
         if (free < length)
             return $"no space left at the target: {folder} on {target.Name} has {Bytes(free)} free, the tape is {Bytes(length)}";
         if (status.TotalNodes > 0 && status.AvailableNodes == 0) return $"no free inodes left in {folder} on {target.Name}";
+        // A folder the user may not write (its modes, an immutable flag, an SELinux label): a file tried there says so.
+        // The writer that died first (cat behind a shell) took its words with it.
+        var probe = $"{folder.TrimEnd('/')}/.autocopy.probe.{Guid.NewGuid():N}";
+        try
+        {
+            await using (await sftp.OpenAsync(probe, FileMode.CreateNew, FileAccess.Write, cancellation)) { }
+            await sftp.DeleteFileAsync(probe, cancellation);
+        }
+        catch (SftpPermissionDeniedException)
+        {
+            return $"permission denied at the target: {target.User}@{target.Name} may not write in {folder}";
+        }
         return null;
     }
 

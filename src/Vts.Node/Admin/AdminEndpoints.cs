@@ -247,8 +247,8 @@ public static class AdminEndpoints
         ReconcileReport report;
         try
         {
-            report = await PoolReconciler.Run(runtime.Settings, poolName, runtime.Targets, runtime.Pools, request.DryRun, AskTimeout,
-                CancellationToken.None);
+            report = await PoolReconciler.Run(runtime.Settings.VaultRoot, runtime.Settings.AutoCopy, poolName, runtime.Targets, runtime.Pools,
+                request.DryRun, AskTimeout, CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

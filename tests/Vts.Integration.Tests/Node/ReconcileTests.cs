@@ -60,6 +60,27 @@ public sealed class ReconcileTests
     }
 
     [Fact]
+    public async Task A_pools_audit_finds_a_copy_lost_at_the_target_says_so_and_copies_it_again()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd, extra: "autocopy.audit.interval = 2s");
+        var sha = TapeFiles.Write(site.Tape("POOL1", "A00001"), 60_000, seed: 7);
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+        var copy = Path.Combine(sshd.VaultRoot, "DRPOOL1", "A00001");
+        Assert.True((await ems.Send(EmsClient.Dismount("a-1", "POOL1", "A00001"))).TryGetProperty("ack", out _));
+        await Wait.Until(() => File.Exists(copy), TimeSpan.FromSeconds(60), "the dismount's copy");
+
+        File.Delete(copy); // an operator's rm at the disaster-recovery site
+        await Wait.Until(() => File.Exists(copy) && TapeFiles.Sha256(copy) == sha, TimeSpan.FromSeconds(60), "the copy made again by an audit");
+        await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|424022|") && l.Contains("1 missing there") && l.Contains("1 copies made due")),
+            TimeSpan.FromSeconds(30), "the audit's warning");
+        Assert.Contains("tape.copy-requested.v1", site.JournalManifests("tape-POOL1-A00001"));
+        var metrics = await new HttpClient().GetStringAsync($"{node.AdminUrl}/metrics");
+        Assert.Contains("vts_audit_last_timestamp_seconds{pool=\"POOL1\"}", metrics);
+    }
+
+    [Fact]
     public async Task Copies_a_reconcile_made_due_survive_a_node_killed_before_they_ran()
     {
         await using var sshd = await Sshd.Create();

@@ -68,6 +68,29 @@ public sealed class TargetFaultTests : IAsyncLifetime
         Assert.StartsWith($"{PoolFolder} on dr is on a read-only file system (transfer to dr failed: ", failed.Cause);
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public async Task A_target_pool_folder_the_targets_user_may_not_write_is_named_so(long size, bool python)
+    {
+        // The tests' target user is root, whom file modes do not stop: an immutable folder (chattr +i, on the vault's
+        // own file system, not the tmpfs) refuses even root, with EPERM, as a folder of another owner refuses a user.
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "P00001"), size);
+        var folder = Path.Combine(_sshd.VaultRoot, "DRPOOL2");
+        Directory.CreateDirectory(folder);
+        await Sshd.Run("chattr", "+i", folder);
+        try
+        {
+            var request = Request("P00001") with { TargetPool = PoolName.Parse("DRPOOL2") };
+            var transport = python ? new SftpTapeTransport() : new SftpTapeTransport(python: null);
+            var failed = Assert.IsType<TransferOutcome.Failed>(await transport.CopyAsync(request, CancellationToken.None));
+            Assert.StartsWith($"permission denied at the target: {_sshd.User}@dr may not write in {folder} (transfer to dr failed: ", failed.Cause);
+        }
+        finally
+        {
+            await Sshd.Run("chattr", "-i", folder);
+        }
+    }
+
     [Fact]
     public async Task A_vault_root_missing_at_the_target_is_named()
     {
