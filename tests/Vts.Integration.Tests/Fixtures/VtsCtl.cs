@@ -28,5 +28,13 @@ public static class VtsCtl
         return new Result(p.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>Copies a pool owes (due, copying, waiting to retry), as `vtsctl autocopy pools` counts them.</summary>
+    public static async Task<int> Owed(string adminNode, string pool)
+    {
+        var pools = (await Run("--node", adminNode, "--json", "autocopy", "pools")).Json;
+        var counts = pools.EnumerateArray().Single(p => p.GetProperty("pool").GetString() == pool).GetProperty("counts");
+        return counts.GetProperty("due").GetInt32() + counts.GetProperty("copying").GetInt32() + counts.GetProperty("waiting-to-retry").GetInt32();
+    }
+
     private static string Dll => NodeProcess.Built("Vts.Ctl", "vtsctl.dll");
 }

@@ -72,13 +72,7 @@ public sealed class JournalDamageTests(ITestOutputHelper output)
         Restore();
         await using var again = NodeProcess.Start(site.ConfigFile);
         await again.WaitUntilReady(StartTimeout);
-        await Wait.Until(async () =>
-        {
-            var pools = (await Fixtures.VtsCtl.Run("--node", again.AdminNode, "--json", "autocopy", "pools")).Json;
-            var pool1 = pools.EnumerateArray().Single(p => p.GetProperty("pool").GetString() == "POOL1");
-            var counts = pool1.GetProperty("counts");
-            return counts.GetProperty("due").GetInt32() + counts.GetProperty("copying").GetInt32() + counts.GetProperty("waiting-to-retry").GetInt32() == owed;
-        }, TimeSpan.FromSeconds(60), "every copy still owed");
+        await Wait.Until(async () => await Fixtures.VtsCtl.Owed(again.AdminNode, "POOL1") == owed, TimeSpan.FromSeconds(60), "every copy still owed");
         Directory.Delete(pristine, true);
     }
 }

@@ -87,7 +87,7 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
             await Sshd.Run("chmod", "a+r", Path.Combine(Vault, "POOL1", volser));
             Assert.Equal($"u-{i}", (await ems.Send(EmsClient.Dismount($"u-{i}", "POOL1", volser))).GetProperty("ack").GetString());
         }
-        await Wait.Until(async () => await Owed(node) == 3, TimeSpan.FromSeconds(60), "three copies owed before the upgrade");
+        await Wait.Until(async () => await VtsCtl.Owed(node.AdminNode, "POOL1") == 3, TimeSpan.FromSeconds(60), "three copies owed before the upgrade");
         ems.Dispose();
 
         // The upgrade, as systemd would see it: the node stopped with SIGTERM (KillSignal), the package replaced, the
@@ -99,7 +99,7 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Contains($"127.0.0.1:{emsPort}", await File.ReadAllTextAsync(Config)); // the site's edits kept
         node = await StartAsTheUnitSays();
         await node.WaitUntilReady(StartTimeout);
-        Assert.Equal(3, await Owed(node));
+        Assert.Equal(3, await VtsCtl.Owed(node.AdminNode, "POOL1"));
         await _sshd.Start(); // the next attempts (every 3 s here) find it
         foreach (var (volser, sha) in owed)
             await Wait.Until(() => AtTarget(volser) == sha, TimeSpan.FromSeconds(90), $"{volser}, owed over the upgrade, copied");
@@ -161,13 +161,6 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
         return NodeProcess.StartCommand("setpriv",
             ["--reuid", user, "--regid", group, "--init-groups", "--", .. command], Key("WorkingDirectory"),
             new Dictionary<string, string> { ["HOME"] = home, ["USER"] = user, ["LOGNAME"] = user });
-    }
-
-    private async Task<int> Owed(NodeProcess node)
-    {
-        var pools = (await VtsCtl.Run("--node", node.AdminNode, "--json", "autocopy", "pools")).Json;
-        var counts = pools.EnumerateArray().Single(p => p.GetProperty("pool").GetString() == "POOL1").GetProperty("counts");
-        return counts.GetProperty("due").GetInt32() + counts.GetProperty("copying").GetInt32() + counts.GetProperty("waiting-to-retry").GetInt32();
     }
 
     private string? AtTarget(string volser)
