@@ -13,7 +13,7 @@ public static class AdminApi
     public const string ClusterDown = "/api/cluster/down";        // POST AddressRequest → CommandResult
     public const string Actors = "/api/actors";                   // GET  → ActorTree
     public const string Pools = "/api/pools";                     // GET  → PoolView[]
-    public static string PoolReconcile(string pool) => $"/api/pools/{pool}/reconcile";     // POST ReconcileRequest → ReconcileView
+    public static string PoolReconcile(string pool) => $"/api/pools/{pool}/reconcile";     // POST ReconcileRequest → ReconcileAnswerView (start); GET → ReconcileView; DELETE → ReconcileAnswerView (cancel)
     public const string Tapes = "/api/tapes";                     // GET  ?pool=P&state=S → TapeView[]
     public static string Tape(string pool, string volser) => $"/api/tapes/{pool}/{volser}";               // GET → TapeView
     public static string TapeRetry(string pool, string volser) => $"/api/tapes/{pool}/{volser}/retry";    // POST → CommandResult
@@ -40,16 +40,31 @@ public sealed record ApiError(string Error);
 public sealed record CommandResult(bool Ok, string Message);
 
 /// <param name="DryRun">report the differences only; make no copy due.</param>
-public sealed record ReconcileRequest(bool DryRun);
+/// <param name="VerifyContent">compare the SHA-256 of tapes of the same size too (the target hashes in place).</param>
+public sealed record ReconcileRequest(bool DryRun, bool VerifyContent = false);
 
-/// <summary>A pool compared with its target pool (sizes, from one listing of each side).</summary>
+/// <summary>A reconcile of a pool with its target pool: running (progress so far) or ended (its report). Lists hold the
+/// first 500 volsers of each kind; the counts are whole.</summary>
+/// <param name="Trigger">"operator" or "audit".</param>
+/// <param name="State">"running", "finished", "cancelled" or "failed" (<paramref name="Detail"/> says why).</param>
+/// <param name="Checked">volsers compared so far, of <paramref name="Total"/> on both sides (0 until both are listed).</param>
 /// <param name="Missing">at the source, not at the target.</param>
 /// <param name="SizeDiffers">at both, of another size at the target.</param>
+/// <param name="ContentDiffers">at both and of the same size, another SHA-256 at the target (content verified only).</param>
 /// <param name="OnlyAtTarget">at the target, not at the source: reported, never deleted.</param>
 /// <param name="Made">copies made due (0 in a dry run).</param>
-public sealed record ReconcileView(string Pool, string Target, string TargetPool, bool DryRun, int SourceTapes, int TargetTapes,
-    IReadOnlyList<string> Missing, IReadOnlyList<string> SizeDiffers, IReadOnlyList<string> OnlyAtTarget, int Made,
-    IReadOnlyList<NotMadeView> NotMade, double Seconds);
+public sealed record ReconcileView(string Pool, string Target, string TargetPool, string Id, string Trigger, string State, string? Detail,
+    bool DryRun, bool VerifyContent, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, int Checked, int Total, int SourceTapes,
+    int TargetTapes, int MissingCount, int SizeDiffersCount, int ContentDiffersCount, int OnlyAtTargetCount, int Made, int NotMadeCount,
+    IReadOnlyList<string> Missing, IReadOnlyList<string> SizeDiffers, IReadOnlyList<string> ContentDiffers,
+    IReadOnlyList<string> OnlyAtTarget, IReadOnlyList<NotMadeView> NotMade, double Seconds)
+{
+    [JsonIgnore] public bool IsRunning => State == "running";
+}
+
+/// <param name="Ok">the reconcile was started (or cancelled); else <paramref name="Message"/> says why not.</param>
+/// <param name="Reconcile">the reconcile concerned: the one started or cancelled, or the one running.</param>
+public sealed record ReconcileAnswerView(bool Ok, string Message, ReconcileView? Reconcile);
 
 public sealed record NotMadeView(string Volser, string Why);
 
@@ -77,8 +92,11 @@ public static class CopyStates
 /// <param name="Mounted">tapes mounted now, whatever their copy state.</param>
 /// <param name="Node">the node that owns the pool now (its vts.node-name).</param>
 /// <param name="Held">why the pool's due copies do not start (R12: no valid license); null while they may.</param>
+/// <param name="Reconcile">the pool's running reconcile, or else its last (counts only); null if none has run.</param>
+/// <param name="LastAudit">the pool's last periodic audit (counts only); null if none has ended.</param>
 public sealed record PoolView(string Pool, string Node, string Target, string TargetPool, IReadOnlyDictionary<string, int> Counts, int Mounted,
-    string? Held = null);
+    string? Held = null,
+    ReconcileView? Reconcile = null, ReconcileView? LastAudit = null);
 
 public sealed record LastCopyView(long Size, string Sha256, double DurationSeconds, double MiBPerSecond, DateTimeOffset At);
 

@@ -72,6 +72,9 @@ public sealed record AutoCopySettings(
     /// <summary>How often each pool is reconciled with its target pool by itself (<c>vts.autocopy.audit.interval</c>);
     /// null: never.</summary>
     public TimeSpan? AuditInterval { get; init; }
+
+    /// <summary>Audits also compare content: the target hashes its copies in place (<c>vts.autocopy.audit.verify-content</c>).</summary>
+    public bool AuditVerifiesContent { get; init; }
 }
 
 /// <summary>Everything under <c>vts { }</c>, read once at start and validated there.</summary>
@@ -140,7 +143,7 @@ public sealed record VtsSettings(
         ("admin", ["listen", "token"]),
         ("journal", ["provider", "connection-string"]),
         ("autocopy", ["retry", "max-concurrent-transfers", "targets", "pools", "audit"]),
-        ("autocopy.audit", ["interval"]),
+        ("autocopy.audit", ["interval", "verify-content"]),
         ("autocopy.retry", ["interval", "max-attempts"]),
         ("license", ["key", "evaluation"]),
         ("securevts", ["enabled", "key-servers"]),
@@ -284,6 +287,8 @@ public sealed record VtsSettings(
             AuditInterval = autocopy.HasPath("audit.interval") && autocopy.GetString("audit.interval") is "off"
                 ? null
                 : Duration(autocopy, "audit.interval", "vts.autocopy.audit.interval", TimeSpan.FromHours(24)),
+            AuditVerifiesContent = autocopy.HasPath("audit.verify-content")
+                                   && Switch(autocopy, "audit.verify-content", "vts.autocopy.audit.verify-content"),
         };
     }
 

@@ -50,4 +50,7 @@ public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState Stat
 public sealed record GetPoolSummary(PoolName Pool) : IPoolCommand;
 
 /// <param name="Node">the node the pool runs on now.</param>
-public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary<string, TapeCopyState> BusyTapes) : IClusterMessage;
+/// <param name="Reconcile">the running reconcile, or else the last (counts only).</param>
+/// <param name="LastAudit">the last periodic audit that ended (counts only).</param>
+public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary<string, TapeCopyState> BusyTapes,
+    Reconcile.ReconcileRun? Reconcile = null, Reconcile.ReconcileRun? LastAudit = null) : IClusterMessage;

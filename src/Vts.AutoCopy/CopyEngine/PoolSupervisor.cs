@@ -36,15 +36,6 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
 
     private sealed record HandOffOverdue : INoSerializationVerificationNeeded;
 
-    private sealed record AuditDue : INoSerializationVerificationNeeded;
-
-    private sealed record AuditDone(ReconcileReport Report) : INoSerializationVerificationNeeded;
-
-    private sealed record AuditFailed(string Cause) : INoSerializationVerificationNeeded;
-
-    /// <summary>An audit's copy requests come back to this pool: answered within this, or left for the next audit.</summary>
-    private static readonly TimeSpan AuditAskTimeout = TimeSpan.FromSeconds(30);
-
     /// <summary>A transfer that does not stop when cancelled must not hold its pool (and every event for it) for
     /// sharding's whole hand-off timeout; the new owner runs the tape's attempt again after this.</summary>
     private static readonly TimeSpan HandOffAtMost = TimeSpan.FromSeconds(20);
@@ -70,6 +61,9 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     /// <summary>Busy tapes still to be woken after recovery, and those woken but not yet recovered.</summary>
     private readonly Queue<string> _toWake = new();
     private readonly HashSet<string> _waking = [];
+    /// <summary>Runs the pool's reconciles and audits; moves with the pool.</summary>
+    private readonly IActorRef _reconcile;
+    private PoolReconcileActor.ReconcileChanged _reconciled = new(null, null);
 
     public static string PersistenceIdFor(PoolName pool) => $"pool-{pool}";
 
@@ -85,6 +79,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         _pool = pool;
         _engine = engine;
         PersistenceId = PersistenceIdFor(pool.Name);
+        _reconcile = Context.ActorOf(PoolReconcileActor.Props(pool, engine), "reconcile");
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -108,7 +103,11 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         });
         Command<ITapeCommand>(command => Deliver(command, Sender));
         Command<GetPoolSummary>(_ => Sender.Tell(new PoolSummary(_pool.Name, _engine.NodeName,
-            _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled).ToDictionary())));
+            _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled).ToDictionary(), _reconciled.Latest, _reconciled.LastAudit)));
+        Command<StartReconcile>(ToReconcile);
+        Command<GetReconcile>(ToReconcile);
+        Command<CancelReconcile>(ToReconcile);
+        Command<PoolReconcileActor.ReconcileChanged>(changed => _reconciled = changed);
         Command<TapeCopyActor.TapeStateChanged>(changed =>
         {
             if (!_tapes.TryGetValue(changed.Volser.Value, out var tape) || !tape.Equals(Sender)) return;
@@ -123,13 +122,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
             WakeSome();
             StartAudits();
         });
-        Command<AuditDue>(_ => Audit());
-        Command<AuditDone>(done => Audited(done.Report));
-        Command<AuditFailed>(failed =>
-        {
-            _auditing = false;
-            Tell(Severity.Warning, MessageIds.AuditFailed, $"audit of pool {_pool.Name} against {_pool.Target}:{_pool.TargetPool} failed: {failed.Cause}");
-        });
+        Command<PoolReconcileActor.AuditDue>(ToReconcile);
         Command<WakeTape>(w =>
         {
             if (_active.Contains(w.Volser) && !_tapes.ContainsKey(w.Volser) && !_handingOff) StartTape(w.Volser);
@@ -139,8 +132,13 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     }
 
     private bool _handingOff;
-    private bool _auditing;
     private bool _auditsStarted;
+
+    /// <summary>Reconciles are the child's; nothing new starts while the pool is handed over (its sender asks the next owner).</summary>
+    private void ToReconcile(object command)
+    {
+        if (!_handingOff) _reconcile.Forward(command);
+    }
 
     /// <summary>Each pool audits itself every <c>audit.interval</c>, the first time at a point of the interval its name
     /// decides: the pools of a site are spread over the interval, not listed all at once, and the same on every node.</summary>
@@ -149,36 +147,8 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         if (_auditsStarted || _engine.AutoCopy.AuditInterval is not { } every || _engine.Listing is null) return;
         _auditsStarted = true;
         var spread = (uint)_pool.Name.Value.Aggregate(17, (h, c) => unchecked(h * 31 + c)) % (ulong)every.Ticks;
-        Timers.StartPeriodicTimer("audit", new AuditDue(), TimeSpan.FromTicks((long)spread), every);
+        Timers.StartPeriodicTimer("audit", new PoolReconcileActor.AuditDue(), TimeSpan.FromTicks((long)spread), every);
     }
-
-    /// <summary>The pool against its target pool, as `vtsctl autocopy reconcile` does it: what differs is made due (its
-    /// copy requests come back to this pool), and said in the event log and the metrics.</summary>
-    private void Audit()
-    {
-        if (_auditing || _handingOff || _engine.Listing is null) return;
-        _auditing = true;
-        PoolReconciler.Run(_engine.VaultRoot, _engine.AutoCopy, _pool.Name, _engine.Listing, Self, dryRun: false, AuditAskTimeout,
-                CancellationToken.None)
-            .PipeTo(Self, success: report => new AuditDone(report), failure: e => new AuditFailed(e.Message));
-    }
-
-    private void Audited(ReconcileReport report)
-    {
-        _auditing = false;
-        var drift = report.Missing.Count + report.SizeDiffers.Count;
-        AutoCopyMetrics.AuditDrift.WithLabels(_pool.Name.Value).Set(drift);
-        AutoCopyMetrics.AuditLast.WithLabels(_pool.Name.Value).Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
-        _log.Info("pool {0}: audited in {1:F1} s: {2} missing at the target, {3} of another size, {4} only there, {5} copies made due",
-            _pool.Name, report.Elapsed.TotalSeconds, report.Missing.Count, report.SizeDiffers.Count, report.OnlyAtTarget.Count, report.Made);
-        if (drift > 0)
-            Tell(Severity.Warning, MessageIds.AuditFoundDrift,
-                $"audit of pool {_pool.Name} against {report.Target}:{report.TargetPool}: {report.Missing.Count} missing there, " +
-                $"{report.SizeDiffers.Count} of another size, {report.OnlyAtTarget.Count} only there (kept); {report.Made} copies made due");
-    }
-
-    private void Tell(Severity severity, int messageId, string text) =>
-        _engine.EventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, severity, messageId, _engine.NodeName, _pool.Name.Value, null, text));
 
     private void OnHandOff()
     {

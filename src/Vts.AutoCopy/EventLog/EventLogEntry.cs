@@ -53,6 +53,7 @@ public static class MessageIds
     public const int CopyRequestedByReconcile = 224021;
     public const int AuditFoundDrift = 424022;
     public const int AuditFailed = 424023;
+    public const int ReconcileEnded = 224024;
 
     /// <summary>R11's causes, each its own id in place of <see cref="AttemptFailed"/>; null for any other failure.</summary>
     public static int? ForSecureVts(FailureKind kind) => kind switch

@@ -8,6 +8,7 @@ using Vts.AutoCopy.Cluster;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.EventLog;
 using Vts.AutoCopy.Licensing;
+using Vts.AutoCopy.Reconcile;
 
 namespace Vts.AutoCopy.Serialization;
 
@@ -33,6 +34,8 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
             "Vts.AutoCopy.CopyEngine.ThrottleChanged, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Licensing.SiteEstablished, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Licensing.LicenseInstalled, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.Reconcile.IReconcileEvent, Vts.AutoCopy" = vts
+            "Vts.AutoCopy.Reconcile.ReconcileSnapshot, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Serialization.IClusterMessage, Vts.AutoCopy" = vts
           }
           serialization-identifiers { "Vts.AutoCopy.Serialization.VtsSerializer, Vts.AutoCopy" = 7400 }
@@ -60,6 +63,10 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["eventlog.snapshot.v1"] = typeof(EventLogSnapshot),
         ["license.site.v1"] = typeof(SiteEstablished),
         ["license.installed.v1"] = typeof(LicenseInstalled),
+        ["reconcile.started.v1"] = typeof(ReconcileStarted),
+        ["reconcile.checked.v1"] = typeof(ReconcileChecked),
+        ["reconcile.ended.v1"] = typeof(ReconcileEnded),
+        ["reconcile.snapshot.v1"] = typeof(ReconcileSnapshot),
         // Messages between nodes (IClusterMessage): never journaled, but two nodes of different builds may meet
         // during a rolling upgrade, so they are versioned the same way.
         ["msg.mount.v1"] = typeof(RecordMount),
@@ -95,6 +102,10 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["msg.license-install-answer.v1"] = typeof(LicenseInstallAnswer),
         ["msg.license?.v1"] = typeof(GetLicense),
         ["msg.license.v1"] = typeof(LicenseState),
+        ["msg.reconcile-start.v1"] = typeof(StartReconcile),
+        ["msg.reconcile?.v1"] = typeof(GetReconcile),
+        ["msg.reconcile-cancel.v1"] = typeof(CancelReconcile),
+        ["msg.reconcile.v1"] = typeof(ReconcileAnswer),
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<Type, string> ManifestOf =

@@ -471,6 +471,27 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
     }
 
+    /// <summary>Reconcile's content check: the target hashes the pool's files in place, a batch at a time in one process
+    /// (a core of the target's at most); only the names and the hashes cross the link.</summary>
+    public async Task<IReadOnlyList<string?>> HashInPlace(TargetSettings target, PoolName targetPool, IReadOnlyList<string> volsers,
+        CancellationToken cancellation)
+    {
+        var session = await _sessions.Rent(target, cancellation);
+        var healthy = false;
+        try
+        {
+            var folder = $"{target.VaultRoot.TrimEnd('/')}/{targetPool}";
+            var hashes = await session.HashInPlace(folder, volsers, cancellation);
+            healthy = true;
+            return hashes;
+        }
+        finally
+        {
+            if (healthy) _sessions.Return(target, session);
+            else session.Dispose();
+        }
+    }
+
     /// <summary>Cleans up after a failed attempt and names its cause as the target's file system shows it
     /// (<see cref="TargetFault"/>). A session the fault severed (a writer that died closes its channel, and SSH.NET the
     /// connection) is replaced by a fresh one for both.</summary>

@@ -21,6 +21,7 @@ internal sealed class TargetSession : IDisposable
     private readonly TargetRelay _relay;
     private SshClient? _shell;
     private RemoteHasher? _hasher;
+    private RemoteBatchHasher? _batchHasher;
     private HashingReceiver? _receiver;
     private readonly TargetAbilities _abilities;
 
@@ -61,6 +62,8 @@ internal sealed class TargetSession : IDisposable
         _receiver = null;
         if (_hasher is { } hasher) SessionCommand.Quietly(hasher.Dispose);
         _hasher = null;
+        if (_batchHasher is { } batch) SessionCommand.Quietly(batch.Dispose);
+        _batchHasher = null;
         if (_shell is { } shell) SessionCommand.Quietly(shell.Dispose);
         _shell = null;
     }
@@ -248,6 +251,20 @@ internal sealed class TargetSession : IDisposable
             _abilities.NoRemoteHasher = true;
         }
         return (await ReadBackHash.Of(Sftp, path, cancellation), TargetProof.ReadBack);
+    }
+
+    /// <summary>SHA-256 of each named file of <paramref name="folder"/> as the target holds it, hashed there by its
+    /// openssl or sha256sum, a batch to a process; nothing is read back over the link. Throws where the target has
+    /// neither (or no shell for us): reading every tape back is what a reconcile's content check must not do.</summary>
+    public async Task<IReadOnlyList<string?>> HashInPlace(string folder, IReadOnlyList<string> names, CancellationToken cancellation)
+    {
+        _batchHasher ??= RemoteBatchHasher.Start(await Shell(cancellation));
+        var hashes = await _batchHasher.HashAll(folder, names, cancellation);
+        // Files that vanished since the listing cannot be hashed either: only one that is there and was not hashed
+        // says the target has no way to.
+        if (names.Count > 0 && hashes.All(h => h is null) && await Sftp.ExistsAsync($"{folder}/{names[0]}", cancellation))
+            throw new IOException($"{Target.Name} cannot hash files in place (no openssl or sha256sum for {Target.User} there)");
+        return hashes;
     }
 
     public bool IsConnected => Sftp.IsConnected;

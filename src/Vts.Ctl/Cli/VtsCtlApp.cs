@@ -101,8 +101,12 @@ public static class VtsCtlApp
                 .WithDescription("Start a fresh series of attempts for a failed or held tape.")
                 .WithExample("autocopy", "retry", "POOL1", "A00001");
             autocopy.AddCommand<AutoCopyReconcileCommand>("reconcile")
-                .WithDescription("Compare a pool with its target pool; make a copy due for each tape missing there or of another size.")
-                .WithExample("autocopy", "reconcile", "POOL1", "--dry-run");
+                .WithDescription("Compare a pool with its target pool; make a copy due for each tape missing there, of another size " +
+                                 "or (--verify-content) of other content. Runs on the pool's node; survives restarts; --cancel ends it.")
+                .WithExample("autocopy", "reconcile", "POOL1", "--dry-run")
+                .WithExample("autocopy", "reconcile", "POOL1", "--verify-content", "--no-wait")
+                .WithExample("autocopy", "reconcile", "POOL1", "--status")
+                .WithExample("autocopy", "reconcile", "POOL1", "--cancel");
         });
 
         config.AddCommand<EventLogCommand>("eventlog")

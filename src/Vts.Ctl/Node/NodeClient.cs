@@ -38,6 +38,9 @@ public sealed class NodeClient : IDisposable
                 JsonSerializer.Serialize(body, body.GetType(), AdminApi.Json), Encoding.UTF8, "application/json"),
         }, ct);
 
+    public Task<NodeReply<T>> DeleteAsync<T>(string path, CancellationToken ct) =>
+        SendAsync<T>(new HttpRequestMessage(HttpMethod.Delete, path), ct);
+
     private async Task<NodeReply<T>> SendAsync<T>(HttpRequestMessage request, CancellationToken ct)
     {
         using (request)

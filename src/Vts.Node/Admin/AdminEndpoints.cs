@@ -54,7 +54,9 @@ public static class AdminEndpoints
         app.MapGet(AdminApi.Tapes, (Func<AutoCopyService, string?, string?, Task<IResult>>)Tapes);
         app.MapGet("/api/tapes/{pool}/{volser}", (Func<AutoCopyService, string, string, Task<IResult>>)Tape);
         app.MapPost("/api/tapes/{pool}/{volser}/retry", (Func<AutoCopyService, string, string, Task<IResult>>)Retry);
-        app.MapPost("/api/pools/{pool}/reconcile", (Func<AutoCopyService, string, ReconcileRequest, Task<IResult>>)Reconcile);
+        app.MapPost("/api/pools/{pool}/reconcile", (Func<AutoCopyService, string, ReconcileRequest, Task<IResult>>)StartReconcile);
+        app.MapGet("/api/pools/{pool}/reconcile", (Func<AutoCopyService, string, Task<IResult>>)GetReconcile);
+        app.MapDelete("/api/pools/{pool}/reconcile", (Func<AutoCopyService, string, Task<IResult>>)CancelReconcile);
         app.MapGet(AdminApi.Targets, async (AutoCopyService node) =>
         {
             var runtime = await node.Runtime;
@@ -189,7 +191,9 @@ public static class AdminEndpoints
             var busyIdle = counts[CopyStates.Idle];
             counts[CopyStates.Idle] = Math.Max(busyIdle, TapeFilesIn(node, summary.Pool) - (summary.BusyTapes.Count - busyIdle));
             return new PoolView(summary.Pool.Value, summary.Node, settings.Target.Value, settings.TargetPool.Value, counts,
-                summary.BusyTapes.Values.Count(s => s.Mounted is not null), counts[CopyStates.Due] > 0 ? held : null);
+                summary.BusyTapes.Values.Count(s => s.Mounted is not null), counts[CopyStates.Due] > 0 ? held : null,
+                summary.Reconcile is { } run ? View(node.Settings, summary.Pool, run) : null,
+                summary.LastAudit is { } audit ? View(node.Settings, summary.Pool, audit) : null);
         }).ToList();
 
     private static int TapeFilesIn(NodeRuntime node, PoolName pool)
@@ -238,26 +242,42 @@ public static class AdminEndpoints
         return Ok(new CommandResult(answer.Started, answer.Detail));
     }
 
-    /// <summary>Day two: the pool against its target pool; copies made due for what differs, unless a dry run.</summary>
-    private static async Task<IResult> Reconcile(AutoCopyService node, string pool, ReconcileRequest request)
+    /// <summary>Day two: the pool against its target pool, run by the pool's owner; copies made due for what differs,
+    /// unless a dry run. Answers once it has started: GET follows it, DELETE cancels it.</summary>
+    private static async Task<IResult> StartReconcile(AutoCopyService node, string pool, ReconcileRequest request) =>
+        await AskReconcile(node, pool, poolName => new StartReconcile(poolName, request.DryRun, request.VerifyContent));
+
+    private static async Task<IResult> CancelReconcile(AutoCopyService node, string pool) =>
+        await AskReconcile(node, pool, poolName => new CancelReconcile(poolName));
+
+    private static async Task<IResult> GetReconcile(AutoCopyService node, string pool)
     {
         var runtime = await node.Runtime;
-        if (!PoolName.TryParse(pool, out var poolName, out _) || !runtime.Settings.AutoCopy.Pools.ContainsKey(poolName))
-            return Error(404, $"no such pool '{Printable.Clip(pool)}'");
-        ReconcileReport report;
-        try
-        {
-            report = await PoolReconciler.Run(runtime.Settings.VaultRoot, runtime.Settings.AutoCopy, poolName, runtime.Targets, runtime.Pools,
-                request.DryRun, AskTimeout, CancellationToken.None);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var target = runtime.Settings.AutoCopy.Pools[poolName].Target;
-            return Error(502, $"cannot list the target pool on {target}: {e.Message}");
-        }
-        return Ok(new ReconcileView(report.Pool.Value, report.Target.Value, report.TargetPool.Value, report.DryRun, report.SourceTapes,
-            report.TargetTapes, report.Missing, report.SizeDiffers, report.OnlyAtTarget, report.Made,
-            report.NotMade.Select(n => new NotMadeView(n.Volser, n.Why)).ToList(), Math.Round(report.Elapsed.TotalSeconds, 3)));
+        if (!KnownPool(runtime, pool, out var poolName)) return Error(404, $"no such pool '{Printable.Clip(pool)}'");
+        var answer = await runtime.Pools.Ask<ReconcileAnswer>(new GetReconcile(poolName), AskTimeout);
+        return answer.Run is { } run ? Ok(View(runtime.Settings, poolName, run)) : Error(404, $"no reconcile of pool {poolName} has run yet");
+    }
+
+    private static async Task<IResult> AskReconcile(AutoCopyService node, string pool, Func<PoolName, IPoolCommand> command)
+    {
+        var runtime = await node.Runtime;
+        if (!KnownPool(runtime, pool, out var poolName)) return Error(404, $"no such pool '{Printable.Clip(pool)}'");
+        var answer = await runtime.Pools.Ask<ReconcileAnswer>(command(poolName), AskTimeout);
+        return Ok(new ReconcileAnswerView(answer.Done, answer.Detail, answer.Run is { } run ? View(runtime.Settings, poolName, run) : null));
+    }
+
+    private static bool KnownPool(NodeRuntime runtime, string pool, out PoolName poolName) =>
+        PoolName.TryParse(pool, out poolName, out _) && runtime.Settings.AutoCopy.Pools.ContainsKey(poolName);
+
+    private static ReconcileView View(VtsSettings settings, PoolName pool, ReconcileRun run)
+    {
+        var poolSettings = settings.AutoCopy.Pools[pool];
+        return new ReconcileView(pool.Value, poolSettings.Target.Value, poolSettings.TargetPool.Value, run.Id,
+            run.Trigger.ToString().ToLowerInvariant(), run.Outcome.ToString().ToLowerInvariant(), run.Detail, run.DryRun, run.VerifyContent,
+            run.StartedAt, run.EndedAt, run.Checked, run.Total, run.SourceTapes, run.TargetTapes, run.MissingCount, run.SizeDiffersCount,
+            run.ContentDiffersCount, run.OnlyAtTargetCount, run.Made, run.NotMadeCount, run.Missing, run.SizeDiffers, run.ContentDiffers,
+            run.OnlyAtTarget, run.NotMade.Select(n => new NotMadeView(n.Volser, n.Why)).ToList(),
+            Math.Round(((run.EndedAt ?? DateTimeOffset.UtcNow) - run.StartedAt).TotalSeconds, 3));
     }
 
     private static IResult? Resolve(NodeRuntime runtime, string pool, string volser, out PoolName poolName, out Volser tape)

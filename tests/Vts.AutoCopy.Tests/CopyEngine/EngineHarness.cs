@@ -90,15 +90,19 @@ public sealed class Engine
     private int _generation;
 
     /// <param name="started">when the node takes EMS events (pools wake busy tapes only then); now if null.</param>
-    public Engine(TestKitBase kit, AutoCopySettings settings, Task? started = null)
+    /// <param name="vaultRoot">the source vault (a real folder for reconciles); "/vault" if null.</param>
+    /// <param name="listing">what reconciles see of the target; none if null (a reconcile then fails).</param>
+    public Engine(TestKitBase kit, AutoCopySettings settings, Task? started = null, string? vaultRoot = null,
+        Vts.AutoCopy.Reconcile.ITargetListing? listing = null)
     {
         _kit = kit;
         EventLog = kit.CreateTestProbe("event-log");
         var gate = kit.Sys.ActorOf(TransferGate.Props(settings.MaxConcurrentTransfers), "gate");
-        Context = new CopyEngineContext("test-node", "/vault", settings, Transport, gate, EventLog.Ref)
+        Context = new CopyEngineContext("test-node", vaultRoot ?? "/vault", settings, Transport, gate, EventLog.Ref)
         {
             RecoverySpread = TimeSpan.FromSeconds(1),
             Started = started ?? Task.CompletedTask,
+            Listing = listing,
         };
     }
 
@@ -153,6 +157,9 @@ public sealed class Engine
         private readonly List<object> _events = [];
 
         public override string PersistenceId { get; }
+
+        /// <summary>Every event, even those a snapshot covers.</summary>
+        public override Recovery Recovery => new(SnapshotSelectionCriteria.None);
 
         public JournalReader(string persistenceId, IActorRef probe)
         {

@@ -37,6 +37,8 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         new ThrottleChanged("dr", new ThrottleOverride(12_500_000, T.AddHours(2), T)),
         new ThrottleChanged("dr", new ThrottleOverride(null, null, T)),
         new ThrottleChanged("dr", null),
+        new Vts.AutoCopy.Reconcile.ReconcileStarted("r-1", Vts.AutoCopy.Reconcile.ReconcileTrigger.Audit, false, true, T),
+        new Vts.AutoCopy.Reconcile.ReconcileEnded("r-1", Vts.AutoCopy.Reconcile.ReconcileOutcome.Cancelled, "cancelled after 3 of 9", T),
     };
 
     [Theory]
@@ -63,6 +65,31 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         var pool = new PoolSnapshot(["A1", "B2"]);
         var poolBack = (PoolSnapshot)serializer.FromBinary(serializer.ToBinary(pool), serializer.Manifest(pool));
         Assert.Equal(pool.ActiveVolsers, poolBack.ActiveVolsers);
+    }
+
+    [Fact]
+    public void A_reconcile_slice_its_snapshot_and_its_answer_round_trip_with_their_lists()
+    {
+        var findings = new Vts.AutoCopy.Reconcile.ReconcileFindings(["M00001"], ["S00001"], ["C00001"], ["X00001"], 3,
+            [new Vts.AutoCopy.Reconcile.NotMade("N00001", "mounted: its dismount decides")]);
+        var slice = new Vts.AutoCopy.Reconcile.ReconcileChecked("r-1", "X00001", 500, 1000, 990, 985, findings);
+        var run = Vts.AutoCopy.Reconcile.ReconcileRun.From(new("r-1", Vts.AutoCopy.Reconcile.ReconcileTrigger.Operator, false, true, T)).With(slice);
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(slice);
+
+        var sliceBack = (Vts.AutoCopy.Reconcile.ReconcileChecked)serializer.FromBinary(serializer.ToBinary(slice), serializer.Manifest(slice));
+        var runBack = Vts.AutoCopy.Reconcile.ReconcileRun.From(new("r-1", Vts.AutoCopy.Reconcile.ReconcileTrigger.Operator, false, true, T)).With(sliceBack);
+        Assert.Equal((run.Through, run.Checked, run.Total, run.Drift, run.Made), (runBack.Through, runBack.Checked, runBack.Total, runBack.Drift, runBack.Made));
+        Assert.Equal(findings.NotMade, sliceBack.Findings.NotMade);
+
+        var snapshot = new Vts.AutoCopy.Reconcile.ReconcileSnapshot(run, null);
+        var snapshotBack = (Vts.AutoCopy.Reconcile.ReconcileSnapshot)serializer.FromBinary(serializer.ToBinary(snapshot), serializer.Manifest(snapshot));
+        Assert.Equal(run.Missing, snapshotBack.Last!.Missing);
+        Assert.Equal(run.ContentDiffers, snapshotBack.Last.ContentDiffers);
+        Assert.Null(snapshotBack.LastAudit);
+
+        var answer = new Vts.AutoCopy.Reconcile.ReconcileAnswer(PoolName.Parse("POOL1"), true, "started", run);
+        var answerBack = (Vts.AutoCopy.Reconcile.ReconcileAnswer)serializer.FromBinary(serializer.ToBinary(answer), serializer.Manifest(answer));
+        Assert.Equal((answer.Pool, run.OnlyAtTarget.Single(), run.NotMade.Single()), (answerBack.Pool, answerBack.Run!.OnlyAtTarget.Single(), answerBack.Run.NotMade.Single()));
     }
 
     [Fact]

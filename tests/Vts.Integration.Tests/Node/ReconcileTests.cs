@@ -24,6 +24,14 @@ public sealed class ReconcileTests
         var resized = TapeFiles.Write(site.Tape("POOL1", "Z00001"), 90_000, seed: 3);
         TapeFiles.Write(Path.Combine(targetPool, "Z00001"), 10_000, seed: 4);
         var extra = TapeFiles.Write(Path.Combine(targetPool, "X00001"), 1_000, seed: 5);
+        // The same size there, one byte rotted: only a content check sees it (and the target hashes it in place).
+        var rotted = TapeFiles.Write(site.Tape("POOL1", "C00001"), 80_000, seed: 6);
+        File.Copy(site.Tape("POOL1", "C00001"), Path.Combine(targetPool, "C00001"));
+        using (var file = File.OpenWrite(Path.Combine(targetPool, "C00001")))
+        {
+            file.Position = 40_000;
+            file.WriteByte(0x5A);
+        }
         File.CreateSymbolicLink(site.Tape("POOL1", "L00001"), "/etc/hostname"); // a link is no tape (R15)
 
         await using var node = NodeProcess.Start(site.ConfigFile);
@@ -31,7 +39,9 @@ public sealed class ReconcileTests
         Task<VtsCtl.Result> Ctl(params string[] args) => VtsCtl.Run(["--node", node.AdminNode, .. args]);
 
         var dry = (await Ctl("--json", "autocopy", "reconcile", "POOL1", "--dry-run")).Json;
-        Assert.Equal((4, 3), (dry.GetProperty("sourceTapes").GetInt32(), dry.GetProperty("targetTapes").GetInt32()));
+        Assert.Equal((5, 4), (dry.GetProperty("sourceTapes").GetInt32(), dry.GetProperty("targetTapes").GetInt32()));
+        Assert.Equal(("finished", "operator"), (dry.GetProperty("state").GetString(), dry.GetProperty("trigger").GetString()));
+        Assert.Equal(0, dry.GetProperty("contentDiffers").GetArrayLength()); // sizes only
         Assert.Equal(["M00001", "M00002"], dry.GetProperty("missing").EnumerateArray().Select(v => v.GetString()));
         Assert.Equal(["Z00001"], dry.GetProperty("sizeDiffers").EnumerateArray().Select(v => v.GetString()));
         Assert.Equal(["X00001"], dry.GetProperty("onlyAtTarget").EnumerateArray().Select(v => v.GetString()));
@@ -41,21 +51,28 @@ public sealed class ReconcileTests
         var text = (await Ctl("autocopy", "reconcile", "POOL1", "--dry-run")).Out;
         Assert.Contains("missing at the target: 2  M00001 M00002", text);
         Assert.Contains("dry run: no copy made due", text);
+        var verified = (await Ctl("--json", "autocopy", "reconcile", "POOL1", "--dry-run", "--verify-content")).Json;
+        Assert.Equal(["C00001"], verified.GetProperty("contentDiffers").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal(["M00001", "M00002"], verified.GetProperty("missing").EnumerateArray().Select(v => v.GetString()));
+        Assert.False(File.Exists(Path.Combine(sshd.VaultRoot, "DRPOOL1", "M00001")));
 
-        var run = (await Ctl("--json", "autocopy", "reconcile", "POOL1")).Json;
-        Assert.Equal(3, run.GetProperty("made").GetInt32());
-        foreach (var (volser, sha) in missing.Append(KeyValuePair.Create("Z00001", resized)))
+        var run = (await Ctl("--json", "autocopy", "reconcile", "POOL1", "--verify-content")).Json;
+        Assert.Equal(4, run.GetProperty("made").GetInt32());
+        foreach (var (volser, sha) in missing.Append(KeyValuePair.Create("Z00001", resized)).Append(KeyValuePair.Create("C00001", rotted)))
             await Wait.Until(() => File.Exists(Path.Combine(targetPool, volser)) && TapeFiles.Sha256(Path.Combine(targetPool, volser)) == sha,
                 TimeSpan.FromSeconds(60), $"{volser} copied by the reconcile");
         Assert.Equal(same, TapeFiles.Sha256(Path.Combine(targetPool, "S00001")));
         Assert.Equal(extra, TapeFiles.Sha256(Path.Combine(targetPool, "X00001"))); // never deleted
         Assert.Equal(["tape.copy-requested.v1", "tape.attempt-started.v1", "tape.copied.v1"], site.JournalManifests("tape-POOL1-M00001"));
-        await Wait.Until(() => site.EventLogLines().Count(l => l.Contains("|224021|")) == 3, TimeSpan.FromSeconds(30),
+        await Wait.Until(() => site.EventLogLines().Count(l => l.Contains("|224021|")) == 4, TimeSpan.FromSeconds(30),
             "one event-log line per copy the reconcile made due");
 
         // Once right, a reconcile finds nothing to do.
-        var again = (await Ctl("--json", "autocopy", "reconcile", "POOL1")).Json;
-        Assert.Equal((0, 0, 0), (again.GetProperty("missing").GetArrayLength(), again.GetProperty("sizeDiffers").GetArrayLength(), again.GetProperty("made").GetInt32()));
+        var again = (await Ctl("--json", "autocopy", "reconcile", "POOL1", "--verify-content")).Json;
+        Assert.Equal((0, 0, 0, 0), (again.GetProperty("missing").GetArrayLength(), again.GetProperty("sizeDiffers").GetArrayLength(),
+            again.GetProperty("contentDiffers").GetArrayLength(), again.GetProperty("made").GetInt32()));
+        Assert.Contains("finished", (await Ctl("autocopy", "reconcile", "POOL1", "--status")).Out);
+        Assert.Contains(site.EventLogLines(), l => l.Contains("|224024|") && l.Contains("(dry run) finished: 6 tapes checked"));
         Assert.NotEqual(0, (await Ctl("autocopy", "reconcile", "NOPOOL")).ExitCode);
     }
 
@@ -78,6 +95,65 @@ public sealed class ReconcileTests
         Assert.Contains("tape.copy-requested.v1", site.JournalManifests("tape-POOL1-A00001"));
         var metrics = await new HttpClient().GetStringAsync($"{node.AdminUrl}/metrics");
         Assert.Contains("vts_audit_last_timestamp_seconds{pool=\"POOL1\"}", metrics);
+        // The status page's feed and `autocopy pools` show the pool's last audit.
+        var pool = (await VtsCtl.Run("--node", node.AdminNode, "--json", "autocopy", "pools")).Json[0];
+        Assert.Equal(("audit", "finished"), (pool.GetProperty("lastAudit").GetProperty("trigger").GetString(),
+            pool.GetProperty("lastAudit").GetProperty("state").GetString()));
+        Assert.Contains("Last audit", (await VtsCtl.Run("--node", node.AdminNode, "autocopy", "pools")).Out);
+    }
+
+    /// <summary>A content check of a large pool is long: it is journaled slice by slice, goes on where it was after the
+    /// node is killed, and can be cancelled. 6,000 small tapes (a few seconds' work), every 200th rotted at the target.</summary>
+    [Fact]
+    public async Task A_reconcile_survives_a_node_killed_mid_pool_counting_nothing_twice_and_can_be_cancelled()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd);
+        var targetPool = Directory.CreateDirectory(Path.Combine(sshd.VaultRoot, "DRPOOL1")).FullName;
+        Directory.CreateDirectory(Path.Combine(site.Vault, "POOL1"));
+        var bytes = new byte[1024];
+        for (var i = 0; i < 6000; i++)
+        {
+            await File.WriteAllBytesAsync(site.Tape("POOL1", $"V{i:D5}"), bytes);
+            await File.WriteAllBytesAsync(Path.Combine(targetPool, $"V{i:D5}"), i % 200 == 0 ? Enumerable.Repeat((byte)1, 1024).ToArray() : bytes);
+        }
+
+        async Task<System.Text.Json.JsonElement> Status(NodeProcess node) =>
+            (await VtsCtl.Run("--node", node.AdminNode, "--json", "autocopy", "reconcile", "POOL1", "--status")).Json;
+        await using (var node = NodeProcess.Start(site.ConfigFile))
+        {
+            await node.WaitUntilReady(StartTimeout);
+            var started = await VtsCtl.Run("--node", node.AdminNode, "autocopy", "reconcile", "POOL1", "--dry-run", "--verify-content", "--no-wait");
+            Assert.Contains("reconcile of pool POOL1 started", started.Out);
+            await Wait.Until(async () => (await Status(node)).GetProperty("checked").GetInt32() > 0, TimeSpan.FromSeconds(60), "a slice checked");
+            await node.Kill();
+        }
+        var before = site.JournalManifests("reconcile-POOL1");
+        Assert.Equal(["reconcile.started.v1"], before.Where(m => m != "reconcile.checked.v1"));
+
+        await using (var node = NodeProcess.Start(site.ConfigFile))
+        {
+            await node.WaitUntilReady(StartTimeout);
+            await Wait.Until(async () => (await Status(node)).GetProperty("state").GetString() == "finished", TimeSpan.FromSeconds(120),
+                "the reconcile finished after the restart");
+            var done = await Status(node);
+            Assert.Equal((6000, 6000), (done.GetProperty("checked").GetInt32(), done.GetProperty("total").GetInt32()));
+            Assert.Equal(30, done.GetProperty("contentDiffersCount").GetInt32()); // a slice checked twice would count its rotted tape twice
+            Assert.Equal(Enumerable.Range(0, 30).Select(i => $"V{i * 200:D5}"), done.GetProperty("contentDiffers").EnumerateArray().Select(v => v.GetString()));
+            Assert.Single(site.JournalManifests("reconcile-POOL1"), "reconcile.started.v1");
+
+            // A second one, cancelled while it runs: it says how far it got, and a third may start.
+            Assert.Equal(0, (await VtsCtl.Run("--node", node.AdminNode, "autocopy", "reconcile", "POOL1", "--verify-content", "--dry-run", "--no-wait")).ExitCode);
+            await Wait.Until(async () => (await Status(node)) is var s && s.GetProperty("state").GetString() == "running" && s.GetProperty("checked").GetInt32() > 0,
+                TimeSpan.FromSeconds(60), "the second reconcile under way");
+            var cancel = await VtsCtl.Run("--node", node.AdminNode, "autocopy", "reconcile", "POOL1", "--cancel");
+            Assert.Equal(0, cancel.ExitCode);
+            Assert.Matches(@"cancelled after \d+ of 6000 tapes checked", cancel.Out);
+            Assert.Equal("cancelled", (await Status(node)).GetProperty("state").GetString());
+            Assert.NotEqual(0, (await VtsCtl.Run("--node", node.AdminNode, "autocopy", "reconcile", "POOL1", "--cancel")).ExitCode); // none runs
+            await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|224024|") && l.Contains("cancelled after")), TimeSpan.FromSeconds(30),
+                "the cancel in the event log");
+        }
     }
 
     [Fact]

@@ -16,6 +16,8 @@ public sealed class AutoCopyPoolsCommand : NodeCommand<NodeSettings>
         var table = new Table().AddColumns(Cells.Fixed("Pool"), Cells.Fixed("Node"), Cells.Fixed("Target"), Cells.Fixed("Target pool"));
         foreach (var state in CopyStates.All) table.AddColumn(Cells.Count(state));
         table.AddColumn(Cells.Count("Mounted"));
+        table.AddColumn(Cells.Fixed("Last audit"));
+        table.AddColumn(Cells.Fixed("Reconcile"));
 
         foreach (var pool in pools)
         {
@@ -25,6 +27,8 @@ public sealed class AutoCopyPoolsCommand : NodeCommand<NodeSettings>
                 Cells.Plain(pool.Pool), Cells.Plain(pool.Node), Cells.Plain(pool.Target), Cells.Plain(pool.TargetPool),
                 .. counts,
                 Cells.Number(pool.Mounted),
+                Cells.Plain(Audit(pool.LastAudit)),
+                Cells.Plain(Reconcile(pool.Reconcile)),
             ]);
         }
         // R12: one line for the cluster's reason, under the pools it holds.
@@ -33,4 +37,18 @@ public sealed class AutoCopyPoolsCommand : NodeCommand<NodeSettings>
                 new Style(Color.Yellow)));
         return table;
     }
+
+    private static string Audit(ReconcileView? audit) => audit switch
+    {
+        null => "none yet",
+        { State: "failed" } => $"{audit.EndedAt:yyyy-MM-dd HH:mm} failed",
+        _ => $"{audit.EndedAt:yyyy-MM-dd HH:mm}, drift {audit.MissingCount + audit.SizeDiffersCount + audit.ContentDiffersCount}",
+    };
+
+    private static string Reconcile(ReconcileView? run) => run switch
+    {
+        null => "",
+        { IsRunning: true } => $"{run.Trigger}: {run.Checked}/{(run.Total == 0 ? "?" : run.Total)} checked",
+        _ => $"{run.State} {run.EndedAt:yyyy-MM-dd HH:mm}",
+    };
 }
