@@ -59,12 +59,14 @@ internal sealed class RemoteBatchHasher : IDisposable
         await _loop.Input.WriteAsync(Encoding.UTF8.GetBytes($"{folder}\n{string.Join(' ', names)}\n"), cancellation);
         await _loop.Input.FlushAsync(cancellation);
         var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        var lines = 0;
         while (true)
         {
             // "<hex> *<name>" per file, then the marker: a loop that ends early is a failure, not a batch of nulls.
             var line = await _loop.ReadLine(cancellation, limit: 64 + 2 + 4096)
                        ?? throw new IOException("the target's hashing loop ended before it answered");
             if (line == End) break;
+            if (++lines > names.Count + 16) throw new IOException("the target's hashing loop answered more lines than files were asked");
             if (line.Length > 66 && line[..64].All(Uri.IsHexDigit) && line[64] == ' ')
                 hashes[line[65..].TrimStart('*')] = line[..64].ToLowerInvariant();
         }

@@ -481,7 +481,10 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         try
         {
             var folder = $"{target.VaultRoot.TrimEnd('/')}/{targetPool}";
-            var hashes = await session.HashInPlace(folder, volsers, cancellation);
+            // Bounded, so a target that stops answering cannot hold a reconcile for ever: the operation timeout per tape.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            deadline.CancelAfter(target.OperationTimeout * Math.Max(1, volsers.Count));
+            var hashes = await session.HashInPlace(folder, volsers, deadline.Token);
             healthy = true;
             return hashes;
         }

@@ -60,16 +60,19 @@ public sealed class SettingsTests : IDisposable
     [InlineData("", 24 * 3600.0)]
     [InlineData("audit.interval = 2s", 2.0)]
     [InlineData("audit { interval = off }", null)]
-    public void Each_pool_audits_itself_daily_unless_told_otherwise(string audit, double? seconds)
+    [InlineData("audit { interval = 12h, verify-content = on }", 12 * 3600.0, true)]
+    public void Each_pool_audits_itself_daily_unless_told_otherwise(string audit, double? seconds, bool content = false)
     {
         var settings = Read(Valid().Replace("retry { interval = 5m, max-attempts = 12 }", $"retry {{ interval = 5m, max-attempts = 12 }}\n{audit}"));
         Assert.Equal(seconds, settings.AutoCopy.AuditInterval?.TotalSeconds);
+        Assert.Equal(content, settings.AutoCopy.AuditVerifiesContent);
     }
 
     [Theory]
     [InlineData("audit.interval = 0s", "vts.autocopy.audit.interval: must be longer than zero")]
     [InlineData("audit.interval = daily", "vts.autocopy.audit.interval: 'daily' is not a duration")]
-    [InlineData("audit.verify-content = on", "vts.autocopy.audit: unknown key 'verify-content'")]
+    [InlineData("audit.verify-contents = on", "vts.autocopy.audit: unknown key 'verify-contents'")]
+    [InlineData("audit.verify-content = sometimes", "vts.autocopy.audit.verify-content:")]
     public void A_bad_audit_setting_is_refused_naming_it(string audit, string said)
     {
         var e = Assert.Throws<ConfigurationInvalidException>(() =>
