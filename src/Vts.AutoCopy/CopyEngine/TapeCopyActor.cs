@@ -252,10 +252,17 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             Sender.Tell(new TapeEventJournaled(dismount.EventId, Duplicate: true));
             return;
         }
+        var wasBackground = _state.Background;
         Persist(new DismountRecorded(dismount.EventId, _state.Mounted is not null, dismount.At), e =>
         {
             Update(e);
             Sender.Tell(new TapeEventJournaled(dismount.EventId, Duplicate: false));
+            if (wasBackground && !_state.Background && _slotRequested)
+            {
+                // Waiting at the gate in the background lane: it asks again as the dismount copy it is now.
+                _gateAnswered = false;
+                TellGate();
+            }
             if (!e.MountKnown)
                 Report(Severity.Info, MessageIds.DismountWithoutMount,
                     "dismount without a known mount; copy made due (a missed copy is worse than an extra one)");

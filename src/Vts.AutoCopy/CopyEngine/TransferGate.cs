@@ -285,9 +285,10 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
     private void Enqueue(RequestTransferSlot request)
     {
         var queue = Queue(request.Target);
-        if (queue.WaitingTapes.ContainsKey(Sender))
+        if (queue.WaitingTapes.TryGetValue(Sender, out var waitingIn))
         {
-            Sender.Tell(new TransferSlotQueued(request.Target));
+            if (!request.Background) Promote(request.Target, queue, queue.WaitingByPool[waitingIn]);
+            if (queue.WaitingTapes.ContainsKey(Sender)) Sender.Tell(new TransferSlotQueued(request.Target));
             return;
         }
         if (queue.Running.TryGetValue(Sender, out var granted) && granted == request.Request)
@@ -307,12 +308,29 @@ public sealed class TransferGate : ReceiveActor, IWithTimers
         }
         var entry = new Waiting(Sender, request.Pool, request.DueSince, request.Request, _arrivals++, request.Background);
         queue.WaitingTapes[Sender] = request.Pool;
-        // Within a pool: dismount copies first (in dismount order), then a reconcile's.
-        var at = waiting.FindIndex(w => (w.Background, w.DueSince, w.Arrival).CompareTo((entry.Background, entry.DueSince, entry.Arrival)) > 0);
-        waiting.Insert(at < 0 ? waiting.Count : at, entry);
+        Insert(waiting, entry);
         Dispatch(request.Target, queue);
         if (queue.WaitingTapes.ContainsKey(Sender)) Sender.Tell(new TransferSlotQueued(request.Target));
         TellHeld();
+    }
+
+    /// <summary>A dismount made a reconcile's copy waiting here a dismount copy: it leaves the background lane for its
+    /// place among the pool's dismount copies (by when it became due).</summary>
+    private void Promote(TargetName target, TargetQueue queue, List<Waiting> waiting)
+    {
+        var at = waiting.FindIndex(w => w.Tape.Equals(Sender));
+        if (at < 0 || !waiting[at].Background) return;
+        var entry = waiting[at] with { Background = false };
+        waiting.RemoveAt(at);
+        Insert(waiting, entry);
+        Dispatch(target, queue);
+    }
+
+    /// <summary>Within a pool: dismount copies first (in dismount order), then a reconcile's.</summary>
+    private static void Insert(List<Waiting> waiting, Waiting entry)
+    {
+        var at = waiting.FindIndex(w => (w.Background, w.DueSince, w.Arrival).CompareTo((entry.Background, entry.DueSince, entry.Arrival)) > 0);
+        waiting.Insert(at < 0 ? waiting.Count : at, entry);
     }
 
     /// <summary>R12: one event-log warning per pool and day whose copies wait for want of a license.</summary>

@@ -35,6 +35,29 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
     }
 
     [Fact]
+    public void A_reconciles_copy_waiting_for_a_slot_becomes_a_dismount_copy_when_the_tape_is_written_and_goes_first()
+    {
+        var engine = new Engine(this, Settings(slots: 1));
+        engine.Mount(Pool1, "A00001");
+        engine.Dismount(Pool1, "A00001");
+        var running = engine.Transport.Next(Wait);
+        var made = engine.Pool(Pool1).Ask<CopyRequestAnswer>(new RequestCopy(Pool1, Volser.Parse("R00001"), "missing at dr:DRPOOL1"), Wait).Result;
+        Assert.True(made.Made, made.Detail);
+        int Waiting() => engine.Context.TransferGate.Ask<GateStatus>(new GetGateStatus(), Wait).Result.Targets.Single().Waiting;
+        AwaitAssert(() => Assert.Equal(1, Waiting()), Wait); // R00001 asked first
+        engine.Mount(Pool1, "D00002");
+        engine.Dismount(Pool1, "D00002");
+        AwaitAssert(() => Assert.Equal(2, Waiting()), Wait);
+        // R00001 waits in the background lane, behind D00002; then a host writes it: a dismount copy, due before D00002's.
+        engine.Mount(Pool1, "R00001");
+        engine.Dismount(Pool1, "R00001");
+        AwaitAssert(() => Assert.False(engine.Status(Pool1, "R00001").Background), Wait);
+
+        running.Outcome.SetResult(Engine.Copied);
+        Assert.Equal("R00001", engine.Transport.Next(Wait).Request.Volser.Value);
+    }
+
+    [Fact]
     public void R2_Dismount_after_noring_mount_makes_no_copy()
     {
         var engine = new Engine(this, Settings());

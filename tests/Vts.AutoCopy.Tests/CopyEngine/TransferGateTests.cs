@@ -113,6 +113,32 @@ public sealed class TransferGateTests() : TestKit(TestConfig)
     }
 
     [Fact]
+    public void A_reconciles_copy_waiting_in_the_background_lane_that_a_dismount_made_a_dismount_copy_moves_ahead()
+    {
+        var gate = Sys.ActorOf(TransferGate.Props(2));
+        var running = Tape();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("D00001"), T0, 1), running);
+        running.ExpectMsg<TransferSlotGranted>();
+        var reconciled = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("R00001"), T0.AddSeconds(1), 1, Background: true), reconciled);
+        reconciled.ExpectMsg<TransferSlotQueued>(); // the last free slot is not for it
+        var dismounted = Tape();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("D00002"), T0.AddSeconds(2), 1), dismounted);
+        dismounted.ExpectMsg<TransferSlotGranted>();
+        var behind = Tape();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("D00003"), T0.AddSeconds(3), 1), behind);
+        Assert.Equal((2, 2), Settled(gate));
+
+        // R00001 is dismounted (written): the same request, as a dismount copy. It now goes before D00003, due after it.
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("R00001"), T0.AddSeconds(1), 1), reconciled);
+        reconciled.ExpectMsg<TransferSlotQueued>();
+        gate.Tell(new ReleaseTransferSlot(Dr), running);
+        reconciled.ExpectMsg<TransferSlotGranted>();
+        Assert.Equal((2, 1), Settled(gate));
+        Assert.False(GrantedSoFar(behind), "the later dismount copy went first"); // granted in the same turn as R00001's, if at all
+    }
+
+    [Fact]
     public void R13_A_tape_restarted_while_holding_a_slot_gets_one_again_instead_of_leaking_it()
     {
         var gate = Sys.ActorOf(TransferGate.Props(1));
