@@ -113,6 +113,63 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
     }
 
+    /// <summary>#14: a content check of a pool, cut off when the pool's node is killed, goes on where it was on the pool's
+    /// new owner, from the shared journal: nothing counted twice, started once.</summary>
+    [Fact]
+    public async Task A_reconcile_cut_off_by_a_killed_node_goes_on_where_it_was_at_the_pools_new_owner()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase());
+        var pool = site.Pools[0];
+        var targetPool = Directory.CreateDirectory(site.TargetPool(pool)).FullName;
+        Directory.CreateDirectory(Path.Combine(site.Vault, pool));
+        var bytes = new byte[1024];
+        for (var i = 0; i < 6000; i++)
+        {
+            await File.WriteAllBytesAsync(site.Tape(pool, $"V{i:D5}"), bytes);
+            await File.WriteAllBytesAsync(Path.Combine(targetPool, $"V{i:D5}"), i % 200 == 0 ? Enumerable.Repeat((byte)1, 1024).ToArray() : bytes);
+        }
+        var nodes = new List<NodeProcess>();
+        try
+        {
+            await StartThree(site, nodes);
+            async Task<string?> Owner()
+            {
+                var pools = await VtsCtl.Run("--node", nodes[^1].AdminNode, "--json", "autocopy", "pools");
+                return pools.ExitCode != 0 ? null : pools.Json.EnumerateArray().Select(p => p.GetProperty("node").GetString()).Distinct().Count() < 3
+                    ? null // sharding is still spreading the pools: the owner may change on its own
+                    : pools.Json.EnumerateArray().Single(p => p.GetProperty("pool").GetString() == pool).GetProperty("node").GetString();
+            }
+            await Wait.Until(async () => await Owner() is not null, TimeSpan.FromSeconds(90), "the pools spread over the three nodes");
+            var owner = nodes[int.Parse((await Owner())!["node-".Length..]) - 1];
+            var asked = nodes.First(n => n != owner);
+            async Task<System.Text.Json.JsonElement?> Status()
+            {
+                var status = await VtsCtl.Run("--node", asked.AdminNode, "--json", "autocopy", "reconcile", pool, "--status");
+                return status.ExitCode == 0 ? status.Json : null; // no answer while the pool moves
+            }
+
+            Assert.Equal(0, (await VtsCtl.Run("--node", asked.AdminNode, "autocopy", "reconcile", pool, "--verify-content", "--dry-run", "--no-wait")).ExitCode);
+            await Wait.Until(async () => await Status() is { } s && s.GetProperty("checked").GetInt32() > 0 && s.GetProperty("state").GetString() == "running",
+                TimeSpan.FromSeconds(60), "a slice checked, and more to check");
+            await owner.Kill();
+            await Wait.Until(async () => await Status() is { } s && s.GetProperty("state").GetString() == "finished", TimeSpan.FromSeconds(150),
+                "the reconcile finished on the pool's new owner");
+
+            var done = (await Status())!.Value;
+            Assert.Equal((6000, 6000, 30), (done.GetProperty("checked").GetInt32(), done.GetProperty("total").GetInt32(),
+                done.GetProperty("contentDiffersCount").GetInt32()));
+            var journal = await site.JournalManifests($"reconcile-{pool}");
+            Assert.Single(journal, "reconcile.started.v1");
+            Assert.Single(journal, "reconcile.ended.v1");
+            Assert.Contains(nodes.Where(n => n != owner), n => n.Output.Contains($"pool {pool}: resuming reconcile"));
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
     private static async Task<int> Members(NodeProcess node) =>
         (await VtsCtl.Run("--node", node.AdminNode, "--json", "cluster", "show")).Json.GetProperty("members").GetArrayLength();
 
