@@ -76,7 +76,20 @@ public sealed partial class NodeProcess : IAsyncDisposable
         return (p.ExitCode, await stdout + await stderr);
     }
 
-    public async Task<IPEndPoint> WaitUntilReady(TimeSpan timeout) => await _ready.Task.WaitAsync(timeout);
+    public async Task<IPEndPoint> WaitUntilReady(TimeSpan timeout)
+    {
+        try
+        {
+            return await _ready.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            // A node that never becomes ready says why in its own output: keep the end of it with the failure.
+            var lines = Output.Split('\n');
+            throw new TimeoutException($"vts-node (pid {_process.Id}) not ready within {timeout}; the end of its output:\n" +
+                string.Join('\n', lines.TakeLast(60)));
+        }
+    }
 
     /// <summary>SIGKILL: no shutdown hook runs, nothing is flushed; only what was journaled survives.</summary>
     public async Task Kill()

@@ -14,7 +14,8 @@ public static class Wait
     /// <summary>As <see cref="Until(Func{bool}, TimeSpan, string)"/>, for a condition that has to ask something.</summary>
     public static Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what) => Until(condition, timeout, () => what);
 
-    private static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
+    /// <param name="what">said when the deadline passes, as things stand then.</param>
+    public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
     {
         var deadline = Stopwatch.StartNew();
         while (!await condition())

@@ -46,11 +46,41 @@ public sealed record GetTapeStatus(PoolName Pool, Volser Volser) : ITapeCommand;
 /// <param name="Transfer">the running transfer's progress, if one runs.</param>
 public sealed record TapeStatus(PoolName Pool, Volser Volser, TapeCopyState State, bool Known, MeterReading? Transfer = null) : IClusterMessage;
 
-/// <summary>The copy states of a pool's busy tapes (idle ones are not held in memory); answered with <see cref="PoolSummary"/>.</summary>
+/// <summary>What a pool owes, in counts; answered with <see cref="PoolSummary"/>. Counts and a short list, never every
+/// tape: a pool may owe 100,000 copies after a first reconcile, and the answer crosses nodes in one remote frame (a
+/// list of every busy tape stopped fitting at about 800 tapes, and the nodes asking waited for ever).</summary>
 public sealed record GetPoolSummary(PoolName Pool) : IPoolCommand;
 
 /// <param name="Node">the node the pool runs on now.</param>
+/// <param name="Busy">how many tapes are in each phase, of those held in memory (idle tapes mostly are not).</param>
+/// <param name="Mounted">busy tapes mounted now.</param>
+/// <param name="OldestOwed">up to <see cref="OldestOwedShown"/> tapes that are not idle, the longest due first.</param>
+/// <param name="OldestDueSince">when the longest-owed copy still to make (due, copying or waiting to retry) became due.</param>
 /// <param name="Reconcile">the running reconcile, or else the last (counts only).</param>
 /// <param name="LastAudit">the last periodic audit that ended (counts only).</param>
-public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary<string, TapeCopyState> BusyTapes,
-    Reconcile.ReconcileRun? Reconcile = null, Reconcile.ReconcileRun? LastAudit = null) : IClusterMessage;
+public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary<CopyPhase, int> Busy, int Mounted,
+    IReadOnlyList<BusyTape> OldestOwed, DateTimeOffset? OldestDueSince,
+    Reconcile.ReconcileRun? Reconcile = null, Reconcile.ReconcileRun? LastAudit = null) : IClusterMessage
+{
+    public const int OldestOwedShown = 50;
+
+    public int Count(CopyPhase phase) => Busy.GetValueOrDefault(phase);
+
+    /// <summary>Copies still to make: due, copying or waiting to retry.</summary>
+    public int Owed => Count(CopyPhase.Due) + Count(CopyPhase.Copying) + Count(CopyPhase.WaitingToRetry);
+}
+
+/// <summary>One busy tape as shown to operators: its state without what only its own actor needs.</summary>
+public sealed record BusyTape(string Volser, TapeCopyState State);
+
+/// <summary>A page of a pool's busy tapes in volser order, those after <paramref name="After"/>, of one phase if given;
+/// answered with <see cref="PoolTapes"/>. A page is bounded so that it crosses nodes in one remote frame.</summary>
+public sealed record GetPoolTapes(PoolName Pool, CopyPhase? Phase, string? After, int Limit) : IPoolCommand
+{
+    /// <summary>At most about 700 bytes a tape on the wire (its last error clipped): a page stays below the remote frame
+    /// size of 128,000 bytes.</summary>
+    public const int MaxLimit = 150;
+}
+
+/// <param name="More">tapes after this page match too.</param>
+public sealed record PoolTapes(PoolName Pool, IReadOnlyList<BusyTape> Tapes, bool More) : IClusterMessage;

@@ -102,8 +102,8 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
             Context.Stop(Self);
         });
         Command<ITapeCommand>(command => Deliver(command, Sender));
-        Command<GetPoolSummary>(_ => Sender.Tell(new PoolSummary(_pool.Name, _engine.NodeName,
-            _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled).ToDictionary(), _reconciled.Latest, _reconciled.LastAudit)));
+        Command<GetPoolSummary>(_ => Sender.Tell(Summary()));
+        Command<GetPoolTapes>(query => Sender.Tell(Page(query)));
         Command<StartReconcile>(ToReconcile);
         Command<GetReconcile>(ToReconcile);
         Command<CancelReconcile>(ToReconcile);
@@ -134,6 +134,43 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     private bool _handingOff;
     private bool _auditsStarted;
 
+    /// <summary>Where in the interval a pool's first audit falls, by its name: the same on every node, and the pools of a
+    /// site spread over the whole interval.</summary>
+    public static TimeSpan FirstAudit(PoolName pool, TimeSpan every)
+    {
+        var hash = (uint)pool.Value.Aggregate(17, (h, c) => unchecked(h * 31 + c));
+        return TimeSpan.FromTicks((long)(every.Ticks * (hash / (uint.MaxValue + 1.0))));
+    }
+
+    private IEnumerable<KeyValuePair<string, TapeCopyState>> Busy() =>
+        _states.Where(kv => _active.Contains(kv.Key) && !kv.Value.IsSettled);
+
+    private PoolSummary Summary()
+    {
+        var busy = Busy().ToList();
+        var phases = busy.GroupBy(kv => kv.Value.Phase).ToDictionary(g => g.Key, g => g.Count());
+        var oldest = busy.Where(kv => kv.Value.Phase != CopyPhase.Idle)
+            .OrderBy(kv => kv.Value.DueSince ?? DateTimeOffset.MaxValue).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .Take(PoolSummary.OldestOwedShown).Select(kv => new BusyTape(kv.Key, kv.Value.ForList())).ToList();
+        var oldestDue = busy.Where(kv => kv.Value.Phase is CopyPhase.Due or CopyPhase.Copying or CopyPhase.WaitingToRetry)
+            .Select(kv => kv.Value.DueSince).Min();
+        return new PoolSummary(_pool.Name, _engine.NodeName, phases, busy.Count(kv => kv.Value.Mounted is not null), oldest, oldestDue,
+            _reconciled.Latest, _reconciled.LastAudit);
+    }
+
+    private PoolTapes Page(GetPoolTapes query)
+    {
+        var limit = Math.Clamp(query.Limit, 1, GetPoolTapes.MaxLimit);
+        var matching = Busy()
+            .Where(kv => query.Phase is not { } phase || kv.Value.Phase == phase)
+            .Where(kv => query.After is null || string.CompareOrdinal(kv.Key, query.After) > 0)
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Take(limit + 1)
+            .Select(kv => new BusyTape(kv.Key, kv.Value.ForList()))
+            .ToList();
+        return new PoolTapes(_pool.Name, matching.Take(limit).ToList(), matching.Count > limit);
+    }
+
     /// <summary>Reconciles are the child's; nothing new starts while the pool is handed over (its sender asks the next owner).</summary>
     private void ToReconcile(object command)
     {
@@ -146,8 +183,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     {
         if (_auditsStarted || _engine.AutoCopy.AuditInterval is not { } every || _engine.Listing is null) return;
         _auditsStarted = true;
-        var spread = (uint)_pool.Name.Value.Aggregate(17, (h, c) => unchecked(h * 31 + c)) % (ulong)every.Ticks;
-        Timers.StartPeriodicTimer("audit", new PoolReconcileActor.AuditDue(), TimeSpan.FromTicks((long)spread), every);
+        Timers.StartPeriodicTimer("audit", new PoolReconcileActor.AuditDue(), FirstAudit(_pool.Name, every), every);
     }
 
     private void OnHandOff()
@@ -241,21 +277,23 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     {
         if (!_volserOf.Remove(terminated.ActorRef, out var volser)) return;
         _tapes.Remove(volser);
-        _states.Remove(volser);
         if (_handingOff)
         {
             // Its work stays journaled as pending (TapeActivated): the new owner wakes it.
+            _states.Remove(volser);
             if (_tapes.Count == 0) Context.Stop(Self);
             return;
         }
         if (_waking.Remove(volser)) WakeSome();
         if (!_stopping.Remove(volser, out var waiting))
         {
-            // It stopped without being asked (its journal failed): try again later, never in a tight loop.
+            // It stopped without being asked (its journal failed): try again later, never in a tight loop. Its last
+            // state stays in the pool's views meanwhile: the copy is owed all the same.
             _log.Warning("pool {0}: tape {1} stopped unexpectedly; restarting in {2}", _pool.Name, volser, RestartBackoff);
             Timers.StartSingleTimer($"wake-{volser}", new WakeTape(volser), RestartBackoff);
             return;
         }
+        _states.Remove(volser);
         if (waiting.Count > 0)
         {
             // Through Deliver, in arrival order, so that an EMS event still journals the tape as busy first.

@@ -53,6 +53,17 @@ public sealed record TapeCopyState
 
     public bool HasSeen(string eventId) => RecentEventIds.Contains(eventId);
 
+    /// <summary>This state as lists shown to operators carry it between nodes: without the event ids only the tape's own
+    /// actor needs, its last error clipped, so that a page of tapes has a known bound on the wire.</summary>
+    public TapeCopyState ForList() => this with
+    {
+        RecentEventIds = ImmutableList<string>.Empty,
+        UnreportedFailure = null,
+        LastError = LastError is { Length: > ListedErrorLength } e ? e[..(ListedErrorLength - 1)] + "…" : LastError,
+    };
+
+    public const int ListedErrorLength = 240;
+
     /// <summary>R5: a transfer may start only while the tape is dismounted and a copy is owed now.</summary>
     public bool MayStartAttempt(DateTimeOffset now) =>
         Mounted is null && (Phase == CopyPhase.Due || (Phase == CopyPhase.WaitingToRetry && NextAttemptAt <= now));

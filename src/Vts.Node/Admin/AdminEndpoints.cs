@@ -187,11 +187,11 @@ public static class AdminEndpoints
         {
             var settings = node.Settings.AutoCopy.Pools[summary.Pool];
             var counts = CopyStates.All.ToDictionary(s => s, _ => 0);
-            foreach (var state in summary.BusyTapes.Values) counts[StateName(state.Phase)]++;
+            foreach (var (phase, count) in summary.Busy) counts[StateName(phase)] += count;
             var busyIdle = counts[CopyStates.Idle];
-            counts[CopyStates.Idle] = Math.Max(busyIdle, TapeFilesIn(node, summary.Pool) - (summary.BusyTapes.Count - busyIdle));
+            counts[CopyStates.Idle] = Math.Max(busyIdle, TapeFilesIn(node, summary.Pool) - (summary.Busy.Values.Sum() - busyIdle));
             return new PoolView(summary.Pool.Value, summary.Node, settings.Target.Value, settings.TargetPool.Value, counts,
-                summary.BusyTapes.Values.Count(s => s.Mounted is not null), counts[CopyStates.Due] > 0 ? held : null,
+                summary.Mounted, counts[CopyStates.Due] > 0 ? held : null,
                 summary.Reconcile is { } run ? View(node.Settings, summary.Pool, run) : null,
                 summary.LastAudit is { } audit ? View(node.Settings, summary.Pool, audit) : null);
         }).ToList();
@@ -212,13 +212,28 @@ public static class AdminEndpoints
         if (pool is not null && (!PoolName.TryParse(pool, out var name, out _) || !runtime.Settings.AutoCopy.Pools.ContainsKey(name)))
             return Error(404, $"no such pool '{Printable.Clip(pool)}'");
         var held = await Held(runtime);
-        var tapes = (await Summaries(runtime))
-            .Where(s => pool is null || s.Pool.Value == pool)
-            .SelectMany(s => s.BusyTapes.Select(t => View(runtime.Settings, s.Pool, t.Key, t.Value, held)))
-            .Where(t => state is null || t.State == state)
-            .OrderBy(t => t.Pool, StringComparer.Ordinal).ThenBy(t => t.Volser, StringComparer.Ordinal)
-            .ToList();
+        CopyPhase? phase = state is null ? null : Enum.GetValues<CopyPhase>().First(p => StateName(p) == state);
+        var pools = runtime.Settings.AutoCopy.Pools.Keys.Where(p => pool is null || p.Value == pool)
+            .OrderBy(p => p.Value, StringComparer.Ordinal);
+        var tapes = new List<TapeView>();
+        foreach (var listed in pools)
+            await foreach (var tape in BusyTapes(runtime, listed, phase))
+                tapes.Add(View(runtime.Settings, listed, tape.Volser, tape.State, held));
         return Ok(tapes);
+    }
+
+    /// <summary>A pool's busy tapes in volser order, a page at a time: a pool owing 100,000 copies is listed whole, and
+    /// each answer still crosses nodes in one remote frame.</summary>
+    private static async IAsyncEnumerable<BusyTape> BusyTapes(NodeRuntime node, PoolName pool, CopyPhase? phase)
+    {
+        string? after = null;
+        while (true)
+        {
+            var page = await node.Pools.Ask<PoolTapes>(new GetPoolTapes(pool, phase, after, GetPoolTapes.MaxLimit), AskTimeout);
+            foreach (var tape in page.Tapes) yield return tape;
+            if (!page.More || page.Tapes.Count == 0) yield break;
+            after = page.Tapes[^1].Volser;
+        }
     }
 
     private static async Task<IResult> Tape(AutoCopyService node, string pool, string volser)
@@ -347,9 +362,8 @@ public static class AdminEndpoints
         var summaries = await Summaries(node);
         var held = gate.Held;
         var owed = summaries
-            .SelectMany(summary => summary.BusyTapes.Where(t => t.Value.Phase != CopyPhase.Idle)
-                .Select(t => View(node.Settings, summary.Pool, t.Key, t.Value, held)))
-            .OrderBy(t => t.DueSince ?? DateTimeOffset.MaxValue).Take(50).ToList();
+            .SelectMany(summary => summary.OldestOwed.Select(t => View(node.Settings, summary.Pool, t.Volser, t.State, held)))
+            .OrderBy(t => t.DueSince ?? DateTimeOffset.MaxValue).Take(PoolSummary.OldestOwedShown).ToList();
         return new StatusView(node.Settings.NodeName, DateTimeOffset.UtcNow, PoolViews(node, summaries, held), targets, owed,
             recent.Entries.Reverse().Select(View).ToList(), CopyThroughput.Copies, CopyThroughput.Bytes,
             Math.Round(CopyThroughput.MiBPerSecondLastMinute(), 3), held);
@@ -435,15 +449,11 @@ public static class AdminEndpoints
             PoolSummary[] summaries;
             try { summaries = await Summaries(runtime); }
             catch (Exception e) when (e is AskTimeoutException or TimeoutException) { return; } // keep the last figures; the rest of /metrics still answers
-            var owed = summaries.SelectMany(s => s.BusyTapes.Values
-                    .Where(t => t.Phase is CopyPhase.Due or CopyPhase.Copying or CopyPhase.WaitingToRetry)
-                    .Select(t => (Target: runtime.Settings.AutoCopy.Pools[s.Pool].Target.Value, t.DueSince)))
-                .ToList();
             foreach (var target in runtime.Settings.AutoCopy.Targets.Keys.Select(t => t.Value))
             {
-                var mine = owed.Where(o => o.Target == target).ToList();
-                AutoCopyMetrics.CopiesDue.WithLabels(target).Set(mine.Count);
-                var oldest = mine.Select(o => o.DueSince).Min();
+                var mine = summaries.Where(s => runtime.Settings.AutoCopy.Pools[s.Pool].Target.Value == target).ToList();
+                AutoCopyMetrics.CopiesDue.WithLabels(target).Set(mine.Sum(s => s.Owed));
+                var oldest = mine.Select(s => s.OldestDueSince).Min();
                 AutoCopyMetrics.OldestDueAge.WithLabels(target).Set(oldest is { } at ? (DateTimeOffset.UtcNow - at).TotalSeconds : 0);
             }
         });

@@ -210,29 +210,66 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
     }
 
     [Fact]
-    public void The_pool_summary_lists_busy_tapes_and_a_status_query_leaves_no_trace_in_the_pools_journal()
+    public void The_pool_summary_counts_busy_tapes_and_a_status_query_leaves_no_trace_in_the_pools_journal()
     {
         var engine = new Engine(this, Settings());
         engine.Mount(Pool1, "J00001");
         engine.Dismount(Pool1, "J00002");
-        var summary = engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
         AwaitAssert(() =>
         {
-            summary = engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
-            Assert.Equal(["J00001", "J00002"], summary.BusyTapes.Keys.Order());
+            var summary = Summary(engine);
+            Assert.Equal(2, summary.Busy.Values.Sum());
+            Assert.Equal(1, summary.Mounted);
+            Assert.Equal(["J00001", "J00002"], Listed(engine, phase: null).Select(t => t.Volser));
         }, Wait);
-        Assert.Equal(MountMode.Ring, summary.BusyTapes["J00001"].Mounted);
+        Assert.Equal(MountMode.Ring, Listed(engine, phase: null).Single(t => t.Volser == "J00001").State.Mounted);
 
         // Asking about a tape never seen answers "unknown" and does not make it busy.
         var status = engine.Pool(Pool1).Ask<TapeStatus>(new GetTapeStatus(Pool1, Volser.Parse("J00009")), Wait).GetAwaiter().GetResult();
         Assert.False(status.Known);
         engine.Restart();
-        summary = engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
+        AwaitAssert(() => Assert.Equal(["J00001", "J00002"], Listed(engine, phase: null).Select(t => t.Volser)), Wait);
+    }
+
+    [Fact]
+    public void A_pool_owing_many_copies_is_counted_in_its_summary_and_listed_whole_page_by_page()
+    {
+        var engine = new Engine(this, Settings());
+        var volsers = Enumerable.Range(0, 2 * GetPoolTapes.MaxLimit + 7).Select(i => $"P{i:D5}").ToList();
+        foreach (var volser in volsers) engine.Dismount(Pool1, volser);
+
         AwaitAssert(() =>
         {
-            summary = engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
-            Assert.Equal(["J00001", "J00002"], summary.BusyTapes.Keys.Order());
+            var summary = Summary(engine);
+            Assert.Equal(volsers.Count, summary.Busy.Values.Sum());
+            Assert.Equal(volsers.Count, summary.Owed);
+            Assert.Equal(PoolSummary.OldestOwedShown, summary.OldestOwed.Count);
+            Assert.NotNull(summary.OldestDueSince);
         }, Wait);
+        // Pages in volser order, none repeated, none left out; a phase filters.
+        Assert.Equal(volsers, Listed(engine, phase: null).Select(t => t.Volser));
+        var due = Listed(engine, CopyPhase.Due);
+        Assert.All(due, t => Assert.Equal(CopyPhase.Due, t.State.Phase));
+        Assert.Equal(volsers.Count, due.Count + Listed(engine, CopyPhase.Copying).Count);
+    }
+
+    private PoolSummary Summary(Engine engine) =>
+        engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult();
+
+    /// <summary>Every busy tape of the pool, asked a page at a time as the admin asks.</summary>
+    private List<BusyTape> Listed(Engine engine, CopyPhase? phase)
+    {
+        var tapes = new List<BusyTape>();
+        string? after = null;
+        while (true)
+        {
+            var page = engine.Pool(Pool1).Ask<PoolTapes>(new GetPoolTapes(Pool1, phase, after, GetPoolTapes.MaxLimit), Wait)
+                .GetAwaiter().GetResult();
+            Assert.True(page.Tapes.Count <= GetPoolTapes.MaxLimit);
+            tapes.AddRange(page.Tapes);
+            if (!page.More) return tapes;
+            after = page.Tapes[^1].Volser;
+        }
     }
 
     [Fact]

@@ -145,7 +145,7 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
 
         // The pool recovers and answers, but its busy tape waits: thousands of tape recoveries must not delay the
         // recoveries of the pools still starting, nor so the EMS port.
-        Assert.Empty(engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult().BusyTapes);
+        Assert.Empty(engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait).GetAwaiter().GetResult().Busy);
         Assert.Throws<TimeoutException>(() => engine.Transport.Next(Dilated(TimeSpan.FromMilliseconds(300))));
 
         started.SetResult();

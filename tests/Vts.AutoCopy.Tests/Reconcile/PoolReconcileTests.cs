@@ -170,6 +170,16 @@ public sealed class PoolReconcileTests : TestKit, IDisposable
         Assert.Equal(ReconcileOutcome.Failed, Current().Outcome);
     }
 
+    [Fact]
+    public void Pools_first_audits_are_spread_over_the_whole_interval_and_the_same_on_every_node()
+    {
+        var day = TimeSpan.FromHours(24);
+        var firsts = Enumerable.Range(1, 200).Select(i => PoolSupervisor.FirstAudit(PoolName.Parse($"POOL{i}"), day)).ToList();
+        Assert.All(firsts, first => Assert.InRange(first, TimeSpan.Zero, day));
+        Assert.True(firsts.Max() - firsts.Min() > TimeSpan.FromHours(20), $"spread over {firsts.Max() - firsts.Min()} only");
+        Assert.Equal(firsts[0], PoolSupervisor.FirstAudit(PoolName.Parse("POOL1"), day));
+    }
+
     public new void Dispose()
     {
         base.Dispose();

@@ -148,4 +148,38 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         var hostile = """{"pool":"POOL1","volser":"../../etc","eventId":"e-1","at":"2026-11-24T10:00:00+00:00"}"""u8.ToArray();
         Assert.Throws<System.Text.Json.JsonException>(() => serializer.FromBinary(hostile, "msg.dismount.v1"));
     }
+
+    /// <summary>Akka.Remote's default maximum-frame-size, which the node keeps: a message over it is dropped on the
+    /// sender's side, and whoever asked waits in vain.</summary>
+    private const int RemoteFrame = 128_000;
+
+    [Fact]
+    public void A_pool_summary_and_a_full_page_of_tapes_round_trip_and_fit_in_one_remote_frame_however_many_tapes_are_owed()
+    {
+        // As large as a tape's listed state gets: every field set, an error longer than is ever listed.
+        var worst = TapeCopyState.Initial.Apply(new MountRecorded("e-1", MountMode.Ring, T)) with
+        {
+            Phase = CopyPhase.WaitingToRetry, Attempts = 11, DueSince = T, NextAttemptAt = T.AddMinutes(5), DueAgain = true,
+            LastError = new string('x', 4000), LastCopy = new LastCopy(long.MaxValue, new string('f', 64), TimeSpan.FromHours(1), T),
+            RecentEventIds = Enumerable.Range(0, TapeCopyState.RememberedEventIds).Select(i => $"event-{i:D40}").ToImmutableList(),
+        };
+        var tapes = Enumerable.Range(0, GetPoolTapes.MaxLimit).Select(i => new BusyTape($"V{i:D5}", worst.ForList())).ToList();
+        var page = new PoolTapes(PoolName.Parse("POOL1"), tapes, More: true);
+        var summary = new PoolSummary(PoolName.Parse("POOL1"), "vts-src-1",
+            new Dictionary<CopyPhase, int> { [CopyPhase.Due] = 100_000, [CopyPhase.WaitingToRetry] = 3 }, 7,
+            tapes.Take(PoolSummary.OldestOwedShown).ToList(), T);
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(page);
+
+        var pageBytes = serializer.ToBinary(page);
+        var summaryBytes = serializer.ToBinary(summary);
+        Assert.InRange(pageBytes.Length, 1, RemoteFrame);
+        Assert.InRange(summaryBytes.Length, 1, RemoteFrame / 2); // room for the reconcile briefs beside it
+        var pageBack = (PoolTapes)serializer.FromBinary(pageBytes, serializer.Manifest(page));
+        Assert.Equal(tapes.Select(t => t.Volser), pageBack.Tapes.Select(t => t.Volser));
+        Assert.Equal(TapeCopyState.ListedErrorLength, pageBack.Tapes[0].State.LastError!.Length);
+        var summaryBack = (PoolSummary)serializer.FromBinary(summaryBytes, serializer.Manifest(summary));
+        Assert.Equal((100_000, 3, 100_003, 7), (summaryBack.Count(CopyPhase.Due), summaryBack.Count(CopyPhase.WaitingToRetry),
+            summaryBack.Owed, summaryBack.Mounted));
+        Assert.Equal(T, summaryBack.OldestDueSince);
+    }
 }

@@ -1,12 +1,13 @@
 using Vts.Integration.Tests.Fixtures;
 using Vts.Testing;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Vts.Integration.Tests.Node;
 
 /// <summary>Day two: `vtsctl autocopy reconcile` on a real node and target. Tapes that were in the pool before AutoCopy
 /// saw them, a copy lost at the target, one of another size there, and one the target alone holds.</summary>
-public sealed class ReconcileTests
+public sealed class ReconcileTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
@@ -51,13 +52,15 @@ public sealed class ReconcileTests
         var text = (await Ctl("autocopy", "reconcile", "POOL1", "--dry-run")).Out;
         Assert.Contains("missing at the target: 2  M00001 M00002", text);
         Assert.Contains("dry run: no copy made due", text);
+        output.WriteLine($"$ vtsctl autocopy reconcile POOL1 --dry-run\n{text}");
         var verified = (await Ctl("--json", "autocopy", "reconcile", "POOL1", "--dry-run", "--verify-content")).Json;
         Assert.Equal(["C00001"], verified.GetProperty("contentDiffers").EnumerateArray().Select(v => v.GetString()));
         Assert.Equal(["M00001", "M00002"], verified.GetProperty("missing").EnumerateArray().Select(v => v.GetString()));
         Assert.False(File.Exists(Path.Combine(sshd.VaultRoot, "DRPOOL1", "M00001")));
 
-        var run = (await Ctl("--json", "autocopy", "reconcile", "POOL1", "--verify-content")).Json;
-        Assert.Equal(4, run.GetProperty("made").GetInt32());
+        var made = await Ctl("autocopy", "reconcile", "POOL1", "--verify-content");
+        output.WriteLine($"$ vtsctl autocopy reconcile POOL1 --verify-content\n{made.Out}");
+        Assert.Matches(@"copies made due:\s+4\b", made.Out);
         foreach (var (volser, sha) in missing.Append(KeyValuePair.Create("Z00001", resized)).Append(KeyValuePair.Create("C00001", rotted)))
             await Wait.Until(() => File.Exists(Path.Combine(targetPool, volser)) && TapeFiles.Sha256(Path.Combine(targetPool, volser)) == sha,
                 TimeSpan.FromSeconds(60), $"{volser} copied by the reconcile");

@@ -49,8 +49,8 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
         var newer = await Repacked(package, version + ".1");
 
         // Install: the programs, the vts user, its state dir, the configuration readable by it alone.
-        await Sshd.Run("dpkg", "-i", package);
-        Assert.Equal($"vts-node {version}", await Sshd.Run("/usr/bin/vts-node", "--version"));
+        await Shell("dpkg", "-i", package);
+        Assert.Equal($"vts-node {version}", await Shell("/usr/bin/vts-node", "--version"));
         var clock = Stopwatch.StartNew();
         Assert.Equal(version, await Sshd.Run("/usr/bin/vtsctl", "--version"));
         output.WriteLine($"vtsctl --version from the package: {clock.ElapsedMilliseconds} ms");
@@ -88,18 +88,20 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
             Assert.Equal($"u-{i}", (await ems.Send(EmsClient.Dismount($"u-{i}", "POOL1", volser))).GetProperty("ack").GetString());
         }
         await Wait.Until(async () => await VtsCtl.Owed(node.AdminNode, "POOL1") == 3, TimeSpan.FromSeconds(60), "three copies owed before the upgrade");
+        await Pools(node);
         ems.Dispose();
 
         // The upgrade, as systemd would see it: the node stopped with SIGTERM (KillSignal), the package replaced, the
         // node started again by the same unit.
         Assert.Equal(0, await node.Terminate(TimeSpan.FromSeconds(90)));
         await node.DisposeAsync();
-        await Sshd.Run("dpkg", "-i", newer);
-        Assert.Equal($"{version}.1", await Sshd.Run("dpkg-query", "-W", "-f", "${Version}", "vtsactors"));
+        await Shell("dpkg", "-i", newer);
+        Assert.Equal($"{version}.1", await Shell("dpkg-query", "-W", "-f", "${Version}", "vtsactors"));
         Assert.Contains($"127.0.0.1:{emsPort}", await File.ReadAllTextAsync(Config)); // the site's edits kept
         node = await StartAsTheUnitSays();
         await node.WaitUntilReady(StartTimeout);
         Assert.Equal(3, await VtsCtl.Owed(node.AdminNode, "POOL1"));
+        await Pools(node);
         await _sshd.Start(); // the next attempts (every 3 s here) find it
         foreach (var (volser, sha) in owed)
             await Wait.Until(() => AtTarget(volser) == sha, TimeSpan.FromSeconds(90), $"{volser}, owed over the upgrade, copied");
@@ -107,14 +109,29 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
         await node.DisposeAsync();
 
         // Remove keeps the configuration and the journal; purge takes the configuration too, never the journal.
-        await Sshd.Run("dpkg", "-r", "vtsactors");
+        await Shell("dpkg", "-r", "vtsactors");
         Assert.False(File.Exists("/usr/bin/vtsctl") || Directory.Exists("/usr/lib/vtsactors") || File.Exists(Unit));
         Assert.True(File.Exists(Config));
         Assert.True(File.Exists(Path.Combine(State, "journal.db")));
-        await Sshd.Run("dpkg", "-P", "vtsactors");
+        await Shell("dpkg", "-P", "vtsactors");
         Assert.False(Directory.Exists("/etc/vts"));
         Assert.True(File.Exists(Path.Combine(State, "journal.db")));
         Assert.False(await Installed(), "dpkg still lists vtsactors after the purge");
+    }
+
+    /// <summary>A command as an operator types it: it and what it said go to the test's output, which is the install
+    /// and upgrade transcript.</summary>
+    private async Task<string> Shell(string file, params string[] args)
+    {
+        var said = await Sshd.Run(file, args);
+        output.WriteLine($"$ {file} {string.Join(' ', args)}\n{said}");
+        return said;
+    }
+
+    private async Task Pools(NodeProcess node)
+    {
+        var pools = await VtsCtl.Run("--node", node.AdminNode, "autocopy", "pools");
+        output.WriteLine($"$ vtsctl autocopy pools\n{pools.Out}");
     }
 
     /// <summary>The configuration a site writes over the example: this test's vault, target and ports.</summary>
