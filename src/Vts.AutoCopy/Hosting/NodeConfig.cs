@@ -38,11 +38,16 @@ public static partial class NodeConfig
         }
     }
 
+    /// <summary>The largest message between nodes (Akka.Remote drops a larger one, and whoever asked waits in vain).
+    /// The default, 128,000 bytes, held the transfer gate's status of only about five targets with their hour of
+    /// samples; answers that could grow with the number of tapes are paged well below it.</summary>
+    public const int MaximumFrameBytes = 1_048_576;
+
     /// <summary>The whole Akka configuration: the operator's files first, then our defaults: a cluster (with no seed nodes
     /// a node joins itself), Cluster Sharding with remembered entities, and the journal <c>vts.journal</c> names.</summary>
     public static Config ForAkka(Config files, VtsSettings settings)
     {
-        var defaults = ConfigurationFactory.ParseString("""
+        var defaults = ConfigurationFactory.ParseString($$"""
             akka {
               actor.provider = cluster
               remote.dot-netty.tcp {
@@ -50,6 +55,7 @@ public static partial class NodeConfig
                 # An EMS event's ack waits for a round trip to the node that owns the pool. With batching, a quiet
                 # connection held writes for the next flush: p50 16 ms and p99 120 ms at 500 events/s over three nodes.
                 batching.enabled = false
+                maximum-frame-size = {{MaximumFrameBytes}}b
               }
               cluster {
                 seed-nodes = []

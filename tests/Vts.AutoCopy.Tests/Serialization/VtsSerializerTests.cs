@@ -149,8 +149,9 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         Assert.Throws<System.Text.Json.JsonException>(() => serializer.FromBinary(hostile, "msg.dismount.v1"));
     }
 
-    /// <summary>Akka.Remote's default maximum-frame-size, which the node keeps: a message over it is dropped on the
-    /// sender's side, and whoever asked waits in vain.</summary>
+    /// <summary>Akka.Remote's default maximum-frame-size: answers that grow with a pool's tapes stay under it, even though
+    /// the node allows more (<see cref="Vts.AutoCopy.Hosting.NodeConfig.MaximumFrameBytes"/>). A message over the limit is
+    /// dropped on the sender's side, and whoever asked waits in vain.</summary>
     private const int RemoteFrame = 128_000;
 
     [Fact]
@@ -181,5 +182,22 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         Assert.Equal((100_000, 3, 100_003, 7), (summaryBack.Count(CopyPhase.Due), summaryBack.Count(CopyPhase.WaitingToRetry),
             summaryBack.Owed, summaryBack.Mounted));
         Assert.Equal(T, summaryBack.OldestDueSince);
+    }
+
+    [Fact]
+    public void The_transfer_gates_status_with_an_hour_of_samples_for_every_target_fits_in_one_remote_frame()
+    {
+        var samples = Enumerable.Range(0, (int)(TimeSpan.FromHours(1) / TransferGate.SampleEvery))
+            .Select(i => new TargetSample(T.AddSeconds(15 * i).AddTicks(1234567), 1_234_567_890_123, 64, 123_456)).ToList();
+        var running = Enumerable.Range(0, 16).Select(i => new RunningTransfer(PoolName.Parse($"POOL{i}"), Volser.Parse($"V{i:D5}"),
+            long.MaxValue / 2, long.MaxValue, 1_234_567_890, 1_234_567_890)).ToList();
+        var targets = Enumerable.Range(0, 16).Select(i => new TargetQueueStatus(TargetName.Parse($"dr-site-{i:D2}"), 16, 123_456, T,
+            1_000_000_000, "schedule: Mon-Fri 08:00-18:00", 1_234_567_890, running, samples)).ToList();
+        var status = new GateStatus(targets, 16, "held for want of a license (R12): no license key installed");
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(status);
+        var bytes = serializer.ToBinary(status);
+        Assert.InRange(bytes.Length, 1, Vts.AutoCopy.Hosting.NodeConfig.MaximumFrameBytes);
+        var back = (GateStatus)serializer.FromBinary(bytes, serializer.Manifest(status));
+        Assert.Equal(samples.Count, back.Targets[15].History.Count);
     }
 }
