@@ -64,6 +64,11 @@ public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary
 {
     public const int OldestOwedShown = 50;
 
+    // Absent in the answer of a node of an earlier build, which listed every busy tape instead (same manifest, so that
+    // nodes of both builds can start beside each other in a rolling upgrade): read as nothing busy.
+    public IReadOnlyDictionary<CopyPhase, int> Busy { get; init; } = Busy ?? new Dictionary<CopyPhase, int>();
+    public IReadOnlyList<BusyTape> OldestOwed { get; init; } = OldestOwed ?? [];
+
     public int Count(CopyPhase phase) => Busy.GetValueOrDefault(phase);
 
     /// <summary>Copies still to make: due, copying or waiting to retry.</summary>

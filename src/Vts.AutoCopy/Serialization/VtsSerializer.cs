@@ -80,7 +80,9 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["msg.tape-status?.v1"] = typeof(GetTapeStatus),
         ["msg.tape-status.v1"] = typeof(TapeStatus),
         ["msg.pool-summary?.v1"] = typeof(GetPoolSummary),
-        ["msg.pool-summary.v2"] = typeof(PoolSummary),
+        // Still v1 though its fields changed: every node asks every pool for it before it takes events, so nodes of the
+        // earlier build and this one must read each other's (each reads the other's fields it lacks as empty).
+        ["msg.pool-summary.v1"] = typeof(PoolSummary),
         ["msg.pool-tapes?.v1"] = typeof(GetPoolTapes),
         ["msg.pool-tapes.v1"] = typeof(PoolTapes),
         ["msg.slot-request.v1"] = typeof(RequestTransferSlot),

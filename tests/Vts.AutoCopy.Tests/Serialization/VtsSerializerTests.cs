@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Serialization;
@@ -199,5 +200,29 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         Assert.InRange(bytes.Length, 1, Vts.AutoCopy.Hosting.NodeConfig.MaximumFrameBytes);
         var back = (GateStatus)serializer.FromBinary(bytes, serializer.Manifest(status));
         Assert.Equal(samples.Count, back.Targets[15].History.Count);
+    }
+
+    /// <summary>The pool summary as the build before this one had it: it listed every busy tape.</summary>
+    private sealed record EarlierPoolSummary(PoolName Pool, string Node, IReadOnlyDictionary<string, TapeCopyState> BusyTapes,
+        Vts.AutoCopy.Reconcile.ReconcileRun? Reconcile = null, Vts.AutoCopy.Reconcile.ReconcileRun? LastAudit = null);
+
+    [Fact]
+    public void Nodes_of_this_build_and_the_one_before_read_each_others_pool_summary_so_both_start_in_a_rolling_upgrade()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(new GetPoolSummary(PoolName.Parse("POOL1")));
+        var pool = PoolName.Parse("POOL1");
+        var due = TapeCopyState.Initial.Apply(new DismountRecorded("e-1", false, T));
+
+        // The earlier build's answer (the same manifest; it serialized with these options) read here: nothing busy.
+        var earlier = new EarlierPoolSummary(pool, "old-node", new Dictionary<string, TapeCopyState> { ["A00001"] = due });
+        var read = (PoolSummary)serializer.FromBinary(JsonSerializer.SerializeToUtf8Bytes(earlier, VtsSerializer.Json), "msg.pool-summary.v1");
+        Assert.Equal((pool, "old-node", 0, 0), (read.Pool, read.Node, read.Busy.Count, read.OldestOwed.Count));
+
+        // This build's answer read by the earlier build: it parses, with no busy tapes listed.
+        var summary = new PoolSummary(pool, "new-node", new Dictionary<CopyPhase, int> { [CopyPhase.Due] = 1 }, 0,
+            [new BusyTape("A00001", due.ForList())], T);
+        Assert.Equal("msg.pool-summary.v1", serializer.Manifest(summary));
+        var readThere = JsonSerializer.Deserialize<EarlierPoolSummary>(serializer.ToBinary(summary), VtsSerializer.Json)!;
+        Assert.Equal((pool, "new-node"), (readThere.Pool, readThere.Node));
     }
 }
