@@ -58,8 +58,8 @@ public sealed record GetPoolSummary(PoolName Pool) : IPoolCommand;
 /// <param name="OldestDueSince">when the longest-owed copy still to make (due, copying or waiting to retry) became due.</param>
 /// <param name="Reconcile">the running reconcile, or else the last (counts only).</param>
 /// <param name="LastAudit">the last periodic audit that ended (counts only).</param>
-public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary<CopyPhase, int> Busy, int Mounted,
-    IReadOnlyList<BusyTape> OldestOwed, DateTimeOffset? OldestDueSince,
+public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary<CopyPhase, int>? Busy, int Mounted,
+    IReadOnlyList<BusyTape>? OldestOwed, DateTimeOffset? OldestDueSince,
     Reconcile.ReconcileRun? Reconcile = null, Reconcile.ReconcileRun? LastAudit = null) : IClusterMessage
 {
     public const int OldestOwedShown = 50;
@@ -72,6 +72,7 @@ public sealed record PoolSummary(PoolName Pool, string Node, IReadOnlyDictionary
     public int Count(CopyPhase phase) => Busy.GetValueOrDefault(phase);
 
     /// <summary>Copies still to make: due, copying or waiting to retry.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int Owed => Count(CopyPhase.Due) + Count(CopyPhase.Copying) + Count(CopyPhase.WaitingToRetry);
 }
 
@@ -80,11 +81,12 @@ public sealed record BusyTape(string Volser, TapeCopyState State);
 
 /// <summary>A page of a pool's busy tapes in volser order, those after <paramref name="After"/>, of one phase if given;
 /// answered with <see cref="PoolTapes"/>. A page is bounded so that it crosses nodes in one remote frame.</summary>
-public sealed record GetPoolTapes(PoolName Pool, CopyPhase? Phase, string? After, int Limit) : IPoolCommand
+public sealed record GetPoolTapes(PoolName Pool, CopyPhase? Phase, string? After) : IPoolCommand
 {
-    /// <summary>At most about 700 bytes a tape on the wire (its last error clipped): a page stays below the remote frame
-    /// size of 128,000 bytes.</summary>
-    public const int MaxLimit = 150;
+    /// <summary>A listed tape takes about 500 bytes on the wire, and at worst about 2 KB (an error of quotes or
+    /// non-ASCII letters, each escaped to six bytes): a page stays under 128,000 bytes as a rule and well under the
+    /// node's frame (1 MiB) at worst.</summary>
+    public const int PageSize = 150;
 }
 
 /// <param name="More">tapes after this page match too.</param>

@@ -52,7 +52,8 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     private readonly HashSet<string> _active = [];
     private readonly Dictionary<string, IActorRef> _tapes = [];
     private readonly Dictionary<IActorRef, string> _volserOf = [];
-    /// <summary>The last state each running tape reported: what operators see without waking anything.</summary>
+    /// <summary>The last state each running tape reported (kept while a tape that stopped unexpectedly restarts): what
+    /// operators see without waking anything.</summary>
     private readonly Dictionary<string, TapeCopyState> _states = [];
     /// <summary>Tapes asked to stop; what arrives for them meanwhile waits here, in order.</summary>
     private readonly Dictionary<string, List<(ITapeCommand Command, IActorRef Sender)>> _stopping = [];
@@ -135,11 +136,12 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     private bool _auditsStarted;
 
     /// <summary>Where in the interval a pool's first audit falls, by its name: the same on every node, and the pools of a
-    /// site spread over the whole interval.</summary>
+    /// site spread over the whole interval. A cryptographic hash, since a site's pool names differ in a last letter or
+    /// digit, and a simple one left POOL01 to POOL12 within a millisecond of each other.</summary>
     public static TimeSpan FirstAudit(PoolName pool, TimeSpan every)
     {
-        var hash = (uint)pool.Value.Aggregate(17, (h, c) => unchecked(h * 31 + c));
-        return TimeSpan.FromTicks((long)(every.Ticks * (hash / (uint.MaxValue + 1.0))));
+        var hash = BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(pool.Value)));
+        return TimeSpan.FromTicks((long)(every.Ticks * (hash / (ulong.MaxValue + 1.0))));
     }
 
     private IEnumerable<KeyValuePair<string, TapeCopyState>> Busy() =>
@@ -160,7 +162,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
 
     private PoolTapes Page(GetPoolTapes query)
     {
-        var limit = Math.Clamp(query.Limit, 1, GetPoolTapes.MaxLimit);
+        const int limit = GetPoolTapes.PageSize;
         var matching = Busy()
             .Where(kv => query.Phase is not { } phase || kv.Value.Phase == phase)
             .Where(kv => query.After is null || string.CompareOrdinal(kv.Key, query.After) > 0)

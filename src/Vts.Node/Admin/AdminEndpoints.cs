@@ -215,11 +215,15 @@ public static class AdminEndpoints
         CopyPhase? phase = state is null ? null : Enum.GetValues<CopyPhase>().First(p => StateName(p) == state);
         var pools = runtime.Settings.AutoCopy.Pools.Keys.Where(p => pool is null || p.Value == pool)
             .OrderBy(p => p.Value, StringComparer.Ordinal);
-        var tapes = new List<TapeView>();
-        foreach (var listed in pools)
+        // The pools at once (each pages through its own), in pool order.
+        var perPool = await Task.WhenAll(pools.Select(async listed =>
+        {
+            var views = new List<TapeView>();
             await foreach (var tape in BusyTapes(runtime, listed, phase))
-                tapes.Add(View(runtime.Settings, listed, tape.Volser, tape.State, held));
-        return Ok(tapes);
+                views.Add(View(runtime.Settings, listed, tape.Volser, tape.State, held));
+            return views;
+        }));
+        return Ok(perPool.SelectMany(views => views).ToList());
     }
 
     /// <summary>A pool's busy tapes in volser order, a page at a time: a pool owing 100,000 copies is listed whole, and
@@ -229,7 +233,7 @@ public static class AdminEndpoints
         string? after = null;
         while (true)
         {
-            var page = await node.Pools.Ask<PoolTapes>(new GetPoolTapes(pool, phase, after, GetPoolTapes.MaxLimit), AskTimeout);
+            var page = await node.Pools.Ask<PoolTapes>(new GetPoolTapes(pool, phase, after), AskTimeout);
             foreach (var tape in page.Tapes) yield return tape;
             if (!page.More || page.Tapes.Count == 0) yield break;
             after = page.Tapes[^1].Volser;

@@ -36,14 +36,14 @@ public sealed class JournalFaultTests() : TestKit(FaultyJournal)
         var first = engine.Transport.Next(Wait);
 
         // The attempt's end cannot be journaled: the tape's actor stops.
-        await journal.OnWrite.FailIf(p => p.PersistenceId == "tape-POOL1-F00001");
+        await journal.OnWrite.FailIf(p => p.PersistenceId == TapeCopyActor.PersistenceIdFor(Pool1, Volser.Parse("F00001")));
         await EventFilter.Warning(contains: "tape F00001 stopped unexpectedly")
             .ExpectOneAsync(() => first.Outcome.SetResult(new TransferOutcome.Failed("connection reset")));
 
         // Meanwhile the copy is owed all the same, and shown so.
         var summary = await engine.Pool(Pool1).Ask<PoolSummary>(new GetPoolSummary(Pool1), Wait);
         Assert.Equal(1, summary.Owed);
-        var listed = await engine.Pool(Pool1).Ask<PoolTapes>(new GetPoolTapes(Pool1, null, null, GetPoolTapes.MaxLimit), Wait);
+        var listed = await engine.Pool(Pool1).Ask<PoolTapes>(new GetPoolTapes(Pool1, null, null), Wait);
         Assert.Equal("F00001", Assert.Single(listed.Tapes).Volser);
 
         // The journal back, the pool starts the tape again after its back-off: it recovers the attempt it never saw end,
