@@ -39,7 +39,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     {
         var clock = Stopwatch.StartNew();
         var target = request.Target;
-        var poolDir = $"{target.VaultRoot.TrimEnd('/')}/{request.TargetPool}";
+        var poolDir = PoolFolder(target, request.TargetPool);
         var finalPath = $"{poolDir}/{request.Volser}";
         var tempPath = $"{poolDir}/{TemporaryName(request.Volser.Value, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)))}";
 
@@ -450,43 +450,42 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
 
     /// <summary>Reconcile: one listing of the target pool's folder over a pooled session (host key pinned as for
     /// every copy). The listing shows each entry as it is: a link at a tape's name is not a tape there.</summary>
-    public async Task<IReadOnlyList<TargetFile>> ListPool(TargetSettings target, PoolName targetPool, CancellationToken cancellation)
-    {
-        var session = await _sessions.Rent(target, cancellation);
-        var healthy = false;
-        try
+    public Task<IReadOnlyList<TargetFile>> ListPool(TargetSettings target, PoolName targetPool, CancellationToken cancellation) =>
+        InPooledSession<IReadOnlyList<TargetFile>>(target, cancellation, async session =>
         {
-            var folder = $"{target.VaultRoot.TrimEnd('/')}/{targetPool}";
+            var folder = PoolFolder(target, targetPool);
             var files = new List<TargetFile>();
             if (await session.Sftp.ExistsAsync(folder, cancellation))
                 await foreach (var entry in session.Sftp.ListDirectoryAsync(folder, cancellation))
                     if (entry.IsRegularFile) files.Add(new TargetFile(entry.Name, entry.Length));
-            healthy = true;
             return files;
-        }
-        finally
-        {
-            if (healthy) _sessions.Return(target, session);
-            else session.Dispose();
-        }
-    }
+        });
 
     /// <summary>Reconcile's content check: the target hashes the pool's files in place, a batch at a time in one process
     /// (a core of the target's at most); only the names and the hashes cross the link.</summary>
-    public async Task<IReadOnlyList<string?>> HashInPlace(TargetSettings target, PoolName targetPool, IReadOnlyList<string> volsers,
-        CancellationToken cancellation)
+    public Task<IReadOnlyList<string?>> HashInPlace(TargetSettings target, PoolName targetPool, IReadOnlyList<string> volsers,
+        CancellationToken cancellation) =>
+        InPooledSession(target, cancellation, async session =>
+        {
+            // Bounded, so a target that stops answering cannot hold a reconcile for ever: the operation timeout per tape.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            deadline.CancelAfter(target.OperationTimeout * Math.Max(1, volsers.Count));
+            return await session.HashInPlace(PoolFolder(target, targetPool), volsers, deadline.Token);
+        });
+
+    private static string PoolFolder(TargetSettings target, PoolName targetPool) => $"{target.VaultRoot.TrimEnd('/')}/{targetPool}";
+
+    /// <summary>Work on a pooled session: returned to the pool when the work succeeds, closed when it fails (it may be
+    /// left mid-answer).</summary>
+    private async Task<T> InPooledSession<T>(TargetSettings target, CancellationToken cancellation, Func<TargetSession, Task<T>> work)
     {
         var session = await _sessions.Rent(target, cancellation);
         var healthy = false;
         try
         {
-            var folder = $"{target.VaultRoot.TrimEnd('/')}/{targetPool}";
-            // Bounded, so a target that stops answering cannot hold a reconcile for ever: the operation timeout per tape.
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            deadline.CancelAfter(target.OperationTimeout * Math.Max(1, volsers.Count));
-            var hashes = await session.HashInPlace(folder, volsers, deadline.Token);
+            var result = await work(session);
             healthy = true;
-            return hashes;
+            return result;
         }
         finally
         {

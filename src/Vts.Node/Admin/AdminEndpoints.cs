@@ -209,7 +209,7 @@ public static class AdminEndpoints
         var runtime = await node.Runtime;
         if (state is not null && !CopyStates.All.Contains(state))
             return Error(400, $"unknown state '{Printable.Clip(state)}' ({string.Join(", ", CopyStates.All)})");
-        if (pool is not null && (!PoolName.TryParse(pool, out var name, out _) || !runtime.Settings.AutoCopy.Pools.ContainsKey(name)))
+        if (pool is not null && !KnownPool(runtime, pool, out _))
             return Error(404, $"no such pool '{Printable.Clip(pool)}'");
         var held = await Held(runtime);
         CopyPhase? phase = state is null ? null : Enum.GetValues<CopyPhase>().First(p => StateName(p) == state);
