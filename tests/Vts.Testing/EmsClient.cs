@@ -25,6 +25,20 @@ public sealed class EmsClient : IDisposable
         return await Reply();
     }
 
+    /// <summary>As an EMS sender does: an event refused with a nak (the journal slow or the pool moving) is sent again,
+    /// under the same id, until it is acknowledged; the reply that acknowledged it. Fails once the deadline passes.</summary>
+    public async Task<JsonElement> SendUntilAcked(string line, TimeSpan deadline)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var reply = await Send(line);
+            if (reply.TryGetProperty("ack", out _)) return reply;
+            if (clock.Elapsed > deadline) throw new TimeoutException($"not acknowledged within {deadline}: {line} → {reply}");
+            await Task.Delay(100); // a sender's pause before it sends again
+        }
+    }
+
     public async Task SendRaw(byte[] bytes) => await _stream.WriteAsync(bytes);
 
     public async Task<JsonElement> Reply()

@@ -285,7 +285,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         {
             var ems = await StartThree(site, nodes);
             for (var i = 0; i < volsers.Count; i++)
-                Assert.True((await ems[i % 3].Send(EmsClient.Dismount($"k-{i}", pool, volsers[i]))).TryGetProperty("ack", out _), volsers[i]);
+                await ems[i % 3].SendUntilAcked(EmsClient.Dismount($"k-{i}", pool, volsers[i]), TimeSpan.FromSeconds(30));
             await EveryNodeShowsThemOwed();
 
             foreach (var node in nodes) await node.Kill();
