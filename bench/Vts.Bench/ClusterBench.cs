@@ -58,6 +58,9 @@ public static class ClusterBench
         // When a survivor began an attempt, as its tape journaled it: the outcome itself, not when a poll of the
         // metrics saw it (those polls were late by up to 2 s while the survivors recovered the dead node's tapes).
         var first = await FirstAttemptAfter(cluster.Site.ConnectionString, killedAt) - killedAt;
+        if (Environment.GetEnvironmentVariable("VTS_BENCH_LOGS") is { } logs)
+            for (var n = 0; n < cluster.Nodes.Count; n++)
+                await File.WriteAllTextAsync(Path.Combine(logs, $"failover-{run}-node-{n + 1}.log"), $"killed at {killedAt:O}\n{cluster.Nodes[n].Output}");
         report.Add(new Figure($"failover run {run}: SIGKILL → first of the dead node's copies running on a survivor",
             $"{first.TotalSeconds:F1} s", "≤ 10 s", Stats.Met(first.TotalSeconds <= 10),
             $"{deadPools.Count} pools on the killed node, both slots held by it; the attempt's start as journaled"));
@@ -164,6 +167,9 @@ public static class ClusterBench
         var ready = clock.Elapsed;
         await cluster.WaitForQueue(due, nodes: [1, 2, 3]);
         var all = clock.Elapsed;
+        if (Environment.GetEnvironmentVariable("VTS_BENCH_LOGS") is { } logs)
+            for (var n = 0; n < cluster.Nodes.Count; n++)
+                await File.WriteAllTextAsync(Path.Combine(logs, $"restart-node-{n + 1}.log"), $"started at {DateTime.UtcNow - all:O}\n{cluster.Nodes[n].Output}");
         report.Add(new Figure($"whole-cluster restart → all {due:N0} due copies running or queued", $"{all.TotalSeconds:F1} s", "≤ 10 s",
             Stats.Met(all.TotalSeconds <= 10), $"all three EMS ports open after {ready.TotalSeconds:F1} s; no new event"));
     }
@@ -192,7 +198,7 @@ internal sealed class BenchCluster : IAsyncDisposable
         var keys = target ?? await Sshd.Create(start: false);
         var hole = target is null ? new BlackHole() : null;
         var site = new ClusterSite(keys, await postgres.CreateDatabase($"bench_{name}_{Guid.NewGuid():N}"[..40]), nodes,
-            pools: pools, slots: slots, targetPort: hole?.Port, extra: "akka.loglevel = WARNING\nvts.ems.ack-timeout = 120s",
+            pools: pools, slots: slots, targetPort: hole?.Port, extra: $"akka.loglevel = {Environment.GetEnvironmentVariable("VTS_BENCH_LOGLEVEL") ?? "WARNING"}\nvts.ems.ack-timeout = 120s",
             poolName: i => $"P{i:D3}", connectTimeout: hole is null ? "15s" : "10m", targetExtra: targetExtra);
         var cluster = new BenchCluster(keys, hole, site);
         await cluster.StartAll();

@@ -3,6 +3,8 @@ using Vts.Bench;
 
 // vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…,9] [--cluster failover,ingest,restart] [--wan links,resume]
 // Whole-system figures against real parts on loopback; see bench/results.md for what each one means.
+// Section 6 diagnostics: VTS_BENCH_LOGLEVEL=INFO runs the cluster's nodes at that log level, and VTS_BENCH_LOGS=DIR
+// writes each node's output there after every failover and restart (where the seconds went).
 var output = "bench/results.md";
 var tapeMiB = 1024;
 var quick = false;

@@ -29,6 +29,7 @@ public static class WanThroughput
         if (parts.Contains("links"))
             foreach (var link in links) await Measure(report, scratch, link);
         if (parts.Contains("resume")) await Resume(report, scratch, quick ? 256 : 2048);
+        if (parts.Contains("timeline")) await Timeline(scratch, quick ? 256 : 2048);
         report.Note("The link: two TUN devices, one in a network namespace of its own where the target's sshd runs, joined by a forwarder " +
                     "in the bench process that holds each packet for half the round trip and lets it through at the link's rate behind a queue " +
                     "of one bandwidth-delay product (`tests/Vts.Testing/Wan`). MTU 9000. TCP sees a real round trip, queueing and loss.");
@@ -132,6 +133,42 @@ public static class WanThroughput
             $"the first attempt sent {firstSent / 1048576.0:F0} MiB before the cut, the next {secondSent / 1048576.0:F0} MiB, and took " +
             $"{second.Resumed / 1048576.0:F0} MiB from the earlier attempt's file at the target, proven chunk by chunk there; " +
             $"the resumed attempt took {clock.Elapsed.TotalSeconds:F1} s; IP packets counted, headers included"));
+    }
+
+    /// <summary>Not in a full run (<c>--wan timeline</c>): the transport in process copying one tape over the 50 ms link
+    /// twice (the first opens the sessions), the link's bytes towards the target sampled every 100 ms and printed: where
+    /// a copy leaves the link idle.</summary>
+    private static async Task Timeline(string scratch, int tapeMiB)
+    {
+        await using var wan = await WanLink.Create(TimeSpan.FromMilliseconds(50), 400_000_000);
+        await using var sshd = await Sshd.Create(behind: wan);
+        var bytes = tapeMiB * 1024L * 1024;
+        var source = Path.Combine(scratch, "timeline", "P000", "L00001");
+        TapeFiles.Write(source, bytes);
+        var request = new Vts.AutoCopy.Transport.TransferRequest(source, sshd.Target(), Vts.AutoCopy.Domain.PoolName.Parse("DRP000"),
+            Vts.AutoCopy.Domain.Volser.Parse("L00001"));
+        var transport = new Vts.AutoCopy.Transport.SftpTapeTransport();
+        for (var round = 1; round <= 3; round++)
+        {
+            File.Delete(Path.Combine(sshd.VaultRoot, "DRP000", "L00001"));
+            Machine.Run("sync");
+            var samples = new List<(double At, long Bytes)>();
+            var clock = Stopwatch.StartNew();
+            var start = wan.BytesOut;
+            var copy = transport.CopyAsync(request, CancellationToken.None);
+            while (!copy.IsCompleted)
+            {
+                samples.Add((clock.Elapsed.TotalSeconds, wan.BytesOut - start));
+                await Task.WhenAny(copy, Task.Delay(100));
+            }
+            var outcome = await copy;
+            Console.WriteLine($"round {round}: {outcome} in {clock.Elapsed.TotalSeconds:F2} s, {bytes / 1e6 / clock.Elapsed.TotalSeconds:F1} MB/s");
+            for (var i = 1; i < samples.Count; i++)
+            {
+                var rate = (samples[i].Bytes - samples[i - 1].Bytes) / 1e6 / (samples[i].At - samples[i - 1].At);
+                Console.WriteLine($"  {samples[i].At,6:F2} s {samples[i].Bytes / 1048576.0,8:F1} MiB {rate,6:F1} MB/s {new string('#', (int)(rate / 2))}");
+            }
+        }
     }
 
     /// <summary>Seconds to push <paramref name="bytes"/> over one plain TCP connection to a sink at the far side.</summary>
