@@ -110,6 +110,7 @@ public static class WanThroughput
         var request = new Vts.AutoCopy.Transport.TransferRequest(source, target, Vts.AutoCopy.Domain.PoolName.Parse("DRP000"),
             Vts.AutoCopy.Domain.Volser.Parse("R00001"));
         var transport = new Vts.AutoCopy.Transport.SftpTapeTransport();
+        Vts.AutoCopy.Transport.TransferThreads.Reserve(1); // as a node does
 
         var start = wan.BytesOut;
         var first = transport.CopyAsync(request, CancellationToken.None);
@@ -148,9 +149,10 @@ public static class WanThroughput
         var request = new Vts.AutoCopy.Transport.TransferRequest(source, sshd.Target(), Vts.AutoCopy.Domain.PoolName.Parse("DRP000"),
             Vts.AutoCopy.Domain.Volser.Parse("L00001"));
         var transport = new Vts.AutoCopy.Transport.SftpTapeTransport();
+        Vts.AutoCopy.Transport.TransferThreads.Reserve(1); // as a node does
         for (var round = 1; round <= 3; round++)
         {
-            File.Delete(Path.Combine(sshd.VaultRoot, "DRP000", "L00001"));
+            if (Directory.Exists(Path.Combine(sshd.VaultRoot, "DRP000"))) File.Delete(Path.Combine(sshd.VaultRoot, "DRP000", "L00001"));
             Machine.Run("sync");
             var samples = new List<(double At, long Bytes)>();
             var clock = Stopwatch.StartNew();

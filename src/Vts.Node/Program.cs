@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Hosting;
 using Vts.AutoCopy.Persistence;
+using Vts.AutoCopy.Transport;
 using Vts.Node;
 using Vts.Node.Admin;
 
@@ -80,6 +81,9 @@ catch (JournalUnusableException e)
     Console.Error.WriteLine($"vts-node: journal unusable: {e.Message}");
     return InvalidConfiguration;
 }
+
+// Every transfer this node may run at once blocks threads of the pool while its bytes flow (see TransferThreads).
+TransferThreads.Reserve(settings.AutoCopy.MaxConcurrentTransfers);
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();

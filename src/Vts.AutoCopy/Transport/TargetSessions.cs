@@ -169,6 +169,13 @@ internal sealed class TargetSession : IDisposable
             ? await receiver.Copy(from, path, ranges, Target.OperationTimeout, cancellation)
             : throw new InvalidOperationException("the target runs no receiver for us");
 
+    /// <summary>R14, R15 and R17 looked at, and the temporary file <paramref name="temporaryName"/> created, by the
+    /// receiver in one round trip (its "begin"). Null where the target runs no receiver for us: SFTP looks then.</summary>
+    public async Task<TargetWriter.Begun?> Begin(string root, string pool, string volser, string temporaryName, CancellationToken cancellation) =>
+        WritesRanges && await Receiver(cancellation) is { } receiver
+            ? await receiver.Begin(root, pool, volser, temporaryName, Target.OperationTimeout, cancellation)
+            : null;
+
     /// <summary>R15: <paramref name="from"/> put under <paramref name="path"/> by the target's own rename(2), through the
     /// receiver, which refuses a name held by a link or anything but a regular file. Null where the target runs no
     /// receiver for us; else what held the name (null when renamed).</summary>

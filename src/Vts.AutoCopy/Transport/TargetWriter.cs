@@ -22,7 +22,7 @@ internal static class TargetWriter
     public const int MaxLine = 512;
 
     /// <summary>What the receiver prints first, once it runs.</summary>
-    public const string Ready = "ready 2";
+    public const string Ready = "ready 3";
 
     /// <summary>The receiver, run as <c>python3 -c '&lt;this&gt;'</c>: no single quote may appear in it.</summary>
     /// <remarks>
@@ -40,6 +40,13 @@ internal static class TargetWriter
     ///   the file cannot be opened, "error REASON" alone.
     /// - "copy OFFSET LENGTH", then the lines FROM and PATH: those bytes of FROM copied into the file at PATH at the same
     ///   offset and synced, answered like a write ("sha256 HEX SIZE", the hash of the bytes copied).
+    /// One request opens a copy of a large tape, in one round trip where SFTP takes a dozen or more (a listing costs
+    /// four, an existence check two, and R14 asks one per pool there):
+    /// - "begin", then the lines ROOT, POOL, VOLSER and TEMP: R14, is VOLSER in a pool folder of ROOT other than POOL
+    ///   (answered "other NAME")? R15, is ROOT/POOL anything but a folder (a link, a file: "pool link" or "pool other";
+    ///   nothing is created through it)? Else the pool folder is made if missing, TEMP created in it exclusively (never
+    ///   through a link), and the answer is "begun SIZE NAME": the largest temporary file an earlier attempt at VOLSER
+    ///   left there (R17; a regular file named as we name them, "-" and 0 when none).
     /// And one more puts a proven copy under its final name (R15):
     /// - "rename", then the lines FROM and PATH: FROM (a regular file) renamed to PATH unless PATH is there as anything
     ///   but a regular file; answered "renamed", or "refused KIND" (a link, a folder…: PATH is left as it is), or
@@ -53,7 +60,7 @@ internal static class TargetWriter
     /// - fsync before answering: a proven copy is on the target's disk before it is renamed to its final name.
     /// </remarks>
     private const string Receiver = """
-        import errno, fcntl, hashlib, mmap, os, queue, stat, sys, threading
+        import errno, fcntl, hashlib, mmap, os, queue, re, stat, sys, threading
         DIRECT = getattr(os, "O_DIRECT", 0)
         size = 1 << 20
         try:
@@ -118,9 +125,42 @@ internal static class TargetWriter
                 os.close(src)
                 if dst >= 0:
                     os.close(dst)
-        print("ready 2", flush=True)
+        def begin(root, pool, volser, temp):
+            with os.scandir(root) as entries:
+                for entry in entries:
+                    if entry.name == pool:
+                        if not entry.is_dir(follow_symlinks=False):
+                            return "pool link" if entry.is_symlink() else "pool other"
+                    elif entry.is_dir(follow_symlinks=False) and os.path.lexists(os.path.join(root, entry.name, volser)):
+                        return "other " + entry.name.encode("utf-8", "backslashreplace").decode()
+            try:
+                os.mkdir(os.path.join(root, pool))
+            except FileExistsError:
+                pass
+            folder = os.open(os.path.join(root, pool), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                partial, largest = "-", 0
+                ours = re.compile(re.escape("." + volser + ".") + "[0-9a-f]{16}" + re.escape(".autocopy.tmp"))
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        if entry.name != temp and ours.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                            size = entry.stat(follow_symlinks=False).st_size
+                            if size > largest:
+                                partial, largest = entry.name, size
+                os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=folder))
+                return "begun %d %s" % (largest, partial)
+            finally:
+                os.close(folder)
+        print("ready 3", flush=True)
         while True:
             head = line()
+            if head == "begin":
+                root, pool, volser, temp = line(), line(), line(), line()
+                try:
+                    print(begin(root, pool, volser, temp), flush=True)
+                except OSError as e:
+                    print("error", e.strerror or e, flush=True)
+                continue
             if head.startswith("chunks "):
                 _, chunk, path = head.split(" ", 2)
                 chunk = int(chunk)
@@ -292,6 +332,35 @@ internal static class TargetWriter
             return new Report.Written(hex, long.Parse(count));
         return new Report.Garbled("the target's answer is not a SHA-256 and a size");
     }
+
+    /// <summary>What the receiver found and did on "begin": another pool holding the volser (R14), what the pool
+    /// folder is instead of a folder (R15; nothing was created then), or the temporary file created and the largest
+    /// earlier attempt's file (R17; its name in the pool folder).</summary>
+    public sealed record Begun(string? OtherPool, string? PoolFolderProblem, string? Partial, long PartialSize);
+
+    /// <summary>Reads the receiver's answer to "begin".</summary>
+    /// <exception cref="IOException">an error at the target, or an answer that is none of the above.</exception>
+    public static Begun ParseBegun(string? line, string pool)
+    {
+        switch (line?.Split(' ', 3))
+        {
+            case ["begun", var size, var partial] when IsCount(size) && (partial == "-" ? size == "0" : IsTemporaryName(partial)):
+                return new Begun(null, null, partial == "-" ? null : partial, long.Parse(size));
+            case ["other", ..] when line!.Length > "other ".Length && line.Length <= MaxLine:
+                return new Begun(Printable(line["other ".Length..]), null, null, 0);
+            case ["pool", "link"]:
+                return new Begun(null, "a symbolic link", null, 0);
+            case ["pool", "other"]:
+                return new Begun(null, "not a folder", null, 0);
+        }
+        throw new IOException(Parse(line) is Report.Refused refused
+            ? $"the target could not prepare pool folder {pool} for the copy: {refused.Reason}"
+            : $"the target's receiver answered the start of a copy with something else: {Printable(line ?? "nothing")}");
+    }
+
+    /// <summary>A temporary file's name as <see cref="SftpTapeTransport.TemporaryName"/> makes it, for any volser.</summary>
+    private static bool IsTemporaryName(string name) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name, @"^\.[A-Z0-9]{1,6}\.[0-9a-f]{16}\.autocopy\.tmp$");
 
     public static string Printable(string text)
     {
@@ -471,6 +540,16 @@ internal sealed class HashingReceiver : IDisposable
                 ? $"the target could not rename {from} to {path}: {refused.Reason}"
                 : $"the target's receiver answered a rename with something else: {TargetWriter.Printable(answer ?? "nothing")}"),
         };
+    }
+
+    /// <summary>R14, R15 and R17 in one round trip, and this attempt's temporary file created (see the receiver's
+    /// "begin").</summary>
+    /// <exception cref="IOException">the target could not look or create, or its answer made no sense.</exception>
+    public async Task<TargetWriter.Begun> Begin(string root, string pool, string volser, string temporaryName, TimeSpan timeout,
+        CancellationToken cancellation)
+    {
+        await _command.Input.WriteAsync(TargetWriter.Request("begin", root, pool, volser, temporaryName), cancellation);
+        return TargetWriter.ParseBegun(await ReadLine(timeout, cancellation), pool);
     }
 
     /// <summary>R15: <paramref name="path"/> removed at the target by unlink(2); true when it was.</summary>

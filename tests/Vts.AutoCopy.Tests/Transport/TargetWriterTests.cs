@@ -341,6 +341,85 @@ public sealed class TargetWriterTests
     }
 
     [Fact]
+    public async Task R14_R15_R17_The_receiver_begins_a_copy_in_one_answer_and_never_creates_through_a_link()
+    {
+        var root = Directory.CreateTempSubdirectory("vts-receiver-").FullName;
+        var elsewhere = Directory.CreateTempSubdirectory("vts-elsewhere-").FullName;
+        try
+        {
+            var (shell, input, output) = await StartReceiver();
+            using var _ = shell;
+            async Task<string?> Begin(string pool, string volser, string temp)
+            {
+                await input.WriteAsync(TargetWriter.Request("begin", root, pool, volser, temp));
+                await input.FlushAsync();
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                return await TargetWriter.ReadLine(output, deadline.Token);
+            }
+            const string temp = ".A00001.0123456789abcdef.autocopy.tmp";
+
+            // A pool folder not there yet is made, the temporary file created in it, and no earlier attempt found.
+            Assert.Equal("begun 0 -", await Begin("DRPOOL1", "A00001", temp));
+            Assert.True(File.Exists(Path.Combine(root, "DRPOOL1", temp)));
+            // The same temporary name again: created exclusively, so refused.
+            Assert.StartsWith("error ", await Begin("DRPOOL1", "A00001", temp));
+
+            // R17: the largest earlier attempt's file, a regular file named as we name them; links and other names are not.
+            await File.WriteAllBytesAsync(Path.Combine(root, "DRPOOL1", ".B00001.00000000000000aa.autocopy.tmp"), new byte[300]);
+            await File.WriteAllBytesAsync(Path.Combine(root, "DRPOOL1", ".B00001.00000000000000bb.autocopy.tmp"), new byte[500]);
+            await File.WriteAllBytesAsync(Path.Combine(root, "DRPOOL1", ".B00001.planted.autocopy.tmp"), new byte[900]);
+            await File.WriteAllBytesAsync(Path.Combine(elsewhere, "big"), new byte[5000]);
+            File.CreateSymbolicLink(Path.Combine(root, "DRPOOL1", ".B00001.00000000000000cc.autocopy.tmp"), Path.Combine(elsewhere, "big"));
+            Assert.Equal("begun 500 .B00001.00000000000000bb.autocopy.tmp", await Begin("DRPOOL1", "B00001", ".B00001.1111111111111111.autocopy.tmp"));
+
+            // R14: the volser in another pool folder there (a file, or even a link to nowhere) is named, nothing created.
+            Directory.CreateDirectory(Path.Combine(root, "OTHER"));
+            await File.WriteAllTextAsync(Path.Combine(root, "OTHER", "C00001"), "another tape");
+            Assert.Equal("other OTHER", await Begin("DRPOOL1", "C00001", ".C00001.2222222222222222.autocopy.tmp"));
+            Assert.False(File.Exists(Path.Combine(root, "DRPOOL1", ".C00001.2222222222222222.autocopy.tmp")));
+
+            // R15: a pool folder that is a link, or a file, is not written through; the place it points to stays empty.
+            File.CreateSymbolicLink(Path.Combine(root, "LINKED"), elsewhere);
+            await File.WriteAllTextAsync(Path.Combine(root, "AFILE"), "not a folder");
+            Assert.Equal("pool link", await Begin("LINKED", "D00001", ".D00001.3333333333333333.autocopy.tmp"));
+            Assert.Equal("pool other", await Begin("AFILE", "D00001", ".D00001.3333333333333333.autocopy.tmp"));
+            Assert.Equal(["big"], Directory.GetFileSystemEntries(elsewhere).Select(f => Path.GetFileName(f)));
+
+            // A temporary name held by a link is refused, and what it points to is left as it was.
+            File.CreateSymbolicLink(Path.Combine(root, "DRPOOL1", ".E00001.4444444444444444.autocopy.tmp"), Path.Combine(elsewhere, "victim"));
+            Assert.StartsWith("error ", await Begin("DRPOOL1", "E00001", ".E00001.4444444444444444.autocopy.tmp"));
+            Assert.False(File.Exists(Path.Combine(elsewhere, "victim")));
+
+            // A vault root that is not there: the target's own words, and the receiver is still in step.
+            await input.WriteAsync(TargetWriter.Request("begin", Path.Combine(root, "missing"), "DRPOOL1", "F00001", ".F00001.5555555555555555.autocopy.tmp"));
+            await input.FlushAsync();
+            Assert.StartsWith("error ", await TargetWriter.ReadLine(output, CancellationToken.None));
+            Assert.Equal("begun 0 -", await Begin("DRPOOL2", "F00001", ".F00001.5555555555555555.autocopy.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+            Directory.Delete(elsewhere, true);
+        }
+    }
+
+    [Fact]
+    public void The_answer_to_begin_is_read_in_its_exact_forms_and_anything_else_is_an_error()
+    {
+        Assert.Equal(new TargetWriter.Begun(null, null, null, 0), TargetWriter.ParseBegun("begun 0 -", "P"));
+        Assert.Equal(new TargetWriter.Begun(null, null, ".A00001.0123456789abcdef.autocopy.tmp", 77),
+            TargetWriter.ParseBegun("begun 77 .A00001.0123456789abcdef.autocopy.tmp", "P"));
+        Assert.Equal(new TargetWriter.Begun("OTHER POOL", null, null, 0), TargetWriter.ParseBegun("other OTHER POOL", "P"));
+        Assert.Equal("x?y", TargetWriter.ParseBegun("other x\u001by", "P").OtherPool); // printed as the target named it, tamed
+        Assert.Equal("a symbolic link", TargetWriter.ParseBegun("pool link", "P").PoolFolderProblem);
+        Assert.Equal("not a folder", TargetWriter.ParseBegun("pool other", "P").PoolFolderProblem);
+        Assert.Contains("No space left", Assert.Throws<IOException>(() => TargetWriter.ParseBegun("error No space left", "P")).Message);
+        foreach (var garbled in new[] { null, "", "begun", "begun 5 -", "begun -1 -", "begun 5 ../../etc/passwd", "begun 5 .A00001.x.autocopy.tmp",
+                     "begun 5 .A00001.0123456789abcdef.autocopy.tmp extra", "other", "pool", "pool folder", "ready 3", new string('o', 600) })
+            Assert.Throws<IOException>(() => TargetWriter.ParseBegun(garbled, "P"));
+    }
+
+    [Fact]
     public void A_header_says_new_for_a_whole_file_and_the_offset_for_a_range()
     {
         Assert.Equal("5 new /v/P/.T.x.autocopy.tmp\n", Encoding.UTF8.GetString(TargetWriter.Header(5, "/v/P/.T.x.autocopy.tmp")));

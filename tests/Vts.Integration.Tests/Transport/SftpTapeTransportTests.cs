@@ -139,17 +139,21 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.False(File.Exists(AtTarget("B00003")));
     }
 
-    [Fact]
-    public async Task R14_A_volser_held_in_another_pool_at_the_target_is_refused_naming_both_pools()
+    [Theory]
+    [InlineData(10_000L)]                                       // looked at over SFTP
+    [InlineData(SftpTapeTransport.StreamingThreshold + 4321)]   // looked at by the receiver
+    public async Task R14_A_volser_held_in_another_pool_at_the_target_is_refused_naming_both_pools(long size)
     {
-        TapeFiles.Write(Path.Combine(_vault, "POOL1", "C00001"), 10_000);
+        var volser = size > 10_000 ? "C00002" : "C00001";
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", volser), size);
         Directory.CreateDirectory(Path.Combine(_sshd.VaultRoot, "ELSEWHERE"));
-        await File.WriteAllTextAsync(AtTarget("C00001", "ELSEWHERE"), "other tape");
+        await File.WriteAllTextAsync(AtTarget(volser, "ELSEWHERE"), "other tape");
 
-        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("C00001"), CancellationToken.None));
-        Assert.Contains("ELSEWHERE", outcome.Cause);
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request(volser), CancellationToken.None));
+        Assert.Contains("pool ELSEWHERE", outcome.Cause);
         Assert.Contains("DRPOOL1", outcome.Cause);
-        Assert.False(File.Exists(AtTarget("C00001")));
+        Assert.False(File.Exists(AtTarget(volser)));
+        Assert.Empty(TapeFiles.Temporary(AtTarget(""), volser));
     }
 
     /// <summary>A file outside the target's vault that a planted link points to; it must come out of every attempt
@@ -224,14 +228,17 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.False(File.Exists(nowhere), "a file was created where the dangling link points");
     }
 
-    [Fact]
-    public async Task R15_A_target_pool_folder_that_is_a_link_is_not_written_through()
+    [Theory]
+    [InlineData(1000L)]                                         // looked at over SFTP
+    [InlineData(SftpTapeTransport.StreamingThreshold + 4321)]   // looked at by the receiver
+    public async Task R15_A_target_pool_folder_that_is_a_link_is_not_written_through(long size)
     {
-        TapeFiles.Write(Path.Combine(_vault, "POOL1", "K00005"), 1000);
-        var elsewhere = Directory.CreateDirectory(Path.Combine(_sshd.Dir, "elsewhere")).FullName;
+        var volser = size > 1000 ? "K00006" : "K00005";
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", volser), size);
+        var elsewhere = Directory.CreateDirectory(Path.Combine(_sshd.Dir, $"elsewhere-{size}")).FullName;
         File.CreateSymbolicLink(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), elsewhere);
 
-        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("K00005"), CancellationToken.None));
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request(volser), CancellationToken.None));
 
         Assert.Equal(FailureKind.NotARegularFile, outcome.Kind);
         Assert.Contains($"target pool folder {_sshd.VaultRoot}/DRPOOL1 on dr is a symbolic link; nothing written through it (R15)", outcome.Cause);

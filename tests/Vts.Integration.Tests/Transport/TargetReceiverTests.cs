@@ -45,13 +45,16 @@ public sealed class TargetReceiverTests : IAsyncLifetime
 
     private string AtTarget(string name) => Path.Combine(_sshd.VaultRoot, "DRPOOL1", name);
 
-    // What an impostor is sent: "ready 2" expected first, then per tape a line "SIZE new PATH" and SIZE bytes.
-    private const string Ready = "echo 'ready 2'; ";
+    // What an impostor is sent: "ready 3" expected first, then for each copy "begin" and four lines (answered by
+    // Begins, as our receiver would), then per tape a line "SIZE new PATH" and SIZE bytes.
+    private const string Ready = "echo 'ready 3'; ";
+    private const string Begins = """if [ "$n" = begin ]; then read root; read pool; read volser; read temp; mkdir -p "$root/$pool" && : > "$root/$pool/$temp"; echo "begun 0 -"; continue; fi; """;
+    private const string EachRequest = "while read n at p; do " + Begins;
 
     [Fact]
     public async Task R9_A_receiver_reporting_another_SHA256_fails_the_attempt_and_leaves_no_tape()
     {
-        Python3(Ready + """while read n at p; do head -c "$n" > "$p"; echo "sha256 0000000000000000000000000000000000000000000000000000000000000000 $n"; done""");
+        Python3(Ready + EachRequest + """head -c "$n" > "$p"; echo "sha256 0000000000000000000000000000000000000000000000000000000000000000 $n"; done""");
         var failed = Assert.IsType<TransferOutcome.Failed>(await Copy(new SftpTapeTransport(Impostor), "L00001"));
 
         Assert.Contains("differs from the source", failed.Cause);
@@ -62,7 +65,7 @@ public sealed class TargetReceiverTests : IAsyncLifetime
     [Fact]
     public async Task R9_A_receiver_reporting_fewer_bytes_than_were_sent_fails_the_attempt()
     {
-        Python3(Ready + """while read n at p; do head -c "$n" > "$p"; set -- $(sha256sum "$p"); echo "sha256 $1 5"; done""");
+        Python3(Ready + EachRequest + """head -c "$n" > "$p"; set -- $(sha256sum "$p"); echo "sha256 $1 5"; done""");
         var failed = Assert.IsType<TransferOutcome.Failed>(await Copy(new SftpTapeTransport(Impostor), "L00002"));
 
         Assert.Contains($"received 5 bytes of the source's {_size}", failed.Cause);
@@ -73,7 +76,7 @@ public sealed class TargetReceiverTests : IAsyncLifetime
     [Fact]
     public async Task A_target_that_cannot_write_fails_the_attempt_in_its_own_words_and_is_asked_the_same_way_next_time()
     {
-        Python3(Ready + """while read n at p; do head -c "$n" > /dev/null; echo "error No space left on device"; done""");
+        Python3(Ready + EachRequest + """head -c "$n" > /dev/null; echo "error No space left on device"; done""");
         var transport = new SftpTapeTransport(Impostor);
         for (var attempt = 1; attempt <= 2; attempt++)
         {
@@ -85,7 +88,7 @@ public sealed class TargetReceiverTests : IAsyncLifetime
 
     [Theory]
     [InlineData("""echo "Traceback (most recent call last): SyntaxError" >&2; exit 1""")]
-    [InlineData("""echo 'ready 3'; cat > /dev/null""")] // another version of the receiver
+    [InlineData("""echo 'ready 1'; cat > /dev/null""")] // another version of the receiver
     public async Task A_target_whose_python3_will_not_run_the_receiver_gets_the_tape_through_cat(string impostor)
     {
         Python3(impostor);
@@ -96,10 +99,10 @@ public sealed class TargetReceiverTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(Ready + """read n at p; head -c 1000 > /dev/null; exit 1""")]                                   // dies mid-tape
-    [InlineData(Ready + """read n at p; echo "sha256 0000000000000000000000000000000000000000000000000000000000000000 $n"; sleep 60""")] // answers early
-    [InlineData(Ready + """while read n at p; do head -c "$n" > /dev/null; head -c 1048576 /dev/zero | tr '\0' x; echo; done""")]
-    [InlineData(Ready + """while read n at p; do head -c "$n" > /dev/null; echo "sha256 abc 1"; done""")]
+    [InlineData(Ready + EachRequest + """head -c 1000 > /dev/null; exit 1; done""")]                                   // dies mid-tape
+    [InlineData(Ready + EachRequest + """echo "sha256 0000000000000000000000000000000000000000000000000000000000000000 $n"; sleep 60; done""")] // answers early
+    [InlineData(Ready + EachRequest + """head -c "$n" > /dev/null; head -c 1048576 /dev/zero | tr '\0' x; echo; done""")]
+    [InlineData(Ready + EachRequest + """head -c "$n" > /dev/null; echo "sha256 abc 1"; done""")]
     public async Task A_receiver_that_breaks_or_says_too_much_fails_one_attempt_and_the_next_streams_into_cat(string impostor)
     {
         Python3(impostor);
@@ -126,7 +129,7 @@ public sealed class TargetReceiverTests : IAsyncLifetime
     [Fact]
     public async Task A_receiver_that_takes_the_tape_and_never_answers_fails_the_attempt_after_the_operation_timeout()
     {
-        Python3(Ready + """read n at p; head -c "$n" > /dev/null; exec sleep 600""");
+        Python3(Ready + EachRequest + """head -c "$n" > /dev/null; exec sleep 600; done""");
         var transport = new SftpTapeTransport(Impostor);
         var failed = Assert.IsType<TransferOutcome.Failed>(await Copy(transport, "L00010", operationTimeout: TimeSpan.FromSeconds(2)));
 
