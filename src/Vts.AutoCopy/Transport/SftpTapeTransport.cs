@@ -92,6 +92,8 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             var lookingAround = watch.SettingUp();
             // What large tapes need at the target (the receiver, or what shows there is none) before the path is chosen.
             if (length >= StreamingThreshold) await session.Prepare(watch.Token);
+            // The receiver's survey creates this attempt's temporary file: a fault from here on removes it.
+            uploading = true;
             var survey = (length >= StreamingThreshold && session.WritesRanges ? await SurveyThroughReceiver(session, request, tempPath, watch.Token) : null)
                          ?? await SurveyOverSftp(sftp, request, poolDir, watch.Token);
             // Chunks need the receiver at the target; one that would not start again since takes the tape over SFTP.
@@ -108,7 +110,6 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
                 return new TransferOutcome.Failed(
                     $"volser {request.Volser} already exists in pool {otherPool} on target {target.Name}; refusing a second copy in pool {request.TargetPool}");
             }
-            uploading = true;
             var stripes = inChunks ? Stripes.Count(length, session.RoundTrip(survey.RoundTrip)) : 1;
             // R17: what an earlier attempt left at the target, to be resumed from (only the chunk path can).
             var partial = survey.Partial is { } name ? $"{poolDir}/{name}" : null;

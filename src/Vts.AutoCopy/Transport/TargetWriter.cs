@@ -46,7 +46,8 @@ internal static class TargetWriter
     ///   (answered "other NAME")? R15, is ROOT/POOL anything but a folder (a link, a file: "pool link" or "pool other";
     ///   nothing is created through it)? Else the pool folder is made if missing, TEMP created in it exclusively (never
     ///   through a link), and the answer is "begun SIZE NAME": the largest temporary file an earlier attempt at VOLSER
-    ///   left there (R17; a regular file named as we name them, "-" and 0 when none).
+    ///   left there (R17; a regular file named as we name them, "-" and 0 when none). A pool folder there that cannot be
+    ///   searched is an error, not a "no"; another pool's name is sent escaped to one line of ASCII, whatever its bytes.
     /// And one more puts a proven copy under its final name (R15):
     /// - "rename", then the lines FROM and PATH: FROM (a regular file) renamed to PATH unless PATH is there as anything
     ///   but a regular file; answered "renamed", or "refused KIND" (a link, a folder…: PATH is left as it is), or
@@ -125,14 +126,20 @@ internal static class TargetWriter
                 os.close(src)
                 if dst >= 0:
                     os.close(dst)
+        def held(path):
+            try:
+                os.lstat(path)
+                return True
+            except FileNotFoundError:
+                return False
         def begin(root, pool, volser, temp):
             with os.scandir(root) as entries:
                 for entry in entries:
                     if entry.name == pool:
                         if not entry.is_dir(follow_symlinks=False):
                             return "pool link" if entry.is_symlink() else "pool other"
-                    elif entry.is_dir(follow_symlinks=False) and os.path.lexists(os.path.join(root, entry.name, volser)):
-                        return "other " + entry.name.encode("utf-8", "backslashreplace").decode()
+                    elif entry.is_dir(follow_symlinks=False) and held(os.path.join(root, entry.name, volser)):
+                        return "other " + entry.name.encode("unicode_escape").decode("ascii")[:400]
             try:
                 os.mkdir(os.path.join(root, pool))
             except FileExistsError:
@@ -144,7 +151,10 @@ internal static class TargetWriter
                 with os.scandir(folder) as entries:
                     for entry in entries:
                         if entry.name != temp and ours.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-                            size = entry.stat(follow_symlinks=False).st_size
+                            try:
+                                size = entry.stat(follow_symlinks=False).st_size
+                            except FileNotFoundError:
+                                continue
                             if size > largest:
                                 partial, largest = entry.name, size
                 os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=folder))

@@ -377,6 +377,13 @@ public sealed class TargetWriterTests
             await File.WriteAllTextAsync(Path.Combine(root, "OTHER", "C00001"), "another tape");
             Assert.Equal("other OTHER", await Begin("DRPOOL1", "C00001", ".C00001.2222222222222222.autocopy.tmp"));
             Assert.False(File.Exists(Path.Combine(root, "DRPOOL1", ".C00001.2222222222222222.autocopy.tmp")));
+            File.CreateSymbolicLink(Path.Combine(root, "OTHER", "C00002"), Path.Combine(elsewhere, "nowhere"));
+            Assert.Equal("other OTHER", await Begin("DRPOOL1", "C00002", ".C00002.2222222222222222.autocopy.tmp"));
+            // A pool folder named to break the answer's line is named on one line, and the receiver stays in step.
+            var hostile = Directory.CreateDirectory(Path.Combine(root, "X\nbegun 0 -")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(hostile, "C00003"), "another tape");
+            Assert.Equal("other X\\nbegun 0 -", await Begin("DRPOOL1", "C00003", ".C00003.2222222222222222.autocopy.tmp"));
+            Assert.Equal("begun 0 -", await Begin("DRPOOL1", "G00001", ".G00001.2222222222222222.autocopy.tmp"));
 
             // R15: a pool folder that is a link, or a file, is not written through; the place it points to stays empty.
             File.CreateSymbolicLink(Path.Combine(root, "LINKED"), elsewhere);
