@@ -55,6 +55,9 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
     /// <summary>The last state each running tape reported (kept while a tape that stopped unexpectedly restarts): what
     /// operators see without waking anything.</summary>
     private readonly Dictionary<string, TapeCopyState> _states = [];
+    /// <summary>The volsers of <see cref="_states"/> in order: a page of the pool's tapes starts where the last ended
+    /// without sorting every busy tape again (a pool may owe 100,000 copies).</summary>
+    private readonly SortedSet<string> _statesInOrder = new(StringComparer.Ordinal);
     /// <summary>Tapes asked to stop; what arrives for them meanwhile waits here, in order.</summary>
     private readonly Dictionary<string, List<(ITapeCommand Command, IActorRef Sender)>> _stopping = [];
     /// <summary>Tapes whose TapeActivated is being journaled; what arrives for them meanwhile waits here, in order.</summary>
@@ -112,7 +115,8 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         Command<TapeCopyActor.TapeStateChanged>(changed =>
         {
             if (!_tapes.TryGetValue(changed.Volser.Value, out var tape) || !tape.Equals(Sender)) return;
-            _states[changed.Volser.Value] = changed.State;
+            if (_states.TryAdd(changed.Volser.Value, changed.State)) _statesInOrder.Add(changed.Volser.Value);
+            else _states[changed.Volser.Value] = changed.State;
             if (_waking.Remove(changed.Volser.Value)) WakeSome(); // its first report: it has recovered
         });
         Command<TapeCopyActor.TapeSettled>(OnTapeSettled);
@@ -160,17 +164,30 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
             _reconciled.Latest, _reconciled.LastAudit);
     }
 
+    private void ForgetState(string volser)
+    {
+        if (_states.Remove(volser)) _statesInOrder.Remove(volser);
+    }
+
     private PoolTapes Page(GetPoolTapes query)
     {
         const int limit = GetPoolTapes.PageSize;
-        var matching = Busy()
-            .Where(kv => query.Phase is not { } phase || kv.Value.Phase == phase)
-            .Where(kv => query.After is null || string.CompareOrdinal(kv.Key, query.After) > 0)
-            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+        var matching = From(query.After)
+            .Where(volser => _active.Contains(volser))
+            .Select(volser => (Volser: volser, State: _states[volser]))
+            .Where(tape => !tape.State.IsSettled && (query.Phase is not { } phase || tape.State.Phase == phase))
             .Take(limit + 1)
-            .Select(kv => new BusyTape(kv.Key, kv.Value.ForList()))
+            .Select(tape => new BusyTape(tape.Volser, tape.State.ForList()))
             .ToList();
         return new PoolTapes(_pool.Name, matching.Take(limit).ToList(), matching.Count > limit);
+    }
+
+    /// <summary>The volsers with a state, in order, after <paramref name="after"/> (all of them for null).</summary>
+    private IEnumerable<string> From(string? after)
+    {
+        if (after is null) return _statesInOrder;
+        if (_statesInOrder.Count == 0 || string.CompareOrdinal(after, _statesInOrder.Max) >= 0) return [];
+        return _statesInOrder.GetViewBetween(after, _statesInOrder.Max!).Where(volser => volser != after);
     }
 
     /// <summary>Reconciles are the child's; nothing new starts while the pool is handed over (its sender asks the next owner).</summary>
@@ -282,7 +299,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         if (_handingOff)
         {
             // Its work stays journaled as pending (TapeActivated): the new owner wakes it.
-            _states.Remove(volser);
+            ForgetState(volser);
             if (_tapes.Count == 0) Context.Stop(Self);
             return;
         }
@@ -295,7 +312,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
             Timers.StartSingleTimer($"wake-{volser}", new WakeTape(volser), RestartBackoff);
             return;
         }
-        _states.Remove(volser);
+        ForgetState(volser);
         if (waiting.Count > 0)
         {
             // Through Deliver, in arrival order, so that an EMS event still journals the tape as busy first.

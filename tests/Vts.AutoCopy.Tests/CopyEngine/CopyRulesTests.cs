@@ -253,6 +253,12 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
         var due = Listed(engine, CopyPhase.Due);
         Assert.All(due, t => Assert.Equal(CopyPhase.Due, t.State.Phase));
         Assert.Equal(all.Where(t => t.State.Phase == CopyPhase.Due).Select(t => t.Volser), due.Select(t => t.Volser));
+        // After the last tape, and after a volser the pool does not hold (between two it does): where the order says.
+        var past = engine.Pool(Pool1).Ask<PoolTapes>(new GetPoolTapes(Pool1, null, "ZZZZZZ"), Wait).GetAwaiter().GetResult();
+        Assert.Equal((0, false), (past.Tapes.Count, past.More));
+        var between = volsers[7] + "0"; // sorts after volsers[7], before volsers[8]
+        var page = engine.Pool(Pool1).Ask<PoolTapes>(new GetPoolTapes(Pool1, null, between), Wait).GetAwaiter().GetResult();
+        Assert.Equal(volsers[8], page.Tapes[0].Volser);
     }
 
     private PoolSummary Summary(Engine engine) =>
