@@ -58,9 +58,7 @@ public static class ClusterBench
         // When a survivor began an attempt, as its tape journaled it: the outcome itself, not when a poll of the
         // metrics saw it (those polls were late by up to 2 s while the survivors recovered the dead node's tapes).
         var first = await FirstAttemptAfter(cluster.Site.ConnectionString, killedAt) - killedAt;
-        if (Environment.GetEnvironmentVariable("VTS_BENCH_LOGS") is { } logs)
-            for (var n = 0; n < cluster.Nodes.Count; n++)
-                await File.WriteAllTextAsync(Path.Combine(logs, $"failover-{run}-node-{n + 1}.log"), $"killed at {killedAt:O}\n{cluster.Nodes[n].Output}");
+        await cluster.KeepLogs($"failover-{run}", $"killed at {killedAt:O}");
         report.Add(new Figure($"failover run {run}: SIGKILL → first of the dead node's copies running on a survivor",
             $"{first.TotalSeconds:F1} s", "≤ 10 s", Stats.Met(first.TotalSeconds <= 10),
             $"{deadPools.Count} pools on the killed node, both slots held by it; the attempt's start as journaled"));
@@ -167,9 +165,7 @@ public static class ClusterBench
         var ready = clock.Elapsed;
         await cluster.WaitForQueue(due, nodes: [1, 2, 3]);
         var all = clock.Elapsed;
-        if (Environment.GetEnvironmentVariable("VTS_BENCH_LOGS") is { } logs)
-            for (var n = 0; n < cluster.Nodes.Count; n++)
-                await File.WriteAllTextAsync(Path.Combine(logs, $"restart-node-{n + 1}.log"), $"started at {DateTime.UtcNow - all:O}\n{cluster.Nodes[n].Output}");
+        await cluster.KeepLogs("restart", $"started at {DateTime.UtcNow - all:O}");
         report.Add(new Figure($"whole-cluster restart → all {due:N0} due copies running or queued", $"{all.TotalSeconds:F1} s", "≤ 10 s",
             Stats.Met(all.TotalSeconds <= 10), $"all three EMS ports open after {ready.TotalSeconds:F1} s; no new event"));
     }
@@ -269,6 +265,15 @@ internal sealed class BenchCluster : IAsyncDisposable
             if (clock.Elapsed > TimeSpan.FromMinutes(5)) throw new TimeoutException($"only {running + waiting} of {due} copies queued");
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>With <c>VTS_BENCH_LOGS=DIR</c>: each node's output so far, headed by <paramref name="moment"/>, written
+    /// there as <c>NAME-node-N.log</c> (where a failover's or a restart's seconds went).</summary>
+    public async Task KeepLogs(string name, string moment)
+    {
+        if (Environment.GetEnvironmentVariable("VTS_BENCH_LOGS") is not { } logs) return;
+        for (var n = 0; n < Nodes.Count; n++)
+            await File.WriteAllTextAsync(Path.Combine(logs, $"{name}-node-{n + 1}.log"), $"{moment}\n{Nodes[n].Output}");
     }
 
     public async ValueTask DisposeAsync()

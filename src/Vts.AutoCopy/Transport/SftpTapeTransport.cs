@@ -94,10 +94,10 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             if (length >= StreamingThreshold) await session.Prepare(watch.Token);
             // The receiver's survey creates this attempt's temporary file: a fault from here on removes it.
             uploading = true;
-            var survey = (length >= StreamingThreshold && session.WritesRanges ? await SurveyThroughReceiver(session, request, tempPath, watch.Token) : null)
+            var survey = (length >= StreamingThreshold ? await SurveyThroughReceiver(session, request, tempPath, watch.Token) : null)
                          ?? await SurveyOverSftp(sftp, request, poolDir, watch.Token);
-            // Chunks need the receiver at the target; one that would not start again since takes the tape over SFTP.
-            var inChunks = length >= StreamingThreshold && session.WritesRanges;
+            // Chunks need the receiver at the target: where it answered the survey, it also created the temporary file.
+            var inChunks = survey.ByReceiver;
             if (survey.PoolFolderProblem is { } poolFolder)
             {
                 healthy = true;
@@ -120,8 +120,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             var verifying = new Stopwatch();
             if (stripes > 1 || partial is not null)
             {
-                (sha256, bytesRead, sizeAtTarget, resumed) = await SendInChunks(session, request, length, tempPath, stripes, partial, watch,
-                    created: survey.TemporaryCreated);
+                (sha256, bytesRead, sizeAtTarget, resumed) = await SendInChunks(session, request, length, tempPath, stripes, partial, watch);
                 (received, proof) = (sha256, TargetProof.HashedWhileWriting); // every chunk proven as it was written
             }
             else
@@ -131,7 +130,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
                 if (streamed is null)
                 {
                     // Created exclusively first (fails if anything, a link included, has the name); the upload then writes it.
-                    if (!survey.TemporaryCreated)
+                    if (!survey.ByReceiver)
                         await using (await sftp.OpenAsync(tempPath, FileMode.CreateNew, FileAccess.Write, watch.Token)) { }
                     await sftp.UploadFileAsync(hashing, tempPath, watch.Token);
                 }
@@ -205,8 +204,10 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     }
 
     /// <summary>What the target holds around a copy before its bytes go: another pool holding the volser (R14), a pool
-    /// folder that is not a folder (R15), an earlier attempt's file to resume from (R17), and how far the target is.</summary>
-    private sealed record Survey(string? OtherPool, string? PoolFolderProblem, string? Partial, TimeSpan RoundTrip, bool TemporaryCreated);
+    /// folder that is not a folder (R15), an earlier attempt's file to resume from (R17), and how far the target is.
+    /// <paramref name="ByReceiver"/>: the receiver surveyed, and so also created the temporary file where it found no
+    /// problem.</summary>
+    private sealed record Survey(string? OtherPool, string? PoolFolderProblem, string? Partial, TimeSpan RoundTrip, bool ByReceiver);
 
     /// <summary>The survey in one round trip, by the receiver, which also makes the pool folder and creates the
     /// temporary file (at 50 ms the SFTP survey below took 0.85 s before the first byte of a tape, in a vault of one
@@ -217,8 +218,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         var clock = Stopwatch.StartNew();
         if (await session.Begin(request.Target.VaultRoot, request.TargetPool.Value, request.Volser.Value, NameIn(tempPath), cancellation)
             is not { } begun) return null;
-        return new Survey(begun.OtherPool, begun.PoolFolderProblem, begun.Partial, clock.Elapsed,
-            begun is { OtherPool: null, PoolFolderProblem: null });
+        return new Survey(begun.OtherPool, begun.PoolFolderProblem, begun.Partial, clock.Elapsed, ByReceiver: true);
     }
 
     /// <summary>The survey over SFTP alone (small tapes, and targets without our receiver); no partial is looked for,
@@ -324,16 +324,15 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         return roundTrip;
     }
 
-    /// <summary>Sends a tape over <paramref name="count"/> sessions at once into <paramref name="tempPath"/>, the first
+    /// <summary>Sends a tape over <paramref name="count"/> sessions at once into <paramref name="tempPath"/> (created by
+    /// the receiver's survey), the first
     /// being <paramref name="first"/>, each taking the next chunk not yet taken (see <see cref="Stripes"/>); chunks that
     /// <paramref name="partial"/> (an earlier attempt's file at the target) proves to hold are copied there instead of
     /// sent (R17). Throws with the first cause when any fails; the others are stopped then.</summary>
     private async Task<(string Sha256, long BytesRead, long SizeAtTarget, long Resumed)> SendInChunks(TargetSession first,
-        TransferRequest request, long length, string tempPath, int count, string? partial, StallWatch watch, bool created)
+        TransferRequest request, long length, string tempPath, int count, string? partial, StallWatch watch)
     {
         var cancellation = watch.Token;
-        // Created exclusively (fails if anything, a link included, has the name); every chunk then joins this file.
-        if (!created) await using (await first.Sftp.OpenAsync(tempPath, FileMode.CreateNew, FileAccess.Write, cancellation)) { }
         (IReadOnlyList<(long Offset, long Length)> left, long resumed, long copiedSize, (string, long)? wholeSha) = (Stripes.Chunks(length), 0L, 0L, null);
         if (partial is not null)
         {
