@@ -37,7 +37,7 @@ public sealed record TargetSettings(
 
 public sealed record PoolSettings(PoolName Name, TargetName Target, PoolName TargetPool);
 
-/// <param name="Allow">the networks whose hosts may send EMS (<c>vts.ems.allow</c>); empty: loopback only.</param>
+/// <param name="Allow">the networks whose hosts may send EMS (<c>vts.ems.allow</c>) besides this host (loopback).</param>
 public sealed record EmsSettings(IPEndPoint Listen, TimeSpan IdleTimeout, TimeSpan AckTimeout)
 {
     public IReadOnlyList<IPNetwork> Allow { get; init; } = [];
@@ -45,7 +45,7 @@ public sealed record EmsSettings(IPEndPoint Listen, TimeSpan IdleTimeout, TimeSp
     public bool Allows(IPAddress peer)
     {
         if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
-        return Allow.Count == 0 ? IPAddress.IsLoopback(peer) : Allow.Any(network => network.Contains(peer));
+        return IPAddress.IsLoopback(peer) || Allow.Any(network => network.Contains(peer));
     }
 }
 

@@ -23,6 +23,12 @@ public sealed record RecordMount(PoolName Pool, Volser Volser, string EventId, M
 /// <param name="Reason">"cancelled" (EMS 649) or "rejected" (651).</param>
 public sealed record RecordMountWithdrawn(PoolName Pool, Volser Volser, string EventId, string Reason, DateTimeOffset At) : ITapeCommand;
 
+/// <summary>R16: EMS 648, a mount request became a mount. Usually the request was counted already and nothing changes;
+/// if the tape is not mounted in our state (its request was lost, or came before a withdrawal), the mount is journaled
+/// now, as read/write: a missed disaster-recovery copy is worse than an extra one (as R3). Answered with
+/// <see cref="TapeEventJournaled"/>.</summary>
+public sealed record RecordMountAccepted(PoolName Pool, Volser Volser, string EventId, DateTimeOffset At) : ITapeCommand;
+
 /// <summary>An EMS dismount, to be journaled; answered with <see cref="TapeEventJournaled"/>.</summary>
 public sealed record RecordDismount(PoolName Pool, Volser Volser, string EventId, DateTimeOffset At) : ITapeCommand;
 

@@ -237,7 +237,7 @@ public sealed class PoolSupervisor : ReceivePersistentActor, IWithTimers
         }
         // Only an EMS event or a reconcile can give a tape work; it is journaled as busy first, so a restart wakes it.
         // Queries and retries of an idle tape start its actor without a trace in the pool's journal.
-        if (command is RecordMount or RecordDismount or RecordMountWithdrawn or RequestCopy && !_active.Contains(volser))
+        if (command is RecordMount or RecordDismount or RecordMountWithdrawn or RecordMountAccepted or RequestCopy && !_active.Contains(volser))
         {
             // Asynchronous, so many tapes of a pool are activated in one journal batch; one activation per tape at a
             // time, so its journal never reads "busy, busy, settled" while the tape has work. The tape recovers

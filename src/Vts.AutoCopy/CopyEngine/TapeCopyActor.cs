@@ -131,6 +131,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             case RecordMount mount: OnMount(mount); break;
             case RecordDismount dismount: OnDismount(dismount); break;
             case RecordMountWithdrawn withdrawn: OnMountWithdrawn(withdrawn); break;
+            case RecordMountAccepted accepted: OnMountAccepted(accepted); break;
             case RetryCopy retry: OnRetry(retry); break;
             case RequestCopy request: OnRequestCopy(request); break;
             case GetTapeStatus: ReplyStatus(); break;
@@ -215,10 +216,26 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             Sender.Tell(new TapeEventJournaled(mount.EventId, Duplicate: true));
             return;
         }
-        Persist(new MountRecorded(mount.EventId, mount.Mode, mount.At), e =>
+        Mount(mount.EventId, mount.Mode, mount.At);
+    }
+
+    /// <summary>R16, 648: only a mount we did not know of changes anything (R5: no copy runs while it is mounted).</summary>
+    private void OnMountAccepted(RecordMountAccepted accepted)
+    {
+        if (_state.HasSeen(accepted.EventId) || _state.Mounted is not null)
+        {
+            Sender.Tell(new TapeEventJournaled(accepted.EventId, Duplicate: true));
+            return;
+        }
+        Mount(accepted.EventId, MountMode.Ring, accepted.At);
+    }
+
+    private void Mount(string eventId, MountMode mode, DateTimeOffset at)
+    {
+        Persist(new MountRecorded(eventId, mode, at), e =>
         {
             Update(e);
-            Sender.Tell(new TapeEventJournaled(mount.EventId, Duplicate: false));
+            Sender.Tell(new TapeEventJournaled(eventId, Duplicate: false));
             Timers.Cancel(RetryTimer);
             if (_transfer is { } running)
             {

@@ -23,15 +23,14 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     /// <summary>A longer line is refused whole; no legitimate event comes near it.</summary>
     public const int MaxLineBytes = 4096;
     private const int MaxInFlightPerConnection = 256;
-    /// <summary>More clients than any EMS distributor setup needs; beyond it a connection is closed at once.</summary>
+    /// <summary>More clients than any EMS distributor setup needs; past it a new peer gets in only by closing an idle
+    /// connection of the peer holding the most (<see cref="EmsConnections"/>).</summary>
     public const int MaxConnections = 64;
 
-    /// <summary>Connections from one address at once: a quarter of the whole, so that no one peer (a stuck client, a
-    /// hostile one) can keep another, the real EMS distributor included, out.</summary>
+    /// <summary>Connections from one address at once: a quarter of the whole.</summary>
     public const int MaxConnectionsPerPeer = MaxConnections / 4;
 
-    private readonly SemaphoreSlim _connections = new(MaxConnections);
-    private readonly Dictionary<IPAddress, int> _perPeer = [];
+    private readonly EmsConnections _connections = new(MaxConnections, MaxConnectionsPerPeer);
 
     private readonly EmsSettings _settings;
     private readonly IReadOnlySet<PoolName> _monitored;
@@ -90,63 +89,39 @@ public sealed class EmsIntakeServer : IAsyncDisposable
             if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
             if (!_settings.Allows(peer))
             {
-                _log.LogWarning("EMS connection from {Remote} refused: not in vts.ems.allow{Loopback}", peer,
-                    _settings.Allow.Count == 0 ? " (empty: loopback only)" : "");
+                _log.LogWarning("EMS connection from {Remote} refused: neither loopback nor in vts.ems.allow", peer);
+                AutoCopyMetrics.EmsConnectionsRefused.WithLabels("not-allowed").Inc();
                 client.Dispose();
                 continue;
             }
-            if (!TakePeerSlot(peer))
+            var admission = _connections.Admit(peer);
+            if (admission.Connection is not { } connection)
             {
-                _log.LogWarning("EMS connection from {Remote} refused: {Max} connections from it open", peer, MaxConnectionsPerPeer);
+                _log.LogWarning("EMS connection from {Remote} refused: {Why}", peer, admission.Refused == "peer-limit"
+                    ? $"{MaxConnectionsPerPeer} connections from it open"
+                    : $"{MaxConnections} connections open, none of them can give way");
+                AutoCopyMetrics.EmsConnectionsRefused.WithLabels(admission.Refused!).Inc();
                 client.Dispose();
                 continue;
             }
-            if (!_connections.Wait(0))
-            {
-                _log.LogWarning("EMS connection from {Remote} refused: {Max} connections open", peer, MaxConnections);
-                ReturnPeerSlot(peer);
-                client.Dispose();
-                continue;
-            }
+            if (admission.Closed is { } closed)
+                _log.LogWarning("EMS connection from {Closed} closed to let {Remote} in: {Max} connections were open, {Held} of them from that address",
+                    closed.Peer, peer, MaxConnections, _connections.OpenFrom(closed.Peer) + 1);
             _ = Task.Run(async () =>
             {
-                try { await Serve(client, stop); }
-                finally
-                {
-                    _connections.Release();
-                    ReturnPeerSlot(peer);
-                }
-            }, CancellationToken.None); // started whatever comes: its finally gives the slots back
+                try { await Serve(client, connection, stop); }
+                finally { _connections.Release(connection); }
+            }, CancellationToken.None); // started whatever comes: its finally gives the place back
         }
     }
 
-    private bool TakePeerSlot(IPAddress peer)
-    {
-        lock (_perPeer)
-        {
-            var open = _perPeer.GetValueOrDefault(peer);
-            if (open >= MaxConnectionsPerPeer) return false;
-            _perPeer[peer] = open + 1;
-            return true;
-        }
-    }
-
-    private void ReturnPeerSlot(IPAddress peer)
-    {
-        lock (_perPeer)
-        {
-            if (_perPeer.TryGetValue(peer, out var open) && open > 1) _perPeer[peer] = open - 1;
-            else _perPeer.Remove(peer);
-        }
-    }
-
-    private async Task Serve(TcpClient client, CancellationToken stop)
+    private async Task Serve(TcpClient client, EmsConnections.Connection held, CancellationToken stop)
     {
         using var _ = client;
         // Each ack goes out the moment it is known. With Nagle's algorithm an ack written while the previous one was
         // still unacknowledged waited for the sender's next line or its delayed ACK: 10 ms at p50 at 500 events/s.
         client.NoDelay = true;
-        using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop, held.Closing);
         var remote = client.Client.RemoteEndPoint;
         var stream = client.GetStream();
         var replies = Channel.CreateBounded<Task<string>>(MaxInFlightPerConnection);
@@ -155,7 +130,7 @@ public sealed class EmsIntakeServer : IAsyncDisposable
             .ContinueWith(t => { connection.Cancel(); return t; }, TaskScheduler.Default).Unwrap();
         try
         {
-            await foreach (var line in ReadLines(stream, connection.Token))
+            await foreach (var line in ReadLines(stream, held, connection.Token))
                 await replies.Writer.WriteAsync(line.TooLong
                     ? Task.FromResult(TooLong())
                     : Handle(line.Text), connection.Token);
@@ -176,7 +151,8 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     /// <summary>Splits the stream into lines without ever buffering more than one line's limit. A client that sends
     /// nothing, or whose line is not whole within the idle timeout (a byte now and then keeps no line open), is dropped,
     /// so it cannot hold a connection for ever.</summary>
-    private async IAsyncEnumerable<Line> ReadLines(NetworkStream stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
+    private async IAsyncEnumerable<Line> ReadLines(NetworkStream stream, EmsConnections.Connection held,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken stop)
     {
         var buffer = new byte[16 * 1024];
         var line = new MemoryStream();
@@ -196,6 +172,7 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 catch (OperationCanceledException) when (!stop.IsCancellationRequested) { yield break; }
             }
             if (read == 0) yield break; // a half line at the end of the stream was never a whole event
+            held.Touch();
             var start = 0;
             for (var i = 0; i < read; i++)
             {
@@ -291,15 +268,16 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 // (a copy made due would only fail twelve times).
                 if (e.Pool is not null && !_vault.Holds(pool, e.Volser)) return Ack(id, $"volser {e.Volser} is not in pool {pool} of the vault");
                 var at = e.Time ?? DateTimeOffset.UtcNow;
-                ITapeCommand? command = e.Kind switch
+                ITapeCommand command = e.Kind switch
                 {
                     EmsEventKind.Mount => new RecordMount(pool, e.Volser, id, e.Mode!.Value, at),
                     EmsEventKind.Dismount => new RecordDismount(pool, e.Volser, id, at),
                     EmsEventKind.MountCancelled => new RecordMountWithdrawn(pool, e.Volser, id, "cancelled", at),
                     EmsEventKind.MountRejected => new RecordMountWithdrawn(pool, e.Volser, id, "rejected", at),
-                    _ => null, // 648: the mount counted from its request
+                    EmsEventKind.MountAccepted => new RecordMountAccepted(pool, e.Volser, id, at),
+                    _ => throw new InvalidOperationException($"EMS event kind {e.Kind} has no command"),
                 };
-                return command is null ? Ack(id, "mount accepted: counted from its request") : await Journal(command, id);
+                return await Journal(command, id);
             default:
                 return Nak(null, "unrecognised line");
         }

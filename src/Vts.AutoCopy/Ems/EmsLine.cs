@@ -9,7 +9,7 @@ public enum EmsEventKind
     Mount,
     Dismount,
 
-    /// <summary>R16: EMS 648 ACCEPTMOUNT, the request became a mount (already counted from the request).</summary>
+    /// <summary>R16: EMS 648 ACCEPTMOUNT, the request became a mount (usually counted from the request already).</summary>
     MountAccepted,
 
     /// <summary>R16: EMS 649 CANCELMOUNT, the host withdrew the request: the tape was never mounted.</summary>

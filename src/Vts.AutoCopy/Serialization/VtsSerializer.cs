@@ -72,6 +72,7 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["msg.mount.v1"] = typeof(RecordMount),
         ["msg.dismount.v1"] = typeof(RecordDismount),
         ["msg.mount-withdrawn.v1"] = typeof(RecordMountWithdrawn),
+        ["msg.mount-accepted.v1"] = typeof(RecordMountAccepted),
         ["msg.journaled.v1"] = typeof(TapeEventJournaled),
         ["msg.retry.v1"] = typeof(RetryCopy),
         ["msg.retry-answer.v1"] = typeof(RetryAnswer),

@@ -155,6 +155,44 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
     }
 
     [Fact]
+    public void R16_An_accepted_mount_of_a_tape_we_know_mounted_changes_nothing_and_its_dismount_copies_as_its_request_said()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "K00001", MountMode.NoRing);
+        var accepted = engine.Ask(new RecordMountAccepted(Pool1, Volser.Parse("K00001"), "k-1", engine.Scheduler.Now), Pool1);
+        Assert.True(accepted.Duplicate); // nothing journaled: the request counted already
+        Assert.Equal(["tape.mount.v1"], engine.Journal("tape-POOL1-K00001").Select(Manifest));
+        Assert.Equal(MountMode.NoRing, engine.Status(Pool1, "K00001").Mounted);
+    }
+
+    [Fact]
+    public void R16_An_accepted_mount_we_never_saw_requested_stops_a_running_transfer_and_the_dismount_copies_again()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "K00002");
+        engine.Dismount(Pool1, "K00002");
+        var first = engine.Transport.Next(Wait);
+
+        // The request line was lost; 648 says the host has the tape: R5, nothing may run while it is mounted.
+        var accepted = engine.Ask(new RecordMountAccepted(Pool1, Volser.Parse("K00002"), "k-2", engine.Scheduler.Now), Pool1);
+        Assert.False(accepted.Duplicate);
+        AwaitAssert(() => Assert.True(first.Cancellation.IsCancellationRequested), Wait);
+        engine.ExpectLog(MessageIds.CopyCancelledByMount);
+        var state = engine.Status(Pool1, "K00002");
+        Assert.Equal((CopyPhase.Due, MountMode.Ring), (state.Phase, state.Mounted!.Value)); // read/write: a copy rather than none
+
+        engine.Dismount(Pool1, "K00002");
+        var again = engine.Transport.Next(Wait);
+        Assert.Equal("K00002", again.Request.Volser.Value);
+        again.Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+        Assert.Equal(["tape.mount.v1", "tape.dismount.v1", "tape.attempt-started.v1", "tape.mount.v1", "tape.attempt-cancelled.v1",
+                "tape.dismount.v1", "tape.attempt-started.v1", "tape.copied.v1"],
+            engine.Journal("tape-POOL1-K00002").Select(Manifest));
+        Assert.True(engine.Ask(new RecordMountAccepted(Pool1, Volser.Parse("K00002"), "k-2", engine.Scheduler.Now), Pool1).Duplicate);
+    }
+
+    [Fact]
     public void R6_Several_dismounts_while_due_give_one_copy_and_never_two_transfers_at_once()
     {
         var engine = new Engine(this, Settings(slots: 1));
