@@ -69,6 +69,7 @@ var akkaConfig = NodeConfig.ForAkka(fileConfig, settings);
 try
 {
     NodeConfig.RefuseSqliteCluster(akkaConfig, settings);
+    NodeConfig.RefuseRemotingPortInUse(akkaConfig);
     await Journal.PrepareAsync(settings.Journal, akkaConfig, settings.StateDir);
 }
 catch (ConfigurationInvalidException e)
@@ -101,10 +102,10 @@ builder.Services.AddSingleton<AutoCopyService>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AutoCopyService>());
 
 var app = builder.Build();
-AdminEndpoints.Map(app, settings);
 
 try
 {
+    AdminEndpoints.Map(app, settings); // starts the actor system
     await app.RunAsync();
     return 0;
 }

@@ -398,7 +398,7 @@ public sealed record VtsSettings(
                 var items = windows[i].GetObject().Items;
                 foreach (var key in items.Keys)
                     if (key is not ("days" or "from" or "to" or "limit"))
-                        throw new ConfigurationInvalidException($"{at}: unknown key '{Printable.Clip(key)}' (known: days, from, to, limit)");
+                        throw new ConfigurationInvalidException($"{at}: unknown key '{Printable.Clip(key)}'{Nearest(key, ["days", "from", "to", "limit"])}");
                 string? Item(string key)
                 {
                     if (!items.TryGetValue(key, out var value)) return null;
@@ -432,7 +432,7 @@ public sealed record VtsSettings(
     {
         foreach (var key in block.Root.GetObject().Items.Keys)
             if (!known.Contains(key))
-                throw new ConfigurationInvalidException($"{where}: unknown key '{Printable.Clip(key)}' (known: {string.Join(", ", known)})");
+                throw new ConfigurationInvalidException($"{where}: unknown key '{Printable.Clip(key)}'{Nearest(key, known)}");
     }
 
     private static string RequiredString(Config c, string path, string where)

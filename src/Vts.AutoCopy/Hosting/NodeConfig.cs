@@ -130,6 +130,29 @@ public static partial class NodeConfig
                 "a cluster needs one shared journal (vts.journal.provider = postgresql)");
     }
 
+    /// <summary>The cluster port taken by another process would stop the actor system inside the host's start, with
+    /// Akka's and the host's stack traces; it is told here first in one line, like the EMS and admin ports.</summary>
+    public static void RefuseRemotingPortInUse(Config akka)
+    {
+        const string tcp = "akka.remote.dot-netty.tcp";
+        var host = akka.GetString($"{tcp}.bind-hostname") is { Length: > 0 } bindHost ? bindHost : akka.GetString($"{tcp}.hostname");
+        var port = akka.GetString($"{tcp}.bind-port") is { Length: > 0 } bindPort && int.TryParse(bindPort, out var b) ? b : akka.GetInt($"{tcp}.port");
+        if (port == 0 || string.IsNullOrEmpty(host)) return;
+        var address = System.Net.IPAddress.TryParse(host, out var ip) ? ip : System.Net.Dns.GetHostAddresses(host).FirstOrDefault();
+        if (address is null) return; // Akka says what is wrong with a name that does not resolve
+        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        // As the transport binds: a port whose last connections linger in TIME_WAIT (a node restarted) is free.
+        probe.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+        try
+        {
+            probe.Bind(new System.Net.IPEndPoint(address, port));
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw new ConfigurationInvalidException($"{tcp}.port ({host}:{port}) is in use by another process");
+        }
+    }
+
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
 
     /// <summary>Akka's HOCON reader does not look in the environment, so <c>key = ${?VAR}</c> and <c>${VAR}</c> (upper-case

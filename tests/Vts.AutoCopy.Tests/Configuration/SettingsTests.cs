@@ -104,7 +104,7 @@ public sealed class SettingsTests : IDisposable
     [InlineData("\"PO OL\" { target = dr, target-pool = DRPOOL1 }", "invalid pool name")]
     [InlineData("POOL1 { target = dr, target-pool = \"../x\" }", "target-pool: invalid pool name")]
     [InlineData("POOL1 { target = dr }", "target-pool is required")]
-    [InlineData("POOL1 { target = dr, target-pool = DRPOOL1, colour = red }", "unknown key 'colour'")]
+    [InlineData("POOL1 { target = dr, target-pool = DRPOOL1, colour = red }", "unknown key 'colour' (known: target, target-pool)")]
     [InlineData("POOL1 = 5", "must be an object")]
     public void Bad_pools_are_refused(string pools, string message) =>
         Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(pools: pools))).Message);
@@ -118,7 +118,7 @@ public sealed class SettingsTests : IDisposable
     [InlineData("private-key-file = \"/nonexistent/key\"", "private-key-file: file '/nonexistent/key' does not exist")]
     [InlineData("vault-root = \"relative/path\"", "vault-root: 'relative/path' must be an absolute path")]
     [InlineData("vault-root = \"/a/../b\"", "must be an absolute path without '..'")]
-    [InlineData("hots = typo", "unknown key 'hots'")]
+    [InlineData("hots = typo", "unknown key 'hots' (did you mean 'host'?)")]
     [InlineData("connect-timeout = soon", "connect-timeout: 'soon' is not a duration")]
     public void Bad_targets_are_refused(string extra, string message) =>
         Assert.Contains(message, Assert.Throws<ConfigurationInvalidException>(() => Read(Valid(extraTarget: extra))).Message);
@@ -159,10 +159,10 @@ public sealed class SettingsTests : IDisposable
     [Theory]
     [InlineData("bandwidth = 5", "bandwidth must be an object")]
     [InlineData("bandwidth { limit = fast }", "bandwidth.limit: 'fast' is not a rate")]
-    [InlineData("bandwidth { limt = 5MB/s }", "bandwidth: unknown key 'limt'")]
+    [InlineData("bandwidth { limt = 5MB/s }", "bandwidth: unknown key 'limt' (did you mean 'limit'?)")]
     [InlineData("bandwidth { schedule = { from = \"07:00\" } }", "schedule must be a list")]
     [InlineData("bandwidth { schedule = [ 5 ] }", "schedule[0] must be an object")]
-    [InlineData("bandwidth { schedule = [ { from = \"07:00\", to = \"08:00\", limit = 5MB/s, dayz = Mon } ] }", "schedule[0]: unknown key 'dayz'")]
+    [InlineData("bandwidth { schedule = [ { from = \"07:00\", to = \"08:00\", limit = 5MB/s, dayz = Mon } ] }", "schedule[0]: unknown key 'dayz' (did you mean 'days'?)")]
     [InlineData("bandwidth { schedule = [ { from = \"07:00\", to = \"08:00\", limit = 5MB/s }, { from = \"07:00\", to = \"99:00\", limit = 5MB/s } ] }", "schedule[1].to: '99:00'")]
     [InlineData("bandwidth { schedule = [ { from = \"07:00\", to = \"08:00\" } ] }", "schedule[0].limit is required")]
     public void A_bad_bandwidth_block_is_refused_naming_the_key(string extra, string message) =>
@@ -287,7 +287,7 @@ public sealed class SettingsTests : IDisposable
     [Theory]
     [InlineData("enabled = maybe", "vts.securevts.enabled: 'maybe' is not on or off")]
     [InlineData("enabeld = on", "unknown key 'enabeld' (did you mean 'enabled'?)")]
-    [InlineData("key-servers { kms1 { host = h, hots = x } }", "vts.securevts.key-servers.kms1: unknown key 'hots'")]
+    [InlineData("key-servers { kms1 { host = h, hots = x } }", "vts.securevts.key-servers.kms1: unknown key 'hots' (did you mean 'host'?)")]
     [InlineData("key-servers { kms1 { ca-file = CA, client-cert-file = CERT, client-key-file = KEY } }", "kms1.host is required")]
     [InlineData("key-servers { kms1 { host = h, port = 0, ca-file = CA, client-cert-file = CERT, client-key-file = KEY } }", "kms1.port: '0' is not a whole number")]
     [InlineData("key-servers { kms1 { host = h, client-cert-file = CERT, client-key-file = KEY } }", "kms1.ca-file is required")]

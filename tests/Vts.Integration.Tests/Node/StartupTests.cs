@@ -81,6 +81,11 @@ public sealed class StartupTests : IAsyncLifetime
             Assert.Contains($"invalid configuration: {key} (127.0.0.1:{port}) is in use by another process", output);
             Assert.DoesNotContain("   at ", output); // one line, not Kestrel's stack trace
         }
+        var cluster = Path.Combine(_site.Dir, $"cluster-port-{Guid.NewGuid():N}.hocon");
+        await File.WriteAllTextAsync(cluster, $"akka.remote.dot-netty.tcp.port = {port}");
+        var remoting = await ExpectExit2("--config", _site.ConfigFile, "--config", cluster);
+        Assert.Contains($"invalid configuration: akka.remote.dot-netty.tcp.port (127.0.0.1:{port}) is in use by another process", remoting);
+        Assert.DoesNotContain("   at ", remoting); // not Akka's and the host's stack traces
     }
 
     [Fact]
