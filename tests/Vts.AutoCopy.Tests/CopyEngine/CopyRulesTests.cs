@@ -101,7 +101,8 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
         engine.ExpectLog(MessageIds.CopyCancelledByMount);
         var state = engine.Status(Pool1, "E00005");
         Assert.Equal((CopyPhase.Due, 0, MountMode.Ring), (state.Phase, state.Attempts, state.Mounted!.Value));
-        Assert.Equal(1, engine.Transport.Count); // nothing runs while mounted
+        engine.AssertNoTransferAsked(); // nothing runs, nor waits to run, while mounted
+        Assert.Equal(1, engine.Transport.Count);
 
         engine.Dismount(Pool1, "E00005");
         var second = engine.Transport.Next(Wait);

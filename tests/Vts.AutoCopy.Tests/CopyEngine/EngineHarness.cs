@@ -188,6 +188,15 @@ public sealed class Engine
         Pool(pool).Ask<TapeStatus>(new GetTapeStatus(pool, Volser.Parse(volser)), _kit.Dilated(TimeSpan.FromSeconds(5)))
             .GetAwaiter().GetResult().State;
 
+    /// <summary>No transfer is running or waiting for a slot. Ask it after a tape's status: a tape whose retry fell due
+    /// asks the gate for a slot before it answers, so the gate has that request before this question, and an early
+    /// attempt shows here even before it reaches the transport.</summary>
+    public void AssertNoTransferAsked()
+    {
+        var gate = Context.TransferGate.Ask<GateStatus>(new GetGateStatus(), _kit.Dilated(TimeSpan.FromSeconds(5))).GetAwaiter().GetResult();
+        Xunit.Assert.All(gate.Targets, t => Xunit.Assert.Equal((t.Target, 0, 0), (t.Target, t.Running, t.Waiting)));
+    }
+
     public EventLogEntry ExpectLog(int messageId)
     {
         var entry = EventLog.FishForMessage<EventLogEntry>(e => e.MessageId == messageId, _kit.Dilated(TimeSpan.FromSeconds(5)));

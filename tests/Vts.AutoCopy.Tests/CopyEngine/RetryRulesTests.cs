@@ -29,10 +29,11 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
                 var warning = engine.ExpectLog(MessageIds.AttemptFailed);
                 Assert.Contains($"attempt {attempt} of 12", warning.Text);
                 // Nothing happens before the interval has passed. The status is asked through the tape's own mailbox,
-                // behind any retry the advance let fall due, so an early retry would show here as one more attempt.
+                // behind any retry the advance let fall due, and the gate after it: an early retry would be a slot asked.
                 engine.Scheduler.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
                 var waiting = engine.Status(Pool1, "A00001");
                 Assert.Equal((CopyPhase.WaitingToRetry, attempt), (waiting.Phase, waiting.Attempts));
+                engine.AssertNoTransferAsked();
                 Assert.Equal(attempt, engine.Transport.Count);
                 engine.Scheduler.Advance(TimeSpan.FromSeconds(1));
             }
@@ -50,6 +51,7 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
         // Asked behind whatever the two hours let fall due: a thirteenth attempt or a second error would be seen by now.
         var state = engine.Status(Pool1, "A00001");
         Assert.Equal((CopyPhase.Failed, 12), (state.Phase, state.Attempts));
+        engine.AssertNoTransferAsked();
         Assert.Equal(12, engine.Transport.Count);
         Assert.False(engine.EventLog.HasMessages, "a second entry after the last attempt");
     }
@@ -103,6 +105,8 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
         engine.Pool(Pool1); // the supervisor wakes its busy tapes from its journal, with no EMS event
         AwaitAssert(() => Assert.Equal(dueAt, engine.Status(Pool1, "D00004").NextAttemptAt), Wait);
         engine.Scheduler.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal(CopyPhase.WaitingToRetry, engine.Status(Pool1, "D00004").Phase);
+        engine.AssertNoTransferAsked(); // not a minute early
         Assert.Equal(1, engine.Transport.Count);
         engine.Scheduler.Advance(TimeSpan.FromMinutes(1));
 
@@ -127,7 +131,8 @@ public sealed class RetryRulesTests() : TestKit(TestConfig)
         // A tape answers only once recovered, and it arms its timer on recovery.
         foreach (var volser in new[] { "E00001", "E00002", "E00003" })
             Assert.Equal(CopyPhase.WaitingToRetry, engine.Status(Pool1, volser).Phase);
-        Assert.Equal(3, engine.Transport.Count); // not fired in the same instant as recovery
+        engine.AssertNoTransferAsked(); // not fired in the same instant as recovery
+        Assert.Equal(3, engine.Transport.Count);
 
         engine.Scheduler.Advance(TimeSpan.FromSeconds(1)); // the recovery spread configured for the test
         for (var i = 0; i < 3; i++) engine.Transport.Next(Wait).Outcome.SetResult(Engine.Copied);
