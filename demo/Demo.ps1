@@ -1,5 +1,5 @@
 #!/usr/bin/env pwsh
-# AutoCopy demo (SPEC §4.8): a loopback OpenSSH server plays the recipient VTS, a loopback KMIP server
+# AutoCopy demo (README): a loopback OpenSSH server plays the recipient VTS, a loopback KMIP server
 # (pykmip-server) the key server of SecureVTS, one node runs on the embedded SQLite journal, and vts-sim writes
 # tapes (some encrypted) and sends EMS events. The node's event log is shown as copies arrive, every copy is
 # checked byte for byte (SHA-256) against what the simulator wrote, and a tape encrypted under a key server the
@@ -112,7 +112,7 @@ function Read-NewEventLogLines([string]$Path) {
     finally { $fs.Dispose() }
 }
 
-# Layout (SPEC §4.5): timestamp|severity|msgID|systemID|IP|server|user|program|text
+# Layout (docs/operations.md, Event log): timestamp|severity|msgID|systemID|IP|server|user|program|text
 function Show-EventLogLine([string]$Line) {
     $f = $Line.Split('|', 9)
     if ($f.Count -lt 9) { Write-Host "  $Line"; return }

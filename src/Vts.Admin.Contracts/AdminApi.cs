@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Vts.Admin.Contracts;
 
-/// <summary>The node's admin HTTP API (SPEC §4.4), shared by the node that serves it and vtsctl that calls it.
+/// <summary>The node's admin HTTP API (docs/operations.md), shared by the node that serves it and vtsctl that calls it.
 /// Every body is JSON (camelCase). Errors come back as <see cref="ApiError"/> with a 4xx/5xx status.
 /// Off loopback every request needs "Authorization: Bearer &lt;vts.admin.token&gt;" (401 without it).</summary>
 public static class AdminApi
@@ -125,7 +125,7 @@ public sealed record EventLogView(DateTimeOffset Time, string Severity, int Mess
 /// <param name="Event">the event as our serializer wrote it (JSON object).</param>
 public sealed record JournalEventView(long SequenceNr, string Manifest, DateTimeOffset Timestamp, JsonElement Event);
 
-/// <summary>The cluster's license (R12, SPEC §4.9).</summary>
+/// <summary>The cluster's license (R12; docs/configuration.md, License).</summary>
 /// <param name="Site">the site id to give the issuer of a key, journaled at the cluster's first start.</param>
 /// <param name="State">"licensed", "evaluation" or "held".</param>
 /// <param name="Held">copies waiting for a license now.</param>

@@ -27,7 +27,7 @@ public sealed record NodeRuntime(ActorSystem System, VtsSettings Settings, IActo
 /// <summary>The <c>akka.cluster.seed-nodes</c> of the configuration; none: a cluster of one.</summary>
 public sealed record ClusterSeeds(IReadOnlyList<Address> Addresses);
 
-/// <summary>The cluster would not have this node: its shared configuration differs (SPEC §5). Exit code 2.</summary>
+/// <summary>The cluster would not have this node: its shared configuration differs (docs/cluster.md). Exit code 2.</summary>
 public sealed class NodeRefusedException(string message) : Exception(message);
 
 /// <summary>Brings a source node up in order: cluster membership, the check that it runs the cluster's configuration,

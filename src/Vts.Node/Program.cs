@@ -11,7 +11,7 @@ using Vts.AutoCopy.Transport;
 using Vts.Node;
 using Vts.Node.Admin;
 
-// vts-node --config FILE [--config FILE …]   (SPEC §4.1)
+// vts-node --config FILE [--config FILE …]   (docs/configuration.md)
 const int InvalidConfiguration = 2;
 
 var files = new List<string>();

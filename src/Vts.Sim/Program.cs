@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Vts.Sim;
 
-// vts-sim: writes tapes into a vault and sends the matching EMS events to a node (SPEC §4.7).
+// vts-sim: writes tapes into a vault and sends the matching EMS events to a node (README).
 const int AllAcknowledged = 0, Failed = 1, BadArguments = 2;
 
 var options = SimOptions.Parse(args, out var error, out var help);

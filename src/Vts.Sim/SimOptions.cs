@@ -6,7 +6,7 @@ namespace Vts.Sim;
 /// <param name="Name">the name written in the tapes' headers (the node's <c>vts.securevts.key-servers</c> key).</param>
 public sealed record SimKeyServer(string Name, string Host, int Port, string CaFile, string CertFile, string KeyFile);
 
-/// <summary>The simulator's command line (SPEC §4.7), parsed by hand so the tool stays dependency-free.</summary>
+/// <summary>The simulator's command line (README), parsed by hand so the tool stays dependency-free.</summary>
 public sealed record SimOptions(
     string Vault,
     string EmsHost,
@@ -28,7 +28,7 @@ public sealed record SimOptions(
         usage: vts-sim --vault DIR --ems HOST:PORT --pools POOL1,POOL2 [options]
 
         Writes and rewrites tape files under DIR/<pool>/<volser> and sends the matching EMS
-        mount/dismount events (JSON lines, SPEC §4.3) to a node, reading one reply per line.
+        mount/dismount events (JSON lines, docs/ems.md) to a node, reading one reply per line.
 
           --vault DIR             vault root; pool folders are created when missing
           --ems HOST:PORT         the node's EMS intake
@@ -148,7 +148,7 @@ public sealed record SimOptions(
         if (idPrefix.Length == 0 || idPrefix.Contains('"') || idPrefix.Contains('\\'))
             return Fail($"--id-prefix must be non-empty and contain no quote or backslash, not '{idPrefix}'", out error);
         var totalCycles = cycles ?? tapes;
-        // The node de-duplicates on ids of at most 64 characters (SPEC §4.3); a longer one would be nak'd.
+        // The node de-duplicates on ids of at most 64 characters (docs/ems.md); a longer one would be nak'd.
         var longestId = $"{idPrefix}-{2L * totalCycles}";
         if (longestId.Length > 64)
             return Fail($"--id-prefix is too long: ids like '{longestId}' exceed 64 characters", out error);

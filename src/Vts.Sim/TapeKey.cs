@@ -8,7 +8,7 @@ namespace Vts.Sim;
 /// node can fetch it by its identifier and check it against the tapes' headers.</summary>
 public sealed record TapeKey(string KeyServer, string KeyId, byte[] Key)
 {
-    /// <summary>SPEC §4.6's key check value: the first 16 bytes of HMAC-SHA256(key, "VTS-KCV").</summary>
+    /// <summary>docs/configuration.md, SecureVTS's key check value: the first 16 bytes of HMAC-SHA256(key, "VTS-KCV").</summary>
     public byte[] CheckValue => HMACSHA256.HashData(Key, "VTS-KCV"u8)[..16];
 
     public static async Task<TapeKey> CreateAsync(SimKeyServer server, CancellationToken cancellation)

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Vts.Sim;
 
-/// <summary>Writes tape files the way a VTS does as far as AutoCopy can tell: opaque bytes, or (SecureVTS, SPEC §4.6)
+/// <summary>Writes tape files the way a VTS does as far as AutoCopy can tell: opaque bytes, or (SecureVTS, docs/configuration.md, SecureVTS)
 /// a header naming the key server, key and key check value, then 8 random bytes (the tape's nonce prefix), then the
 /// contents encrypted with AES-256-GCM in records of up to 1 MiB, each its ciphertext and 16-byte tag under the
 /// 12-byte nonce of the prefix and the record's number (big-endian).</summary>

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace Vts.Testing;
 
-/// <summary>A cluster of source nodes as operators deploy one (SPEC §5): one vault every node reaches, one PostgreSQL
+/// <summary>A cluster of source nodes as operators deploy one (docs/cluster.md): one vault every node reaches, one PostgreSQL
 /// journal, the same autocopy configuration, each node with its own state dir, remoting port and EMS/admin ports.
 /// <see cref="Pools"/> pools all copy to one <see cref="Sshd"/> target.</summary>
 public sealed class ClusterSite : IDisposable

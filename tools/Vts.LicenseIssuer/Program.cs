@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Vts.AutoCopy.Licensing;
 
-// vts-license-issue: signs a license key (SPEC §4.9) for a site, with the issuer's private key (PEM, ECDSA P-256).
+// vts-license-issue: signs a license key (docs/configuration.md, License) for a site, with the issuer's private key (PEM, ECDSA P-256).
 // This repository's builds trust the test issuer, tests/Vts.Testing/license-issuer.test-key.pem.
 const string Usage = """
     usage: vts-license-issue --key ISSUER-KEY.pem --site SITE-ID --holder NAME --expires YYYY-MM-DD [--features autocopy,instant-dr]

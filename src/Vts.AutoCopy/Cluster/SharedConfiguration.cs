@@ -11,7 +11,7 @@ public sealed record GetSharedSettings : IClusterMessage;
 /// <param name="Settings">every leaf under the shared paths, as <c>path = value</c>, by path.</param>
 public sealed record SharedSettings(string Node, IReadOnlyDictionary<string, string> Settings) : IClusterMessage;
 
-/// <summary>SPEC §5: every node runs the same <c>vts.autocopy</c> and <c>vts.securevts</c> (and <c>vts.license</c>, whose
+/// <summary>docs/cluster.md: every node runs the same <c>vts.autocopy</c> and <c>vts.securevts</c> (and <c>vts.license</c>, whose
 /// settings the license book reads on whichever node hosts the transfer gate). Two nodes that disagree would copy a
 /// pool to different targets depending on where its shard lives. Akka.NET 1.5 carries no configuration
 /// in its join handshake, so each node answers for its own here, and a joining node compares before it takes any

@@ -133,7 +133,7 @@ public sealed record BandwidthWindow(int Days, int From, int To, long? Limit, st
 /// <param name="Source">"configuration", "schedule Mon-Fri 07:00-19:00", "override until …".</param>
 public sealed record LimitNow(long? Limit, string Source);
 
-/// <summary>A target's <c>bandwidth { limit, schedule }</c> (SPEC §4.2): the first schedule window that covers the
+/// <summary>A target's <c>bandwidth { limit, schedule }</c> (docs/configuration.md): the first schedule window that covers the
 /// time wins, else the limit. Held over the whole cluster by the transfer gate.</summary>
 public sealed record BandwidthSettings(long? Limit, ImmutableArray<BandwidthWindow> Schedule)
 {

@@ -4,7 +4,7 @@ using Vts.AutoCopy.Transport;
 
 namespace Vts.AutoCopy.CopyEngine;
 
-/// <summary>Anything routed to a pool's supervisor; the pool name is the shard and entity id (SPEC §5).</summary>
+/// <summary>Anything routed to a pool's supervisor; the pool name is the shard and entity id (docs/cluster.md).</summary>
 public interface IPoolCommand : IClusterMessage
 {
     PoolName Pool { get; }

@@ -5,7 +5,7 @@ using Vts.AutoCopy.Domain;
 
 namespace Vts.AutoCopy.CopyEngine;
 
-/// <summary>Places each monitored pool on one node of the cluster (SPEC §5): one shard per pool, the pool
+/// <summary>Places each monitored pool on one node of the cluster (docs/cluster.md): one shard per pool, the pool
 /// supervisor its only entity, remembered so that a pool with due copies restarts wherever its shard lands.</summary>
 public static class PoolSharding
 {

@@ -70,7 +70,7 @@ public sealed record GateStatus(IReadOnlyList<TargetQueueStatus> Targets, int Sl
 /// died comes back when the cluster removes that node. The tapes watch the gate in turn: when it dies (its node
 /// left or died), each asks the new one again or tells it of the slot it holds. A new gate therefore waits
 /// <c>handOverGrace</c> before granting anything, long enough to hear from the transfers still running.</para>
-/// <para>The same one queue holds each target's bandwidth limit (SPEC §4.2) over the cluster: the limit in force (an
+/// <para>The same one queue holds each target's bandwidth limit (docs/configuration.md) over the cluster: the limit in force (an
 /// operator's override, else the first schedule window that covers the time, else the configured limit) is split evenly
 /// among the target's running transfers, and each is told its share whenever it changes. The sum of the shares never
 /// exceeds the limit, whichever nodes the transfers run on. The overrides are journaled by a child,

@@ -12,7 +12,7 @@ using Vts.AutoCopy.Observability;
 
 namespace Vts.AutoCopy.Ems;
 
-/// <summary>The EMS intake (SPEC §4.3): a TCP port taking one event per line, JSON or $ZSVR text, answering one line
+/// <summary>The EMS intake (docs/ems.md): a TCP port taking one event per line, JSON or $ZSVR text, answering one line
 /// per line in order. An event is acknowledged only once its tape actor has journaled it (R8). Replies are written in
 /// input order while later lines are already being journaled, so one connection can keep many events in flight.</summary>
 /// <summary>The EMS port is held by another process; the message names the setting.</summary>

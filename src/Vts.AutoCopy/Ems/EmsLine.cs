@@ -32,7 +32,7 @@ public abstract record EmsLine
     public sealed record Malformed(string? Id, string Error) : EmsLine;
 }
 
-/// <summary>Parses the two line forms of the EMS intake (SPEC §4.3): JSON objects and $ZSVR EMS text.</summary>
+/// <summary>Parses the two line forms of the EMS intake (docs/ems.md): JSON objects and $ZSVR EMS text.</summary>
 public static partial class EmsLineParser
 {
     public const int MaxIdLength = 64;

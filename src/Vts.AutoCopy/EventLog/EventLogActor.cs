@@ -13,7 +13,7 @@ public sealed record RecentEntries(IReadOnlyList<EventLogEntry> Entries) : IClus
 /// <summary>Saved every <see cref="EventLogActor.SnapshotEvery"/> entries so recovery reads a bounded tail.</summary>
 public sealed record EventLogSnapshot(IReadOnlyList<EventLogEntry> Recent, IReadOnlyList<string>? Keys = null);
 
-/// <summary>The cluster's event log (SPEC §4.5, §5): one journal for every node's entries, each naming its node, run
+/// <summary>The cluster's event log (docs/operations.md, Event log; docs/cluster.md): one journal for every node's entries, each naming its node, run
 /// as a cluster singleton so that a keyed entry (R7's one error) is logged once even when the tape that reports it
 /// moves to another node. Every node copies the journal into its own <c>event.log</c> (<see cref="EventLogFile"/>).
 /// Senders just Tell; nothing waits on it.</summary>

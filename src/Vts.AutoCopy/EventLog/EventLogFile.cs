@@ -9,7 +9,7 @@ using Akka.Streams.Dsl;
 namespace Vts.AutoCopy.EventLog;
 
 /// <summary>Keeps <c>&lt;state-dir&gt;/event.log</c> on this node a copy of the cluster's event log, in the VTS layout
-/// (SPEC §4.5): it follows the event log's journal and appends each entry as a line, whichever node logged it. The
+/// (docs/operations.md, Event log): it follows the event log's journal and appends each entry as a line, whichever node logged it. The
 /// sequence number of the last line written is kept beside the file (<c>event.log.position</c>), so a restart goes on
 /// where it stopped and a node that was down catches up. A file an older build wrote is kept and appended to.</summary>
 public sealed class EventLogFile : ReceiveActor

@@ -8,7 +8,7 @@ using Vts.AutoCopy.Serialization;
 
 namespace Vts.AutoCopy.Hosting;
 
-/// <summary>Builds the node's configuration from its HOCON files (SPEC §4.1): later files override earlier ones,
+/// <summary>Builds the node's configuration from its HOCON files (docs/configuration.md): later files override earlier ones,
 /// <c>${?ENV_VAR}</c> works across files, and standard Akka keys in the files win over our defaults.</summary>
 public static partial class NodeConfig
 {

@@ -26,7 +26,7 @@ public abstract record LicenseCheck
     public sealed record Refused(string Reason) : LicenseCheck;
 }
 
-/// <summary>A license key (SPEC §4.9) is text: <c>VTS1.</c>, the terms as JSON in base64url, a dot, and the issuer's
+/// <summary>A license key (docs/configuration.md, License) is text: <c>VTS1.</c>, the terms as JSON in base64url, a dot, and the issuer's
 /// ECDSA P-256 signature (SHA-256, IEEE P1363) over those base64url characters, in base64url. It is verified offline
 /// with the issuer's public key, which the product ships (<see cref="Issuer"/>). Operators paste keys, so the text is
 /// read as hostile input: every malformed key is a reason, never an exception.</summary>

@@ -61,7 +61,7 @@ public static class AutoCopyMetrics
     public static readonly Counter EmsEvents = Metrics.CreateCounter(
         "vts_ems_events_total", "EMS input lines, by kind and outcome.", "kind", "outcome");
 
-    /// <summary>SPEC §4.3: connections refused are counted, so a probe or a misconfigured sender shows.</summary>
+    /// <summary>docs/ems.md: connections refused are counted, so a probe or a misconfigured sender shows.</summary>
     public static readonly Counter EmsConnectionsRefused = Metrics.CreateCounter(
         "vts_ems_connections_refused_total", "EMS connections refused: not-allowed (neither loopback nor in vts.ems.allow), peer-limit, full.", "reason");
 }

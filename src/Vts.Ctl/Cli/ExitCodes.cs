@@ -1,6 +1,6 @@
 namespace Vts.Ctl.Cli;
 
-/// <summary>SPEC §4.4: scripts branch on these, so they never change meaning.</summary>
+/// <summary>docs/operations.md: scripts branch on these, so they never change meaning.</summary>
 public static class ExitCodes
 {
     public const int Success = 0;

@@ -11,7 +11,7 @@ using Vts.Ctl.Rendering;
 
 namespace Vts.Ctl.Cli;
 
-/// <summary>vtsctl's palettes (SPEC §4.4), laid out like Petabridge.Cmd's: PALETTE COMMAND [args].</summary>
+/// <summary>vtsctl's palettes (docs/operations.md), laid out like Petabridge.Cmd's: PALETTE COMMAND [args].</summary>
 public static class VtsCtlApp
 {
     private const string Name = "vtsctl";
@@ -53,7 +53,7 @@ public static class VtsCtlApp
         config.SetApplicationName(Name);
         config.SetApplicationVersion(typeof(VtsCtlApp).Assembly
             .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0-dev");
-        // Without this Spectre prints its own error and returns -1; we want SPEC's exit codes and messages.
+        // Without this Spectre prints its own error and returns -1; we want our own exit codes and messages (docs/operations.md).
         config.PropagateExceptions();
         // Otherwise Spectre silently ignores a mistyped option, and "--sate failed" would list every tape.
         config.Settings.StrictParsing = true;

@@ -7,7 +7,7 @@ using Vts.Admin.Contracts;
 
 namespace Vts.Ctl.Node;
 
-/// <summary>Talks to one node's admin port (SPEC §4.4) and turns every way that can go wrong into a
+/// <summary>Talks to one node's admin port (docs/operations.md) and turns every way that can go wrong into a
 /// <see cref="NodeCommandException"/> an operator can act on.</summary>
 public sealed class NodeClient : IDisposable
 {

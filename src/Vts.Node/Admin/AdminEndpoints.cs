@@ -24,7 +24,7 @@ using Vts.AutoCopy.Serialization;
 
 namespace Vts.Node.Admin;
 
-/// <summary>The admin HTTP API (SPEC §4.4) that vtsctl and the status page use, plus /metrics and the page itself.</summary>
+/// <summary>The admin HTTP API (docs/operations.md) that vtsctl and the status page use, plus /metrics and the page itself.</summary>
 public static class AdminEndpoints
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
@@ -400,7 +400,7 @@ public static class AdminEndpoints
         return Ok(new CommandResult(answer.Installed, answer.Detail));
     }
 
-    /// <summary>R13, SPEC §4.2: an operator's limit for a target, over the whole cluster, journaled by the gate.</summary>
+    /// <summary>R13; docs/configuration.md, Bandwidth limits: an operator's limit for a target, over the whole cluster, journaled by the gate.</summary>
     private static async Task<IResult> Throttle(AutoCopyService node, string target, ThrottleRequest request)
     {
         var runtime = await node.Runtime;

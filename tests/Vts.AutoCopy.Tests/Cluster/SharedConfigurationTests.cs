@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Vts.AutoCopy.Tests.Cluster;
 
-/// <summary>SPEC §5: every node runs the same vts.autocopy and vts.securevts; a difference is named key by key.</summary>
+/// <summary>docs/cluster.md: every node runs the same vts.autocopy and vts.securevts; a difference is named key by key.</summary>
 public sealed class SharedConfigurationTests
 {
     private const string Cluster = """

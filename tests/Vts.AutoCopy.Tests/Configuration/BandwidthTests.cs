@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Vts.AutoCopy.Tests.Configuration;
 
-/// <summary>SPEC §4.2: a target's bandwidth limit and schedule, as operators write them.</summary>
+/// <summary>docs/configuration.md: a target's bandwidth limit and schedule, as operators write them.</summary>
 public sealed class BandwidthTests
 {
     [Theory]

@@ -11,7 +11,7 @@ using static Vts.AutoCopy.Tests.CopyEngine.EngineHarness;
 
 namespace Vts.AutoCopy.Tests.CopyEngine;
 
-/// <summary>R13, SPEC §4.2: a target's bandwidth limit holds over all its transfers, wherever they run: the gate splits
+/// <summary>R13; docs/configuration.md, Bandwidth limits: a target's bandwidth limit holds over all its transfers, wherever they run: the gate splits
 /// it among them; the schedule, an operator's override and its expiry change it as the clock turns.</summary>
 public sealed class BandwidthGateTests(Xunit.Abstractions.ITestOutputHelper output) : TestKit(TestConfig, "test", output)
 {

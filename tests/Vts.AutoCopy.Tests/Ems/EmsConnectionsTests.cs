@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Vts.AutoCopy.Tests.Ems;
 
-/// <summary>SPEC §4.3: the EMS port's connections are shared so that no peer can keep another out.</summary>
+/// <summary>docs/ems.md: the EMS port's connections are shared so that no peer can keep another out.</summary>
 public sealed class EmsConnectionsTests
 {
     private static IPAddress Peer(int n) => IPAddress.Parse($"127.0.0.{n}");

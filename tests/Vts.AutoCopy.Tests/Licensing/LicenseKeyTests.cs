@@ -6,7 +6,7 @@ using Xunit;
 
 namespace Vts.AutoCopy.Tests.Licensing;
 
-/// <summary>SPEC §4.9: a key is verified offline against the issuer's public key; a forged, malformed, expired or
+/// <summary>docs/configuration.md, License: a key is verified offline against the issuer's public key; a forged, malformed, expired or
 /// other-site key is refused with its reason.</summary>
 public sealed class LicenseKeyTests
 {

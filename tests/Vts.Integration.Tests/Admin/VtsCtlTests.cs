@@ -5,7 +5,7 @@ using Xunit;
 
 namespace Vts.Integration.Tests.Admin;
 
-/// <summary>Every vtsctl command against a running node with a real journal (SPEC §4.4).</summary>
+/// <summary>Every vtsctl command against a running node with a real journal (docs/operations.md).</summary>
 public sealed class VtsCtlTests(AdminNodeFixture fixture) : IClassFixture<AdminNodeFixture>
 {
     private Task<VtsCtl.Result> Ctl(params string[] args) => VtsCtl.Run(["--node", fixture.Node.AdminNode, .. args]);

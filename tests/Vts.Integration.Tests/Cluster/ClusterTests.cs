@@ -20,7 +20,7 @@ public sealed class PostgresFixture : IAsyncLifetime
 [CollectionDefinition(nameof(ClusterTests), DisableParallelization = true)]
 public sealed class ClusterCollection : ICollectionFixture<PostgresFixture>;
 
-/// <summary>SPEC §5: real vts-node processes on one PostgreSQL journal and one vault, copying to a real sshd.</summary>
+/// <summary>docs/cluster.md: real vts-node processes on one PostgreSQL journal and one vault, copying to a real sshd.</summary>
 [Collection(nameof(ClusterTests))]
 public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper output)
 {

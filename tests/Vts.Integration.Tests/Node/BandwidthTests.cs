@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace Vts.Integration.Tests.Node;
 
-/// <summary>SPEC §4.2 on one real node: a target's bandwidth limit paces its copies, the running transfer's progress is
+/// <summary>docs/configuration.md on one real node: a target's bandwidth limit paces its copies, the running transfer's progress is
 /// shown, and an operator's override is journaled (it outlives a restart).</summary>
 public sealed class BandwidthTests(ITestOutputHelper output)
 {

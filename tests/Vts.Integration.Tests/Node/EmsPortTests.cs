@@ -8,7 +8,7 @@ using Xunit;
 
 namespace Vts.Integration.Tests.Node;
 
-/// <summary>SPEC §4.3 on a whole node: who may connect to the EMS port, and that no peer can keep another out.</summary>
+/// <summary>docs/ems.md on a whole node: who may connect to the EMS port, and that no peer can keep another out.</summary>
 public sealed class EmsPortTests : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Vts.Integration.Tests.Node;
 
-/// <summary>SPEC §4.1: an invalid configuration stops start-up with one clear message and exit code 2.</summary>
+/// <summary>docs/configuration.md: an invalid configuration stops start-up with one clear message and exit code 2.</summary>
 public sealed class StartupTests : IAsyncLifetime
 {
     private Sshd _sshd = null!;

@@ -6,7 +6,7 @@ using Xunit;
 
 namespace Vts.Integration.Tests.Sim;
 
-/// <summary>vts-sim (SPEC §4.7) against a real node: its tapes arrive verified; bad arguments are refused.</summary>
+/// <summary>vts-sim (README) against a real node: its tapes arrive verified; bad arguments are refused.</summary>
 public sealed class SimulatorTests
 {
     internal static async Task<(int ExitCode, string Output)> Sim(params string[] args)
