@@ -13,6 +13,15 @@ public static class PostgreSqlSchema
     /// <summary>Any fixed number: the lock only has to mean "the VtsActors schema" to every node.</summary>
     private const long AdvisoryLock = 0x5654_5341_4354; // "VTSACT"
 
+    /// <summary>Whether the database holds the journal's table (a node that journaled there before expects it).</summary>
+    public static async Task<bool> ExistsAsync(string connectionString, CancellationToken cancellation)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellation);
+        await using var query = new NpgsqlCommand("SELECT to_regclass('journal') IS NOT NULL", connection);
+        return (bool)(await query.ExecuteScalarAsync(cancellation))!;
+    }
+
     public static async Task CreateAsync(string connectionString, CancellationToken cancellation)
     {
         await using var connection = new NpgsqlConnection(connectionString);

@@ -22,7 +22,8 @@ public sealed class JournalDamageTests(ITestOutputHelper output)
             for (var i = 0; i < owed; i++) File.WriteAllBytes(site.Tape("POOL1", $"J{i:D5}"), new byte[1024]);
             for (var i = 0; i < owed; i++)
                 Assert.True((await ems.Send(EmsClient.Dismount($"d-{i}", "POOL1", $"J{i:D5}"))).TryGetProperty("ack", out _));
-            Assert.Equal(0, await node.Terminate(TimeSpan.FromSeconds(30)));
+            var exit = await node.Terminate(TimeSpan.FromSeconds(30));
+            Assert.True(exit == 0, $"SIGTERM: exit {exit}; the end of the node's output:\n{string.Join('\n', node.Output.Split('\n').TakeLast(60))}");
         }
         var journal = Path.Combine(site.State, "journal.db");
         Assert.True(File.Exists(Path.Combine(site.State, "journal.marker")), "the state dir does not remember its journal");
@@ -74,5 +75,43 @@ public sealed class JournalDamageTests(ITestOutputHelper output)
         await again.WaitUntilReady(StartTimeout);
         await Wait.Until(async () => await Fixtures.VtsCtl.Owed(again.AdminNode, "POOL1") == owed, TimeSpan.FromSeconds(60), "every copy still owed");
         Directory.Delete(pristine, true);
+    }
+
+    [Fact]
+    public async Task A_node_whose_PostgreSQL_journal_was_dropped_stops_with_exit_2_instead_of_starting_afresh()
+    {
+        await using var sshd = await Sshd.Create(start: false); // the target is down: the copy stays owed
+        await using var pg = await Postgres.Start();
+        var connection = await pg.CreateDatabase("vts_dropped");
+        using var site = new NodeSite(sshd, extra: $"journal {{ provider = postgresql, connection-string = \"{connection}\" }}");
+        File.WriteAllBytes(site.Tape("POOL1", "P00001"), new byte[1024]);
+        await using (var node = NodeProcess.Start(site.ConfigFile))
+        {
+            using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+            Assert.True((await ems.Send(EmsClient.Dismount("p-1", "POOL1", "P00001"))).TryGetProperty("ack", out _));
+            Assert.Equal(0, await node.Terminate(TimeSpan.FromSeconds(30)));
+        }
+        var marker = Path.Combine(site.State, "journal.postgresql.marker");
+        Assert.True(File.Exists(marker), "the state dir does not remember its journal");
+
+        // The database recreated empty (a restore gone wrong, a DBA's mistake): every copy owed would be forgotten.
+        await using (var admin = new Npgsql.NpgsqlConnection(pg.ConnectionString("postgres")))
+        {
+            await admin.OpenAsync();
+            await using var recreate = new Npgsql.NpgsqlCommand("DROP DATABASE vts_dropped WITH (FORCE); CREATE DATABASE vts_dropped", admin);
+            await recreate.ExecuteNonQueryAsync();
+        }
+        var (code, text) = await NodeProcess.RunToExit(["--config", site.ConfigFile], TimeSpan.FromSeconds(60));
+        output.WriteLine($"exit {code}: {text.Trim()}");
+        Assert.Equal(2, code);
+        Assert.Contains("journal unusable", text);
+        Assert.Contains("has no journal, but this node has journaled there before", text);
+        Assert.DoesNotContain("   at ", text);
+
+        // Starting afresh on purpose: the marker deleted, the node creates the journal and starts.
+        File.Delete(marker);
+        await using var fresh = NodeProcess.Start(site.ConfigFile);
+        await fresh.WaitUntilReady(StartTimeout);
+        Assert.Equal(0, await Fixtures.VtsCtl.Owed(fresh.AdminNode, "POOL1"));
     }
 }
