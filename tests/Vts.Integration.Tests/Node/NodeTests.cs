@@ -90,6 +90,32 @@ public sealed class NodeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task R15_A_final_name_at_the_target_held_by_a_link_or_a_folder_is_never_replaced_and_is_a_security_entry()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd, maxAttempts: 1);
+        var pool = Directory.CreateDirectory(Path.Combine(sshd.VaultRoot, "DRPOOL1")).FullName;
+        var victim = Path.Combine(sshd.VaultRoot, "victim");
+        File.WriteAllText(victim, "precious, not a tape");
+        File.CreateSymbolicLink(Path.Combine(pool, "T00001"), victim);
+        Directory.CreateDirectory(Path.Combine(pool, "T00002"));
+        TapeFiles.Write(site.Tape("POOL1", "T00001"), 1 << 20);
+        TapeFiles.Write(site.Tape("POOL1", "T00002"), 1 << 20, seed: 2);
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+        Assert.True((await ems.Send(EmsClient.Dismount("t-1", "POOL1", "T00001"))).TryGetProperty("ack", out _));
+        Assert.True((await ems.Send(EmsClient.Dismount("t-2", "POOL1", "T00002"))).TryGetProperty("ack", out _));
+
+        await Eventually(() => site.EventLogLines().Count(l => l.Contains("|824009|")) == 2, TimeSpan.FromSeconds(60), "two security entries");
+        Assert.Contains(site.EventLogLines(), l => l.Contains("|824009|") && l.Contains("T00001") && l.Contains("is a symbolic link"));
+        Assert.Contains(site.EventLogLines(), l => l.Contains("|824009|") && l.Contains("T00002") && l.Contains("is a folder"));
+        Assert.Equal("precious, not a tape", File.ReadAllText(victim));
+        Assert.Equal(victim, new FileInfo(Path.Combine(pool, "T00001")).LinkTarget);
+        Assert.True(Directory.Exists(Path.Combine(pool, "T00002")));
+        Assert.Empty(Directory.GetFiles(pool, ".*.autocopy.tmp"));
+    }
+
+    [Fact]
     public async Task R8_Acknowledged_events_survive_SIGKILL_while_waiting_to_retry()
     {
         await using var sshd = await Sshd.Create(start: false); // the target is down at first
