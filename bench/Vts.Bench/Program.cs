@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using Vts.Bench;
 
-// vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…,10] [--cluster failover,ingest,restart] [--wan links,resume]
+// vts-bench [--out FILE] [--tape-mib N] [--quick] [--only 1,2,…,11] [--cluster failover,ingest,restart] [--wan links,resume]
 // Whole-system figures against real parts on loopback; see bench/results.md for what each one means.
 // Section 6 diagnostics: VTS_BENCH_LOGLEVEL=INFO runs the cluster's nodes at that log level, and VTS_BENCH_LOGS=DIR
 // writes each node's output there after every failover and restart (where the seconds went).
 var output = "bench/results.md";
 var tapeMiB = 1024;
 var quick = false;
-var only = new HashSet<int> { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+var only = new HashSet<int> { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
 var clusterParts = ClusterBench.Parts.ToHashSet();
 var wanParts = WanThroughput.Parts.ToHashSet();
 for (var i = 0; i < args.Length; i++)
@@ -60,6 +60,7 @@ try
     await Section(8, () => BandwidthBench.Run(report, quick));
     await Section(9, () => ReconcileBench.Run(report, scratch, tapes: quick ? 10_000 : 100_000));
     await Section(10, () => JournalCheckBench.Run(report, scratch, rows: quick ? 400_000 : 4_000_000));
+    await Section(11, () => VtsCtlStart.Run(report, scratch, calls: quick ? 3 : 10));
 }
 finally
 {
