@@ -73,6 +73,59 @@ public sealed class LicenseKeyRefusalTests
         Assert.Single(site.JournalManifests("license"), m => m == "license.installed.v1");
     }
 
+    [Fact]
+    public async Task An_evaluation_that_began_more_than_30_days_ago_holds_copies_as_no_key_does()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd); // evaluation on, as shipped
+        await using (var first = NodeProcess.Start(site.ConfigFile))
+        {
+            await first.WaitUntilReady(StartTimeout);
+            Assert.Equal("evaluation", (await VtsCtl.Run("--node", first.AdminNode, "license", "show", "--json")).Json.GetProperty("state").GetString());
+            Assert.Equal(0, await first.Terminate(TimeSpan.FromSeconds(30)));
+        }
+        // The journal as a cluster that first started 31 days ago left it.
+        var began = DateTimeOffset.UtcNow.AddDays(-31);
+        await using (var journal = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(site.State, "journal.db")};Pooling=false"))
+        {
+            await journal.OpenAsync();
+            await using var backdate = journal.CreateCommand();
+            backdate.CommandText = "UPDATE journal SET message = $message WHERE persistence_id = 'license' AND manifest = 'license.site.v1'";
+            var siteId = (await VtsCtlSite(site)).Site;
+            backdate.Parameters.AddWithValue("$message", System.Text.Encoding.UTF8.GetBytes(
+                System.Text.Json.JsonSerializer.Serialize(new { site = siteId, firstStart = began })));
+            Assert.Equal(1, await backdate.ExecuteNonQueryAsync());
+            await using var noSnapshot = journal.CreateCommand();
+            noSnapshot.CommandText = "DELETE FROM snapshot WHERE persistence_id = 'license'";
+            await noSnapshot.ExecuteNonQueryAsync();
+        }
+        TapeFiles.Write(site.Tape("POOL1", "V00001"), 4096);
+
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using (var ems = new EmsClient(await node.WaitUntilReady(StartTimeout)))
+            Assert.True((await ems.Send(EmsClient.Dismount("v-1", "POOL1", "V00001"))).TryGetProperty("ack", out _));
+        var ended = $"{began.AddDays(30):yyyy-MM-dd}";
+        await Wait.Until(async () => (await VtsCtl.Run("--node", node.AdminNode, "license", "show", "--json")).Json.GetProperty("held").GetInt32() == 1,
+            TimeSpan.FromSeconds(30), "the copy held");
+        var shown = (await VtsCtl.Run("--node", node.AdminNode, "license", "show", "--json")).Json;
+        Assert.Equal("held", shown.GetProperty("state").GetString());
+        Assert.Contains($"the evaluation ended on {ended}", shown.GetProperty("detail").GetString());
+        await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|424019|") && l.Contains("POOL1") && l.Contains("evaluation ended")),
+            TimeSpan.FromSeconds(30), "the held pool in the event log");
+        Assert.False(File.Exists(Path.Combine(sshd.VaultRoot, "DRPOOL1", "V00001")), "a copy ran after the evaluation ended");
+    }
+
+    /// <summary>The site id the first start journaled, read back from the journal as `vtsctl journal` would.</summary>
+    private static async Task<(string Site, string Json)> VtsCtlSite(NodeSite site)
+    {
+        await using var journal = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(site.State, "journal.db")};Mode=ReadOnly;Pooling=false");
+        await journal.OpenAsync();
+        await using var read = journal.CreateCommand();
+        read.CommandText = "SELECT message FROM journal WHERE persistence_id = 'license' AND manifest = 'license.site.v1'";
+        var json = System.Text.Encoding.UTF8.GetString((byte[])(await read.ExecuteScalarAsync())!);
+        return (System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("site").GetString()!, json);
+    }
+
     private static async Task<string> Issue(params string[] args)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
