@@ -413,10 +413,9 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                     Report(Severity.Critical, MessageIds.NotARegularFile, $"attempt {f.Attempt} refused: {f.Cause}");
                     break;
                 case AttemptFailed f when f.NextAttemptAt is { } next:
-                    Report(Severity.Warning, outcome is TransferOutcome.Failed { Kind: var kind } && MessageIds.ForSecureVts(kind) is { } secureVts
-                            ? secureVts
-                            : MessageIds.AttemptFailed,
-                        $"attempt {f.Attempt} of {_engine.AutoCopy.Retry.MaxAttempts} to {_pool.Target} failed: {f.Cause}; next at {next:u}");
+                    var (id, text) = AttemptFailedEntry.For(outcome is TransferOutcome.Failed { Kind: var kind } ? kind : null,
+                        f.Attempt, _engine.AutoCopy.Retry.MaxAttempts, _pool.Target.ToString(), f.Cause, next);
+                    Report(Severity.Warning, id, text);
                     break;
                 case CopyFailed f:
                     ReportFailure(f);
@@ -574,4 +573,16 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         _transfer?.Cancel();
         base.PostStop();
     }
+}
+
+/// <summary>The warning a failed attempt with a retry to come logs (R7): its id and text.</summary>
+public static class AttemptFailedEntry
+{
+    /// <summary>An R11 cause has an id of its own and leads the text: its how-to-fix must survive the event-log line's
+    /// 255 characters (SPEC §4.5), and what is cut when space runs out is the attempt count and the next time, which
+    /// vtsctl shows in full. Any other cause follows the attempt, as R7's entries always read.</summary>
+    public static (int MessageId, string Text) For(FailureKind? kind, int attempt, int maxAttempts, string target, string cause, DateTimeOffset next) =>
+        kind is { } k && MessageIds.ForSecureVts(k) is { } secureVts
+            ? (secureVts, $"{cause}; attempt {attempt} of {maxAttempts} to {target}, next at {next:u}")
+            : (MessageIds.AttemptFailed, $"attempt {attempt} of {maxAttempts} to {target} failed: {cause}; next at {next:u}");
 }

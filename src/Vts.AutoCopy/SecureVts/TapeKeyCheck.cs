@@ -32,7 +32,7 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
     private readonly ConcurrentDictionary<(string Server, string KeyId, string Kcv), DateTimeOffset> _checked = new();
 
     /// <summary>Null when the tape may be copied: it is not encrypted, or its key checked out.</summary>
-    public async Task<KeyCheckRefusal?> CheckAsync(SafeFileHandle tape, string volser, CancellationToken cancellation)
+    public async Task<KeyCheckRefusal?> CheckAsync(SafeFileHandle tape, CancellationToken cancellation)
     {
         var first = new byte[TapeHeader.Needed];
         var read = 0;
@@ -47,24 +47,20 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
             case TapeHeader.Plain:
                 return null;
             case TapeHeader.Malformed malformed:
-                return new KeyCheckRefusal(FailureKind.SecureVtsHeaderMalformed, $"tape {volser}: {malformed.Cause}");
+                return new KeyCheckRefusal(FailureKind.SecureVtsHeaderMalformed, malformed.Cause);
             case TapeHeader.Encrypted header:
-                return await Check(header, volser, cancellation);
+                return await Check(header, cancellation);
             default:
                 throw new InvalidOperationException("unknown header");
         }
     }
 
-    private async Task<KeyCheckRefusal?> Check(TapeHeader.Encrypted header, string volser, CancellationToken cancellation)
+    private async Task<KeyCheckRefusal?> Check(TapeHeader.Encrypted header, CancellationToken cancellation)
     {
         if (!settings.Enabled)
-            return new KeyCheckRefusal(FailureKind.SecureVtsDisabled,
-                $"tape {volser} is encrypted by SecureVTS (key server '{header.KeyServer}') and SecureVTS is not enabled on this node: " +
-                $"set vts.securevts.enabled = on and configure vts.securevts.key-servers.{header.KeyServer}");
+            return new KeyCheckRefusal(FailureKind.SecureVtsDisabled, Causes.Disabled(header.KeyServer));
         if (!settings.KeyServers.TryGetValue(header.KeyServer, out var server))
-            return new KeyCheckRefusal(FailureKind.KeyServerNotConfigured,
-                $"tape {volser} is encrypted under key server '{header.KeyServer}', which is not configured on this node: add " +
-                $"vts.securevts.key-servers.{header.KeyServer} {{ host, port, ca-file, client-cert-file, client-key-file }}");
+            return new KeyCheckRefusal(FailureKind.KeyServerNotConfigured, Causes.NotConfigured(header.KeyServer));
 
         var remembered = (server.Name, header.KeyId, Convert.ToHexStringLower(header.Kcv));
         if (_checked.TryGetValue(remembered, out var until) && until > time.GetUtcNow()) return null;
@@ -79,17 +75,16 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
         }
         catch (KmipOperationException refused) when (refused.Reason is KmipResultReason.ItemNotFound or KmipResultReason.PermissionDenied)
         {
-            return new KeyCheckRefusal(FailureKind.KeyNotFound,
-                $"tape {volser}: key server '{server.Name}' ({server.Host}:{server.Port}) has no key '{Printable.Clip(header.KeyId)}' for this node ({refused.Message})");
+            return new KeyCheckRefusal(FailureKind.KeyNotFound, Causes.KeyNotFound(server.Name, header.KeyId, refused.Message));
         }
         catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
         {
-            return Unreachable(server, volser, $"no answer within {ServerTimeout.TotalSeconds:0} s");
+            return Unreachable(server, $"no answer within {ServerTimeout.TotalSeconds:0} s");
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or AuthenticationException
                                        or KmipProtocolException or KmipOperationException)
         {
-            return Unreachable(server, volser, e switch
+            return Unreachable(server, e switch
             {
                 AuthenticationException => $"TLS failed ({e.Message}): check ca-file, client-cert-file and the server's certificate",
                 KmipOperationException => $"it refused the request ({e.Message})",
@@ -101,8 +96,7 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
         try
         {
             if (!CryptographicOperations.FixedTimeEquals(CheckValue(key), header.Kcv))
-                return new KeyCheckRefusal(FailureKind.KeyCheckFailed,
-                    $"tape {volser}: key '{Printable.Clip(header.KeyId)}' from key server '{server.Name}' does not match the tape's key check value");
+                return new KeyCheckRefusal(FailureKind.KeyCheckFailed, Causes.KeyCheckFailed(server.Name, header.KeyId));
         }
         finally
         {
@@ -112,8 +106,31 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
         return null;
     }
 
-    private static KeyCheckRefusal Unreachable(KeyServerSettings server, string volser, string why) =>
-        new(FailureKind.KeyServerUnreachable, $"tape {volser}: key server '{server.Name}' ({server.Host}:{server.Port}) not reachable: {why}");
+    private static KeyCheckRefusal Unreachable(KeyServerSettings server, string why) =>
+        new(FailureKind.KeyServerUnreachable, Causes.Unreachable(server.Name, $"{server.Host}:{server.Port}", why));
+
+    /// <summary>R11's causes as the event log and <c>vtsctl</c> show them. Each leads with the cause's name as R11 gives it
+    /// and is short: an event-log line holds 255 characters (SPEC §4.5), and pool, tape, attempt and target take their
+    /// share, so the two configuration faults say what to add in one short clause that always fits; the details of an
+    /// entry are in README and docs/configuration.md. The tape is not named: every place that shows a cause names it. A
+    /// header that cannot be read says so in <see cref="TapeHeader.Malformed"/>'s words, which begin "SecureVTS header".</summary>
+    public static class Causes
+    {
+        public static string Disabled(string keyServer) =>
+            $"SecureVTS disabled; set vts.securevts.enabled = on, key server {keyServer}";
+
+        public static string NotConfigured(string keyServer) =>
+            $"key server not configured: {keyServer}; add vts.securevts.key-servers.{keyServer}";
+
+        public static string Unreachable(string keyServer, string address, string why) =>
+            $"key server unreachable: {keyServer} ({address}): {why}";
+
+        public static string KeyNotFound(string keyServer, string keyId, string answer) =>
+            $"key not found: '{Printable.Clip(keyId)}' on key server {keyServer} ({answer})";
+
+        public static string KeyCheckFailed(string keyServer, string keyId) =>
+            $"key check failed: kcv of key '{Printable.Clip(keyId)}' on key server {keyServer} differs from the tape's";
+    }
 
     /// <summary>The first 16 bytes of HMAC-SHA256(key, "VTS-KCV"): shows a key is the right one without showing it.</summary>
     public static byte[] CheckValue(byte[] key) => HMACSHA256.HashData(key, "VTS-KCV"u8)[..16];

@@ -56,7 +56,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         await using var _ = source;
         // Taken before the key check (which may wait seconds for the key server): a tape rewritten meanwhile is seen.
         var before = File.GetLastWriteTimeUtc(request.SourcePath);
-        if (await _keys.CheckAsync(source.SafeFileHandle, request.Volser.Value, cancellation) is { } refusal)
+        if (await _keys.CheckAsync(source.SafeFileHandle, cancellation) is { } refusal)
             return new TransferOutcome.Failed(refusal.Cause, refusal.Kind);
         var length = source.Length;
         request.Meter?.Starting(length);
