@@ -12,8 +12,8 @@ namespace Vts.AutoCopy.SecureVts;
 /// <summary>Why R11 refused an attempt, in the words the event log uses.</summary>
 public sealed record KeyCheckRefusal(FailureKind Kind, string Cause);
 
-/// <summary>R11, before each attempt: a tape whose first bytes are a SecureVTS header (one that cannot be read is refused
-/// as such first) is copied only if, in this order, SecureVTS is enabled here, the key server its header names is configured here, that server answers, it holds the
+/// <summary>R11, before each attempt: a tape that begins with the SecureVTS magic is copied only if, in this order,
+/// SecureVTS is enabled here, its header can be read, the key server the header names is configured here, that server answers, it holds the
 /// key (KMIP Get by the header's keyId), and the key's check value matches the header's. The key itself is held only
 /// while its check value is computed, then wiped; a key that checked out is remembered (by server, id and check value,
 /// never the key) for <see cref="Remembered"/>, so a burst of tapes under one key asks the server once.</summary>
@@ -42,23 +42,21 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
             if (n == 0) break;
             read += n;
         }
-        switch (TapeHeader.Parse(first.AsSpan(0, read)))
+        var begins = first.AsSpan(0, read);
+        if (!begins.StartsWith(TapeHeader.Magic)) return null;
+        // SecureVTS off is a configuration fault whatever follows the magic: it is what the operator must fix first,
+        // and a node that does not use SecureVTS has no business reading the rest of the header.
+        if (!settings.Enabled) return new KeyCheckRefusal(FailureKind.SecureVtsDisabled, Causes.Disabled);
+        return TapeHeader.Parse(begins) switch
         {
-            case TapeHeader.Plain:
-                return null;
-            case TapeHeader.Malformed malformed:
-                return new KeyCheckRefusal(FailureKind.SecureVtsHeaderMalformed, malformed.Cause);
-            case TapeHeader.Encrypted header:
-                return await Check(header, cancellation);
-            default:
-                throw new InvalidOperationException("unknown header");
-        }
+            TapeHeader.Encrypted header => await Check(header, cancellation),
+            TapeHeader.Malformed malformed => new KeyCheckRefusal(FailureKind.SecureVtsHeaderMalformed, malformed.Cause),
+            _ => throw new InvalidOperationException("a tape beginning with the SecureVTS magic is encrypted or malformed"),
+        };
     }
 
     private async Task<KeyCheckRefusal?> Check(TapeHeader.Encrypted header, CancellationToken cancellation)
     {
-        if (!settings.Enabled)
-            return new KeyCheckRefusal(FailureKind.SecureVtsDisabled, Causes.Disabled(header.KeyServer));
         if (!settings.KeyServers.TryGetValue(header.KeyServer, out var server))
             return new KeyCheckRefusal(FailureKind.KeyServerNotConfigured, Causes.NotConfigured(header.KeyServer));
 
@@ -116,8 +114,7 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
     /// header that cannot be read says so in <see cref="TapeHeader.Malformed"/>'s words, which begin "SecureVTS header".</summary>
     public static class Causes
     {
-        public static string Disabled(string keyServer) =>
-            $"SecureVTS disabled; set vts.securevts.enabled = on, key server {keyServer}";
+        public const string Disabled = "SecureVTS disabled; set vts.securevts.enabled = on and add the tape's key server";
 
         public static string NotConfigured(string keyServer) =>
             $"key server not configured: {keyServer}; add vts.securevts.key-servers.{keyServer}";

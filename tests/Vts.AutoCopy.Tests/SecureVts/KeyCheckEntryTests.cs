@@ -56,7 +56,7 @@ public sealed class KeyCheckEntryTests : IDisposable
         switch (messageId)
         {
             case 424010:
-                return (await Check(TapeKeyCheck.Off, encrypted), $"SecureVTS disabled; set vts.securevts.enabled = on, key server {KeyServer}");
+                return (await Check(TapeKeyCheck.Off, encrypted), "SecureVTS disabled; set vts.securevts.enabled = on and add the tape's key server");
             case 424011:
                 return (await Check(new TapeKeyCheck(Enabled(), TimeProvider.System), encrypted),
                     $"key server not configured: {KeyServer}; add vts.securevts.key-servers.{KeyServer}");
