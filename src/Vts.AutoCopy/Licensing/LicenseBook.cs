@@ -18,6 +18,28 @@ public sealed record SiteEstablished(string Site, DateTimeOffset FirstStart);
 /// <summary>Journaled: a valid key installed (the key's text; its terms are read from it again on recovery).</summary>
 public sealed record LicenseInstalled(string Key, DateTimeOffset At);
 
+/// <summary>Journaled: the expiry warning for <paramref name="Days"/> days ahead of <paramref name="Expires"/> was given,
+/// so neither a restart nor the gate's move to another node gives it again. A journal from a build before this event
+/// has none: such a build warned only on the very day (30, 7 or 1 days ahead) under the same event-log key, which the
+/// event log does not log twice.</summary>
+public sealed record LicenseExpiryWarned(DateOnly Expires, int Days);
+
+/// <summary>R12's expiry warnings: 30, 7 and 1 days before a key expires, once each.</summary>
+public static class ExpiryWarnings
+{
+    public static readonly IReadOnlyList<int> Days = [30, 7, 1];
+
+    /// <summary>The warning due with <paramref name="daysLeft"/> days left, if not given yet: the most urgent threshold
+    /// reached. A day the cluster was down, or a key installed with fewer days left than a threshold, does not lose it;
+    /// thresholds passed together give only the most urgent (a key installed with 5 days left warns of 7, and of 1
+    /// when that day comes), since a warning of 30 days with 5 left says less than the one of 7.</summary>
+    public static int? Due(int daysLeft, Func<int, bool> given)
+    {
+        var reached = Days.Where(d => daysLeft <= d).DefaultIfEmpty().Min();
+        return reached == 0 || given(reached) ? null : reached;
+    }
+}
+
 /// <summary>Installs a key for the whole cluster (<c>vtsctl license install</c>); answered with <see cref="LicenseInstallAnswer"/>.</summary>
 public sealed record InstallLicense(string Key) : IClusterMessage;
 
@@ -43,7 +65,7 @@ public sealed record LicenseState(string Site, bool CopiesAllowed, string State,
 /// run now: a valid key for AutoCopy, or the evaluation's first 30 days. The transfer gate's child, so it is one for the
 /// cluster and moves with the gate; it tells the gate the state at recovery, on every install and whenever the day's
 /// date changes it (an expiry, the evaluation's end), and says so in the event log: an installed key, the evaluation's
-/// days (once a day), a key's expiry 30, 7 and 1 days ahead. The gate tells of held copies, once per pool and day.</summary>
+/// days (once a day), a key's expiry 30, 7 and 1 days ahead (<see cref="ExpiryWarnings"/>). The gate tells of held copies, once per pool and day.</summary>
 public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
 {
     public const string PersistenceIdValue = "license";
@@ -65,6 +87,7 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
     /// <summary>Every key ever installed: a key in the configuration is installed once, never again over a later one.</summary>
     private readonly HashSet<string> _installed = [];
     private LicenseState? _told;
+    private readonly HashSet<(DateOnly Expires, int Days)> _warned = [];
 
     public override string PersistenceId => PersistenceIdValue;
 
@@ -86,6 +109,7 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
             _key = e.Key;
             _installed.Add(e.Key.Trim());
         });
+        Recover<LicenseExpiryWarned>(e => _warned.Add((e.Expires, e.Days)));
         Recover<RecoveryCompleted>(_ => Started());
         Command<InstallLicense>(i => { Install(i.Key, Sender); });
         Command<Look>(_ => Tell());
@@ -155,9 +179,18 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
         if (_told is null || now with { Features = _told.Features } != _told || !now.Features.SequenceEqual(_told.Features)) _gate.Tell(now);
         _told = now;
         var today = Today;
-        if (now.Expires is { } expires && expires.DayNumber - today.DayNumber is var left && left is 30 or 7 or 1)
-            Report(Severity.Warning, MessageIds.LicenseExpiring, $"the license key expires in {left} day{(left == 1 ? "" : "s")}, after {expires:yyyy-MM-dd}; copies are held from then on",
-                key: $"license-expiring-{expires:yyyyMMdd}-{left}");
+        if (now.Expires is { } expires && expires.DayNumber - today.DayNumber is var left
+            && ExpiryWarnings.Due(left, days => _warned.Contains((expires, days))) is { } due)
+        {
+            Persist(new LicenseExpiryWarned(expires, due), e =>
+            {
+                _warned.Add((e.Expires, e.Days));
+                Report(Severity.Warning, MessageIds.LicenseExpiring,
+                    $"the license key expires in {left} day{(left == 1 ? "" : "s")}, after {expires:yyyy-MM-dd}; copies are held from then on",
+                    // The key an earlier build gave the same warning: the event log does not log it twice.
+                    key: $"license-expiring-{expires:yyyyMMdd}-{due}");
+            });
+        }
         if (now.EvaluationUntil is { } until)
             Report(Severity.Info, MessageIds.LicenseEvaluation, $"AutoCopy runs in evaluation, without a license key, until {until:yyyy-MM-dd}; site id {now.Site}",
                 key: $"license-evaluation-{today:yyyyMMdd}");

@@ -141,4 +141,104 @@ public sealed class LicenseBookTests() : TestKit(TestConfig)
         Assert.Equal($"license-expiring-{today.AddDays(7):yyyyMMdd}-7", warning.Key); // once, whatever the restarts
         Assert.Equal(Severity.Warning, warning.Severity);
     }
+
+    private IActorRef LoggedGate(IActorRef log) =>
+        Sys.ActorOf(TransferGate.Props(2, clock: _clock, license: new LicenseSettings(null, Evaluation: false), eventLog: log, node: "n1"),
+            $"gate-{++_gates}");
+
+    private DateOnly Today => DateOnly.FromDateTime(_clock.GetUtcNow().UtcDateTime);
+
+    /// <summary>The next expiry warning the event log hears, whatever else it hears meanwhile: a warning repeated would
+    /// be the one fished.</summary>
+    private EventLogEntry NextExpiryWarning(Akka.TestKit.TestProbe log) =>
+        log.FishForMessage<EventLogEntry>(e => e.MessageId == MessageIds.LicenseExpiring, Step);
+
+    private (IActorRef Gate, string Site) Licensed(Akka.TestKit.TestProbe log, DateOnly expires)
+    {
+        var gate = LoggedGate(log);
+        var site = Settled(gate, "held").Site;
+        Assert.True(gate.Ask<LicenseInstallAnswer>(new InstallLicense(LicenseIssuer.Issue(site, expires)), Step).Result.Installed);
+        return (gate, site);
+    }
+
+    private IActorRef Restarted(IActorRef gate, Akka.TestKit.TestProbe log, TimeSpan after)
+    {
+        Stop(gate);
+        _clock.Advance(after);
+        gate = LoggedGate(log);
+        Settled(gate, "licensed");
+        return gate;
+    }
+
+    [Fact]
+    public void R12_A_keys_expiry_is_warned_30_7_and_1_days_ahead_once_each_however_often_the_cluster_restarts()
+    {
+        var log = CreateTestProbe();
+        var expires = Today.AddDays(31);
+        var (gate, site) = Licensed(log, expires);
+
+        gate = Restarted(gate, log, TimeSpan.FromDays(1));
+        Assert.Equal($"license-expiring-{expires:yyyyMMdd}-30", NextExpiryWarning(log).Key);
+        gate = Restarted(gate, log, TimeSpan.FromHours(1));
+        gate = Restarted(gate, log, TimeSpan.FromDays(23));
+        var sevenDays = NextExpiryWarning(log);
+        Assert.Equal(($"license-expiring-{expires:yyyyMMdd}-7", Severity.Warning), (sevenDays.Key, sevenDays.Severity));
+        Assert.Contains("expires in 7 days", sevenDays.Text);
+        gate = Restarted(gate, log, TimeSpan.FromDays(6));
+        var oneDay = NextExpiryWarning(log);
+        Assert.Equal($"license-expiring-{expires:yyyyMMdd}-1", oneDay.Key);
+        Assert.Contains("expires in 1 day,", oneDay.Text);
+
+        // Restarted again on its last day: nothing is warned again. A new key's warning is the next heard, not a repeat.
+        gate = Restarted(gate, log, TimeSpan.FromHours(20));
+        var renewed = Today.AddDays(3);
+        Assert.True(gate.Ask<LicenseInstallAnswer>(new InstallLicense(LicenseIssuer.Issue(site, renewed)), Step).Result.Installed);
+        Assert.Equal($"license-expiring-{renewed:yyyyMMdd}-7", NextExpiryWarning(log).Key);
+    }
+
+    [Fact]
+    public void R12_A_threshold_passed_while_the_cluster_was_down_is_still_warned()
+    {
+        var log = CreateTestProbe();
+        var expires = Today.AddDays(40);
+        var (gate, _) = Licensed(log, expires);
+
+        gate = Restarted(gate, log, TimeSpan.FromDays(32)); // down on the day 30 were left
+        var thirty = NextExpiryWarning(log);
+        Assert.Equal($"license-expiring-{expires:yyyyMMdd}-30", thirty.Key);
+        Assert.Contains("expires in 8 days", thirty.Text);
+        Restarted(gate, log, TimeSpan.FromDays(3)); // down on the day 7 were left
+        Assert.Equal($"license-expiring-{expires:yyyyMMdd}-7", NextExpiryWarning(log).Key);
+    }
+
+    [Fact]
+    public void R12_A_key_installed_with_5_days_left_warns_of_7_days_once_then_of_1_day()
+    {
+        var log = CreateTestProbe();
+        var expires = Today.AddDays(5);
+        var (gate, _) = Licensed(log, expires);
+        var seven = NextExpiryWarning(log);
+        Assert.Equal($"license-expiring-{expires:yyyyMMdd}-7", seven.Key);
+        Assert.Contains("expires in 5 days", seven.Text);
+
+        gate = Restarted(gate, log, TimeSpan.FromDays(1));
+        Restarted(gate, log, TimeSpan.FromDays(3));
+        Assert.Equal($"license-expiring-{expires:yyyyMMdd}-1", NextExpiryWarning(log).Key); // not 30, not 7 again
+    }
+
+    [Theory]
+    [InlineData(45, null)]
+    [InlineData(31, null)]
+    [InlineData(30, 30)]
+    [InlineData(12, 30)]
+    [InlineData(7, 7)]
+    [InlineData(5, 7)]
+    [InlineData(1, 1)]
+    [InlineData(0, 1)]
+    public void R12_The_warning_due_is_the_most_urgent_threshold_reached(int daysLeft, int? due) =>
+        Assert.Equal(due, ExpiryWarnings.Due(daysLeft, _ => false));
+
+    [Fact]
+    public void R12_A_threshold_given_is_not_due_again_and_does_not_bring_back_a_less_urgent_one() =>
+        Assert.Null(ExpiryWarnings.Due(3, days => days == 7));
 }
