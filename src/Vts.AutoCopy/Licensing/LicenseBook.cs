@@ -72,7 +72,8 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
 
     public static readonly TimeSpan Evaluation = TimeSpan.FromDays(30);
 
-    /// <summary>The state is looked at again this often: days change, keys expire.</summary>
+    /// <summary>The state is looked at again this often: days change, keys expire. A running cluster holds copies from
+    /// the first look after its key's (or its evaluation's) end, and logs an evaluation day at the first look of the day.</summary>
     public static readonly TimeSpan LookAgain = TimeSpan.FromMinutes(10);
 
     private sealed record Look : INoSerializationVerificationNeeded;

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Microsoft.Extensions.Time.Testing;
 using Vts.AutoCopy.CopyEngine;
@@ -241,4 +242,52 @@ public sealed class LicenseBookTests() : TestKit(TestConfig)
     [Fact]
     public void R12_A_threshold_given_is_not_due_again_and_does_not_bring_back_a_less_urgent_one() =>
         Assert.Null(ExpiryWarnings.Due(3, days => days == 7));
+
+    private IActorRef Running(LicenseSettings license, IActorRef? log = null) =>
+        Sys.ActorOf(TransferGate.Props(2, clock: _clock, license: license, eventLog: log, node: "n1"), $"gate-{++_gates}");
+
+    /// <summary>Time passes for a running gate: the node's clock moves, and the book's next look (a timer on the
+    /// test's scheduler) comes round.</summary>
+    private void Pass(TimeSpan time)
+    {
+        _clock.Advance(time);
+        ((TestScheduler)Sys.Scheduler).Advance(LicenseBook.LookAgain);
+    }
+
+    [Fact]
+    public void R12_A_running_cluster_holds_copies_once_its_key_expires_without_a_restart()
+    {
+        var gate = Running(new LicenseSettings(null, Evaluation: false));
+        var site = Settled(gate, "held").Site;
+        Assert.True(gate.Ask<LicenseInstallAnswer>(new InstallLicense(LicenseIssuer.Issue(site, Today)), Step).Result.Installed);
+        Settled(gate, "licensed");
+        var before = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A00001"), _clock.GetUtcNow(), 1), before);
+        before.FishForMessage(m => m is TransferSlotGranted, Step);
+
+        Pass(TimeSpan.FromDays(1)); // past the key's last day; the gate is not restarted
+        Assert.Contains("no longer valid (expired on", Settled(gate, "held").Detail);
+        var after = CreateTestProbe();
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A00002"), _clock.GetUtcNow(), 1), after);
+        after.ExpectMsg<TransferSlotQueued>(Step);
+        AwaitAssert(() => Assert.Equal(1, License(gate).Held), Step);
+    }
+
+    [Fact]
+    public void R12_A_running_cluster_logs_each_day_of_its_evaluation_and_holds_when_it_ends_without_a_restart()
+    {
+        var log = CreateTestProbe();
+        var gate = Running(LicenseSettings.Default, log);
+        Assert.Equal("license-evaluation-20261130",
+            log.FishForMessage<EventLogEntry>(e => e.MessageId == MessageIds.LicenseEvaluation, Step).Key);
+
+        Pass(TimeSpan.FromDays(1));
+        Assert.Equal("license-evaluation-20261201",
+            log.FishForMessage<EventLogEntry>(e => e.MessageId == MessageIds.LicenseEvaluation && e.Key != "license-evaluation-20261130", Step).Key);
+
+        Pass(TimeSpan.FromDays(29));
+        Assert.Contains("evaluation ended on", Settled(gate, "held").Detail);
+        gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A00001"), _clock.GetUtcNow(), 1), CreateTestProbe());
+        Assert.Equal(Pool1.Value, log.FishForMessage<EventLogEntry>(e => e.MessageId == MessageIds.CopiesHeld, Step).Pool);
+    }
 }
