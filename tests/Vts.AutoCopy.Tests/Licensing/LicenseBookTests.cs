@@ -290,4 +290,65 @@ public sealed class LicenseBookTests() : TestKit(TestConfig)
         gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse("A00001"), _clock.GetUtcNow(), 1), CreateTestProbe());
         Assert.Equal(Pool1.Value, log.FishForMessage<EventLogEntry>(e => e.MessageId == MessageIds.CopiesHeld, Step).Pool);
     }
+
+    [Fact]
+    public void R12_Held_copies_are_told_to_the_event_log_once_per_pool_not_per_tape()
+    {
+        var log = CreateTestProbe();
+        var gate = LoggedGate(log);
+        Settled(gate, "held");
+        foreach (var (pool, volser) in new[] { (Pool1, "A00001"), (Pool2, "B00001"), (Pool1, "A00002"), (Pool2, "B00002"), (Pool1, "A00003") })
+            gate.Tell(new RequestTransferSlot(Dr, pool, Volser.Parse(volser), _clock.GetUtcNow(), 1), CreateTestProbe());
+        ((TestScheduler)Sys.Scheduler).Advance(TimeSpan.FromSeconds(5)); // the gate's ticks look at the held pools again, same day
+
+        // The gate's answer comes after everything it told the event log before it.
+        Assert.Equal(5, License(gate).Held);
+        var held = new List<EventLogEntry>();
+        while (log.HasMessages)
+            if (log.ReceiveOne(TimeSpan.Zero) is EventLogEntry { MessageId: MessageIds.CopiesHeld } entry) held.Add(entry);
+        Assert.Equal(["POOL1", "POOL2"], held.Select(e => e.Pool!).Order());
+        Assert.All(held, e => Assert.Null(e.Volser));
+    }
+
+    [Fact]
+    public void R12_A_key_installed_releases_every_held_copy_in_dismount_order()
+    {
+        var gate = Sys.ActorOf(TransferGate.Props(1, clock: _clock, license: new LicenseSettings(null, Evaluation: false), node: "n1"), "gate-one-slot");
+        var site = Settled(gate, "held").Site;
+        var dismounted = _clock.GetUtcNow();
+        // Asked for out of dismount order (as tapes recovering after a restart may ask): C, A, D, B by arrival.
+        var tapes = new[] { ("C00001", 3), ("A00001", 1), ("D00001", 4), ("B00001", 2) }
+            .Select(t => (Volser: t.Item1, Probe: CreateTestProbe(), DueSince: dismounted.AddMinutes(t.Item2))).ToList();
+        foreach (var tape in tapes)
+            gate.Tell(new RequestTransferSlot(Dr, Pool1, Volser.Parse(tape.Volser), tape.DueSince, 1), tape.Probe);
+        AwaitAssert(() => Assert.Equal(4, License(gate).Held), Step);
+
+        Assert.True(gate.Ask<LicenseInstallAnswer>(new InstallLicense(LicenseIssuer.ForAYear(site)), Step).Result.Installed);
+        var released = new List<string>();
+        for (var i = 0; i < tapes.Count; i++)
+        {
+            // One slot: exactly one tape is granted at a time, and the next only once it gives the slot back.
+            var granted = tapes.Where(t => !released.Contains(t.Volser)).ToList();
+            var next = AwaitGranted(granted);
+            released.Add(next.Volser);
+            gate.Tell(new ReleaseTransferSlot(Dr), next.Probe);
+        }
+        Assert.Equal(["A00001", "B00001", "C00001", "D00001"], released);
+    }
+
+    /// <summary>The one of <paramref name="waiting"/> that is granted the slot next.</summary>
+    private (string Volser, Akka.TestKit.TestProbe Probe, DateTimeOffset DueSince) AwaitGranted(
+        List<(string Volser, Akka.TestKit.TestProbe Probe, DateTimeOffset DueSince)> waiting)
+    {
+        var granted = new List<(string Volser, Akka.TestKit.TestProbe Probe, DateTimeOffset DueSince)>();
+        AwaitAssert(() =>
+        {
+            foreach (var tape in waiting)
+                while (tape.Probe.HasMessages)
+                    if (tape.Probe.ReceiveOne(TimeSpan.Zero) is TransferSlotGranted)
+                        granted.Add(tape);
+            Assert.NotEmpty(granted);
+        }, Step);
+        return Assert.Single(granted);
+    }
 }

@@ -47,6 +47,30 @@ public sealed class StatusPageTests
         await browser.Screenshot(Path.Combine(NodeProcess.RepositoryRoot, "artifacts", "status-page.png"));
     }
 
+    /// <summary>R12 on the page: while copies are held for want of a license a banner says so and why; a key installed
+    /// takes it away, live.</summary>
+    [Fact]
+    public async Task The_status_page_shows_why_copies_are_held_until_a_key_is_installed()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new NodeSite(sshd, extra: "license { evaluation = off }");
+        TapeFiles.Write(site.Tape("POOL1", "H00001"), 64 * 1024);
+        await using var node = NodeProcess.Start(site.ConfigFile);
+        using var ems = new EmsClient(await node.WaitUntilReady(TimeSpan.FromSeconds(90)));
+        await ems.Send(EmsClient.Dismount("h-1", "POOL1", "H00001"));
+
+        await using var browser = await Chromium.Open(node.AdminUrl + "/");
+        const string banner = "document.getElementById('held').textContent";
+        await Until(browser, $"{banner}.startsWith('Copies held for want of a license') ? 'held' : {banner}", "held");
+        Assert.Contains("vts.license.evaluation = off", await browser.Evaluate(banner));
+
+        var siteId = (await VtsCtl.Run("--node", node.AdminNode, "license", "show", "--json")).Json.GetProperty("site").GetString()!;
+        var installed = await VtsCtl.Run("--node", node.AdminNode, "license", "install", LicenseIssuer.ForAYear(siteId));
+        Assert.True(installed.ExitCode == 0, installed.Err + installed.Out);
+        await Until(browser, banner, "");
+        await Until(browser, "document.getElementById('copies').textContent", "1");
+    }
+
     private static async Task Until(Chromium browser, string expression, string expected)
     {
         var last = "";

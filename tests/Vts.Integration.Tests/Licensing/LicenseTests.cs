@@ -58,12 +58,25 @@ public sealed class LicenseTests
             Assert.Equal(sha, TapeFiles.Sha256(copy));
             await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("|224016|")), TimeSpan.FromSeconds(10), "the install in the event log");
             Assert.Single(site.EventLogLines(), l => l.Contains("|424019|"));
+
+            // license show: holder, features, expiry and days left, as the key says them.
+            var expires = DateOnly.FromDateTime(DateTime.UtcNow).AddYears(1);
+            var licensed = (await Ctl("license", "show", "--json")).Json;
+            Assert.Equal(("licensed", "Example Storage Ltd", expires.ToString("yyyy-MM-dd")),
+                (licensed.GetProperty("state").GetString(), licensed.GetProperty("holder").GetString(), licensed.GetProperty("expires").GetString()));
+            Assert.Equal(["autocopy", "instant-dr"], licensed.GetProperty("features").EnumerateArray().Select(f => f.GetString()!));
+            Assert.Equal(expires.DayNumber - DateOnly.FromDateTime(DateTime.UtcNow).DayNumber, licensed.GetProperty("daysLeft").GetInt32());
+            var shownText = (await Ctl("license", "show")).Out;
+            foreach (var shownPart in new[] { "Example Storage Ltd", "autocopy, instant-dr", expires.ToString("yyyy-MM-dd"), siteId })
+                Assert.Contains(shownPart, shownText);
+            Assert.Single(site.JournalManifests("license"), m => m == "license.installed.v1");
         }
 
         await using var restarted = NodeProcess.Start(site.ConfigFile);
         await restarted.WaitUntilReady(StartTimeout);
         var after = (await VtsCtl.Run("--node", restarted.AdminNode, "license", "show", "--json")).Json;
         Assert.Equal(("licensed", siteId), (after.GetProperty("state").GetString(), after.GetProperty("site").GetString()));
+        Assert.Single(site.JournalManifests("license"), m => m == "license.installed.v1"); // journaled once, not again at a start
     }
 
     [Fact]
