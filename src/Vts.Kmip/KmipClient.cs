@@ -69,15 +69,9 @@ public sealed class KmipClient : IAsyncDisposable
         // One write: a server may drop a request that arrives in pieces far apart (PyKMIP after 10 s).
         await _tls.WriteAsync(Ttlv.Encode(request), cancellation);
         await _tls.FlushAsync(cancellation);
-        var header = new byte[8];
-        await _tls.ReadExactlyAsync(header, cancellation);
-        var length = Ttlv.MessageLength(header);
-        if (length > MaxResponse) throw new KmipProtocolException($"the answer is {length} bytes long, over {MaxResponse}");
-        var message = new byte[length];
+        var message = await TtlvFrame.ReadAsync(_tls, MaxResponse, cancellation);
         try
         {
-            header.CopyTo(message, 0);
-            await _tls.ReadExactlyAsync(message.AsMemory(8), cancellation);
             return KmipMessages.Payload(Ttlv.Decode(message), operation);
         }
         finally
