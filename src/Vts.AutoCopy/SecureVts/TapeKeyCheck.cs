@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
@@ -29,7 +28,7 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
     /// <summary>With SecureVTS off: encrypted tapes are refused, plain ones copied.</summary>
     public static readonly TapeKeyCheck Off = new(SecureVtsSettings.Off, TimeProvider.System);
 
-    private readonly ConcurrentDictionary<(string Server, string KeyId, string Kcv), DateTimeOffset> _checked = new();
+    private readonly CheckedKeys _checked = new(Remembered, time);
 
     /// <summary>Null when the tape may be copied: it is not encrypted, or its key checked out.</summary>
     public async Task<KeyCheckRefusal?> CheckAsync(SafeFileHandle tape, CancellationToken cancellation)
@@ -61,7 +60,7 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
             return new KeyCheckRefusal(FailureKind.KeyServerNotConfigured, Causes.NotConfigured(header.KeyServer));
 
         var remembered = (server.Name, header.KeyId, Convert.ToHexStringLower(header.Kcv));
-        if (_checked.TryGetValue(remembered, out var until) && until > time.GetUtcNow()) return null;
+        if (_checked.Contains(remembered)) return null;
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         deadline.CancelAfter(ServerTimeout);
@@ -100,7 +99,7 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
         {
             CryptographicOperations.ZeroMemory(key);
         }
-        _checked[remembered] = time.GetUtcNow() + Remembered;
+        _checked.Add(remembered);
         return null;
     }
 
