@@ -130,8 +130,10 @@ public sealed record JournalEventView(long SequenceNr, string Manifest, DateTime
 /// <param name="State">"licensed", "evaluation" or "held".</param>
 /// <param name="Held">copies waiting for a license now.</param>
 /// <param name="DaysLeft">days until the key expires (0: its last day), or until the evaluation ends.</param>
+/// <param name="TestIssuer">the node trusts this repository's test issuer, whose private key is public: a build that is
+/// not a release (a node of an earlier build does not say, and reads as false).</param>
 public sealed record LicenseView(string Site, string State, bool CopiesAllowed, string Detail, string? Holder, IReadOnlyList<string> Features,
-    DateOnly? Expires, DateOnly? EvaluationUntil, int Held, int? DaysLeft);
+    DateOnly? Expires, DateOnly? EvaluationUntil, int Held, int? DaysLeft, bool TestIssuer = false);
 
 /// <param name="Key">the license key's text (VTS1.…).</param>
 public sealed record LicenseInstallRequest(string Key);

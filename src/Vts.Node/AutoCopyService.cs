@@ -13,6 +13,7 @@ using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.CopyEngine;
 using Vts.AutoCopy.Ems;
 using Vts.AutoCopy.EventLog;
+using Vts.AutoCopy.Licensing;
 using Vts.AutoCopy.Persistence;
 using Vts.AutoCopy.SecureVts;
 using Vts.AutoCopy.Transport;
@@ -105,6 +106,9 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         _intake = new EmsIntakeServer(settings.Ems, settings.AutoCopy.Pools.Keys.ToHashSet(), pools,
             new VaultLocator(settings.VaultRoot), log);
         _intake.Start();
+        if (LicenseKey.TrustsTestIssuer)
+            log.LogWarning("license keys are checked against the source repository's TEST issuer, whose private key is public: " +
+                           "not a release build (README, \"License\": LicenseIssuerPublicKey)");
         started.TrySetResult();
         _runtime.TrySetResult(new NodeRuntime(system, settings, pools, gate, eventLog, transport));
         // The journal has its tables and this node's history now: from here on, a journal gone missing is an error.

@@ -38,8 +38,22 @@ public static class LicenseKey
     public const int MaxLength = 4096;
 
     /// <summary>The public key of the issuer this build trusts: <c>Licensing/issuer.pub.pem</c>, built in. A deployment
-    /// with its own issuer replaces that file and builds again (README, "License").</summary>
+    /// with its own issuer builds with <c>-p:LicenseIssuerPublicKey=FILE</c> (README, "License").</summary>
     public static ECDsa Issuer { get; } = LoadIssuer();
+
+    /// <summary>The SHA-256 of the test issuer's public key (its SubjectPublicKeyInfo, DER), in hex. This repository's
+    /// builds trust that issuer, and its private key is in the repository (tests issue keys with it): a build that
+    /// trusts it accepts keys anyone can sign, and says so (<c>vtsctl license show</c>, the node's start-up log).</summary>
+    public const string TestIssuerFingerprint = "ee6b841f5b38b692fbd0be84358671ec01306c2ad1a4b8cc8afcde0b135257d4";
+
+    /// <summary>Whether this build trusts the repository's test issuer (<see cref="TestIssuerFingerprint"/>).</summary>
+    public static bool TrustsTestIssuer { get; } = IsTestIssuer(Issuer);
+
+    public static bool IsTestIssuer(ECDsa issuer) => Fingerprint(issuer) == TestIssuerFingerprint;
+
+    /// <summary>An issuer's public key in one line: SHA-256 of its SubjectPublicKeyInfo (what <c>openssl pkey -pubin
+    /// -outform DER | sha256sum</c> prints for its PEM).</summary>
+    public static string Fingerprint(ECDsa issuer) => Convert.ToHexStringLower(SHA256.HashData(issuer.ExportSubjectPublicKeyInfo()));
 
     /// <summary>Whether <paramref name="key"/> is a genuine key for this site's AutoCopy, valid on <paramref name="today"/>.</summary>
     public static LicenseCheck Verify(string key, string site, DateOnly today, ECDsa? issuer = null)

@@ -71,7 +71,8 @@ public static class AdminEndpoints
             var license = await (await node.Runtime).Gate.Ask<LicenseState>(new GetLicense(), AskTimeout);
             var today = DateOnly.FromDateTime(DateTime.UtcNow);
             return Ok(new LicenseView(license.Site, license.State, license.CopiesAllowed, license.Detail, license.Holder, license.Features,
-                license.Expires, license.EvaluationUntil, license.Held, (license.Expires ?? license.EvaluationUntil)?.DayNumber - today.DayNumber));
+                license.Expires, license.EvaluationUntil, license.Held, (license.Expires ?? license.EvaluationUntil)?.DayNumber - today.DayNumber,
+                LicenseKey.TrustsTestIssuer));
         });
         app.MapPost(AdminApi.License, (Func<AutoCopyService, LicenseInstallRequest, Task<IResult>>)InstallLicense);
         app.MapGet(AdminApi.Status, async (AutoCopyService node) => Ok(await Status(await node.Runtime)));

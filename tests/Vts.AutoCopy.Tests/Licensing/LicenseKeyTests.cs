@@ -87,4 +87,22 @@ public sealed class LicenseKeyTests
     }
 
     private static string Pad(string text) => text.Replace('-', '+').Replace('_', '/') + new string('=', (4 - text.Length % 4) % 4);
+
+    [Fact]
+    public void This_repositorys_build_trusts_the_test_issuer_whose_private_key_is_in_the_repository_and_knows_it()
+    {
+        using var stream = typeof(LicenseIssuer).Assembly.GetManifestResourceStream("Vts.Testing.license-issuer.test-key.pem")!;
+        using var testIssuer = ECDsa.Create();
+        testIssuer.ImportFromPem(new StreamReader(stream).ReadToEnd());
+        Assert.Equal(LicenseKey.TestIssuerFingerprint, LicenseKey.Fingerprint(testIssuer));
+        Assert.True(LicenseKey.IsTestIssuer(testIssuer));
+        Assert.True(LicenseKey.TrustsTestIssuer);
+    }
+
+    [Fact]
+    public void An_issuer_of_a_deployments_own_is_not_taken_for_the_test_issuer()
+    {
+        using var own = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        Assert.False(LicenseKey.IsTestIssuer(own));
+    }
 }

@@ -66,8 +66,11 @@ public sealed class LicenseTests
                 (licensed.GetProperty("state").GetString(), licensed.GetProperty("holder").GetString(), licensed.GetProperty("expires").GetString()));
             Assert.Equal(["autocopy", "instant-dr"], licensed.GetProperty("features").EnumerateArray().Select(f => f.GetString()!));
             Assert.Equal(expires.DayNumber - DateOnly.FromDateTime(DateTime.UtcNow).DayNumber, licensed.GetProperty("daysLeft").GetInt32());
+            // This repository's build trusts the test issuer, and says so there and in the node's start-up log.
+            Assert.True(licensed.GetProperty("testIssuer").GetBoolean());
+            Assert.Contains("TEST issuer", node.Output);
             var shownText = (await Ctl("license", "show")).Out;
-            foreach (var shownPart in new[] { "Example Storage Ltd", "autocopy, instant-dr", expires.ToString("yyyy-MM-dd"), siteId })
+            foreach (var shownPart in new[] { "Example Storage Ltd", "autocopy, instant-dr", expires.ToString("yyyy-MM-dd"), siteId, "TEST issuer" })
                 Assert.Contains(shownPart, shownText);
             Assert.Single(site.JournalManifests("license"), m => m == "license.installed.v1");
         }

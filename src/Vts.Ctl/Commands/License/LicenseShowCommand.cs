@@ -24,5 +24,11 @@ public sealed class LicenseShowCommand : NodeCommand<NodeSettings>
             .AddRow(new Text("Expires"), Cells.Plain(license.Expires?.ToString("yyyy-MM-dd")))
             .AddRow(new Text("Evaluation until"), Cells.Plain(license.EvaluationUntil?.ToString("yyyy-MM-dd")))
             .AddRow(new Text("Days left"), Cells.Plain(license.DaysLeft?.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-            .AddRow(new Text("Copies held"), license.CopiesAllowed ? Cells.Plain("none") : Cells.Number(license.Held));
+            .AddRow(new Text("Copies held"), license.CopiesAllowed ? Cells.Plain("none") : Cells.Number(license.Held))
+            .AddRow(new Text("Issuer"), license.TestIssuer
+                ? Cells.Styled(TestIssuer, new Style(Color.Red))
+                : Cells.Plain("built in"));
+
+    /// <summary>Said plainly: this build accepts keys anyone with the repository can sign.</summary>
+    public const string TestIssuer = "TEST issuer of the source repository (its private key is public): not a release build";
 }
