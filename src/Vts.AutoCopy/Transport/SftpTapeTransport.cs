@@ -146,7 +146,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             if (bytesRead != length || File.GetLastWriteTimeUtc(request.SourcePath) != before
                 || new FileInfo(request.SourcePath).Length != length)
             {
-                await DeleteQuietly(sftp, tempPath);
+                await DeleteQuietly(sftp, poolDir, tempPath);
                 healthy = true;
                 return new TransferOutcome.Failed("source tape changed during the transfer; attempt voided");
             }
@@ -154,23 +154,24 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             var verification = verifying.Elapsed;
             if (!string.Equals(received, sha256, StringComparison.Ordinal) || sizeAtTarget != length)
             {
-                await DeleteQuietly(sftp, tempPath);
+                await DeleteQuietly(sftp, poolDir, tempPath);
                 return new TransferOutcome.Failed(sizeAtTarget == length
                     ? $"SHA-256 at the target ({received}) differs from the source ({sha256})"
                     : $"the target received {sizeAtTarget} bytes of the source's {length}");
             }
 
-            if (await PutUnderFinalName(session, poolDir, tempPath, finalPath, watch.Token) is { } taken)
+            if (await PutUnderFinalName(session, poolDir, tempPath, finalPath, watch.Token) is { } held)
             {
-                await DeleteQuietly(sftp, tempPath);
+                await DeleteQuietly(sftp, poolDir, tempPath);
                 healthy = true;
-                return new TransferOutcome.Failed($"the final name {finalPath} on {target.Name} is {taken}; not replaced (R15)",
-                    FailureKind.NotARegularFile);
+                return new TransferOutcome.Failed(held.Name == finalPath
+                    ? $"the final name {finalPath} on {target.Name} is {held.Holder}; not replaced (R15)"
+                    : $"the temporary file {tempPath} on {target.Name} is {held.Holder} now; not renamed (R15)", FailureKind.NotARegularFile);
             }
             // The earlier attempt's file served: gone now (unlinked only; a writer still holding it writes into nothing).
             // By the target's unlink(2) where it can (partials exist only where our receiver runs): a partial swapped for a
             // link since it was listed loses the link, never what it points to.
-            if (partial is not null && !await session.UnlinkAtTarget(partial, watch.Token)) await DeleteQuietly(sftp, partial);
+            if (partial is not null && !await session.UnlinkAtTarget(partial, watch.Token)) await DeleteQuietly(sftp, poolDir, partial);
             healthy = true;
             return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, proof, verification, stripes, resumed);
         }
@@ -182,13 +183,13 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            if (uploading) await DeleteQuietly(sftp, tempPath);
+            if (uploading) await DeleteQuietly(sftp, poolDir, tempPath);
             return new TransferOutcome.Cancelled("tape mounted during transfer");
         }
         catch (SourceRefusedException refused)
         {
             // The tape was swapped for a link or a FIFO while it was being sent (a second open of it refused it).
-            if (uploading) await DeleteQuietly(sftp, tempPath);
+            if (uploading) await DeleteQuietly(sftp, poolDir, tempPath);
             return new TransferOutcome.Failed(refused.Message, refused.Security ? FailureKind.NotARegularFile : FailureKind.Transfer);
         }
         catch (Exception e)
@@ -253,55 +254,64 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     }
 
     /// <summary>The proven copy renamed to its final name in one step (readers see the old tape or the new one), unless
-    /// the name is held by a link or anything but a regular file (R15). Null when renamed; else what holds the name.
-    /// Where the target runs our receiver, its own rename(2) does it, which never follows a link at the name. Elsewhere
-    /// SFTP's posix-rename@openssh.com does, after a look at the name: SSH.NET resolves the links in both paths of a
-    /// rename, so renaming onto a link would replace whatever it points to, wherever that is.</summary>
-    private static async Task<string?> PutUnderFinalName(TargetSession session, string poolDir, string tempPath, string finalPath,
-        CancellationToken cancellation)
+    /// the name is held by a link or anything but a regular file (R15), or the temporary name no longer holds a regular
+    /// file. Null when renamed; else the name refused and what holds it.
+    /// Where the target runs our receiver, its own rename(2) does it, which never follows a link at either name.
+    /// Elsewhere SFTP's posix-rename@openssh.com does, after a look at both names: SSH.NET resolves the links in both
+    /// paths of a rename, so renaming onto a link would replace whatever it points to, and renaming a temporary name
+    /// swapped for a link would put whatever that points to under the final name.</summary>
+    private static async Task<(string Name, string Holder)?> PutUnderFinalName(TargetSession session, string poolDir, string tempPath,
+        string finalPath, CancellationToken cancellation)
     {
         if (await session.RenameAtTarget(tempPath, finalPath, cancellation) is { } renamed)
             return renamed.Refused switch
             {
                 null => null,
-                "link" => "a symbolic link",
-                "folder" => "a folder",
-                "fifo" => "a FIFO",
-                _ => "not a regular file",
+                "link" => (finalPath, "a symbolic link"),
+                "folder" => (finalPath, "a folder"),
+                "fifo" => (finalPath, "a FIFO"),
+                _ => (finalPath, "not a regular file"),
             };
-        if (await FinalNameProblem(session.Sftp, poolDir, finalPath, cancellation) is { } problem) return problem;
+        var listed = await Listed(session.Sftp, poolDir, [NameIn(tempPath), NameIn(finalPath)], cancellation);
+        if (listed.GetValueOrDefault(NameIn(tempPath)) is not { } temporary)
+            throw new IOException($"the temporary file {tempPath} is gone from the target before its rename");
+        if (Holder(temporary) is { } swapped) return (tempPath, swapped);
+        if (await FinalNameProblem(session.Sftp, finalPath, listed.GetValueOrDefault(NameIn(finalPath)), cancellation) is { } problem)
+            return (finalPath, problem);
         await Task.Run(() => session.Sftp.RenameFile(tempPath, finalPath, isPosix: true), cancellation);
         return null;
     }
 
-    /// <summary>What holds a final name, seen over SFTP alone: null when it is free or a regular file in the pool folder
-    /// itself.</summary>
-    private static async Task<string?> FinalNameProblem(SftpClient sftp, string poolDir, string finalPath, CancellationToken cancellation)
+    /// <summary>The entries of a pool folder under <paramref name="names"/>, as they are: OpenSSH's sftp-server fills a
+    /// listing's attributes from lstat, where SSH.NET resolves the links in every path it is given (REALPATH) before it
+    /// stats, renames or removes. Only a listing shows a link under one of our own names.</summary>
+    private static async Task<Dictionary<string, ISftpFile>> Listed(SftpClient sftp, string poolDir, IReadOnlyCollection<string> names,
+        CancellationToken cancellation)
     {
-        ISftpFile existing;
+        var found = new Dictionary<string, ISftpFile>(StringComparer.Ordinal);
+        await foreach (var entry in sftp.ListDirectoryAsync(poolDir, cancellation))
+            if (names.Contains(entry.Name)) found[entry.Name] = entry;
+        return found;
+    }
+
+    /// <summary>What a listed entry is when it is not a regular file; null for a regular file.</summary>
+    private static string? Holder(ISftpFile entry) =>
+        entry.IsRegularFile ? null : entry.IsSymbolicLink ? "a symbolic link" : entry.IsDirectory ? "a folder" : "not a regular file";
+
+    /// <summary>What holds a final name, seen over SFTP alone: null when it is free or a regular file.
+    /// <paramref name="listed"/>: the name's entry in a listing of the pool folder, as it is (null: nothing there).</summary>
+    private static async Task<string?> FinalNameProblem(SftpClient sftp, string finalPath, ISftpFile? listed, CancellationToken cancellation)
+    {
+        if (listed is null || !listed.IsSymbolicLink) return listed is null ? null : Holder(listed);
         try
         {
-            existing = await sftp.GetAsync(finalPath, cancellation); // resolved as SSH.NET resolves it, then lstat
+            // Where it points, as SSH.NET resolves it, for the operator.
+            return $"a symbolic link to {(await sftp.GetAsync(finalPath, cancellation)).FullName}";
         }
         catch (SftpPathNotFoundException)
         {
-            // Free, or a link to nowhere (SSH.NET looked where it points): only the folder's listing shows the name
-            // itself. It costs a listing of the pool before each first copy, on targets without our receiver only.
-            var name = NameIn(finalPath);
-            await foreach (var entry in sftp.ListDirectoryAsync(poolDir, cancellation))
-                if (entry.Name == name) return entry.IsSymbolicLink ? "a symbolic link" : "not a regular file";
-            return null;
+            return "a symbolic link"; // to nowhere
         }
-        if (existing.IsSymbolicLink) return "a symbolic link"; // one that points nowhere: lstat saw the link itself
-        if (existing.IsDirectory) return "a folder";
-        if (!existing.IsRegularFile) return "not a regular file";
-        if (existing.FullName == finalPath) return null;
-        // Resolved to another path: a link, unless the configured vault root's own path runs through one (then the pool
-        // folder resolves the same way).
-        var folder = await sftp.GetAsync(poolDir, cancellation);
-        return existing.FullName == $"{folder.FullName.TrimEnd('/')}/{NameIn(finalPath)}"
-            ? null
-            : $"a symbolic link to {existing.FullName}";
     }
 
     /// <summary>Two transfers into a new target pool may both find it missing: the second mkdir fails (SFTP says only
@@ -517,7 +527,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         try
         {
             var sftp = session.IsConnected ? session.Sftp : (fresh = await _sessions.Rent(target, time.Token)).Sftp;
-            if (tempPath is not null) await DeleteQuietly(sftp, tempPath);
+            if (tempPath is not null) await DeleteQuietly(sftp, poolDir, tempPath);
             var cause = await TargetFault.Explain(sftp, target, poolDir, length, fault, time.Token);
             if (fresh is not null) _sessions.Return(target, fresh);
             fresh = null;
@@ -533,12 +543,17 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
     }
 
-    private static async Task DeleteQuietly(SftpClient sftp, string path)
+    /// <summary>Removes a temporary file of ours over SFTP, and only a regular file: SSH.NET resolves a link in the path
+    /// it removes, so a name swapped for a link would cost whatever the link points to. A name the listing shows as
+    /// anything else is left for the operator.</summary>
+    private static async Task DeleteQuietly(SftpClient sftp, string poolDir, string path)
     {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            if (sftp.IsConnected) await sftp.DeleteFileAsync(path, timeout.Token);
+            if (!sftp.IsConnected) return;
+            if ((await Listed(sftp, poolDir, [NameIn(path)], timeout.Token)).GetValueOrDefault(NameIn(path)) is not { IsRegularFile: true }) return;
+            await sftp.DeleteFileAsync(path, timeout.Token);
         }
         catch (Exception)
         {

@@ -289,8 +289,12 @@ internal static class TargetWriter
         return $"if command -v {interpreter} >/dev/null 2>&1; then exec {interpreter} -c '{Receiver}'; else echo no python3; fi";
     }
 
-    /// <summary>The command that writes one tape's bytes to <paramref name="path"/> without hashing them.</summary>
-    /// <summary>noclobber: the shell creates the file exclusively (O_EXCL), never writing through what is already there.</summary>
+    /// <summary>The command that writes one tape's bytes to <paramref name="path"/> without hashing them. noclobber: the
+    /// shell creates a missing file exclusively (O_EXCL) and refuses a regular file already there.</summary>
+    /// <remarks>R15: noclobber still opens a FIFO or a device already at the name (or a link to one) and writes into
+    /// it: POSIX leaves anything but a regular file to the open. The name is this attempt's own, random, and made just
+    /// before the command runs, so something would have to be put there in that moment under a name not yet known; a
+    /// check first would leave the same moment open. The receiver's exclusive create does not have it.</remarks>
     public static string CatCommand(string path) => $"set -C; exec cat > {ShellQuote(path)}";
 
     /// <summary>A request of lines to the receiver; none may hold a line break or NUL (paths come from validated names).</summary>

@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using Mono.Unix.Native;
 using Vts.AutoCopy.Transport;
+using Vts.Testing;
 using Xunit;
 
 namespace Vts.AutoCopy.Tests.Transport;
@@ -85,56 +85,16 @@ public sealed class SourceTapeTests : IDisposable
         Assert.Equal(0, kind == "fifo"
             ? Syscall.mkfifo(path, FilePermissions.DEFFILEMODE)
             : Syscall.mknod(path, FilePermissions.S_IFCHR | FilePermissions.S_IRUSR, (1UL << 8) | 3)); // /dev/null's numbers; needs root
-        using var opens = new OpenWatch(path);
+        using var opens = new FileEvents(path, FileEvents.Opened);
 
         var refused = await Refused(path);
 
         Assert.True(refused.Security);
         Assert.EndsWith(", not a regular file; not opened (R15)", refused.Message);
-        Assert.Equal(0, opens.Count());
-        // The watch does see an open of it: the zero above is the transport's doing.
+        Assert.Empty(opens.Take());
+        // The watch does see an open of it: no event above means no open.
         Assert.True(Syscall.close(Syscall.open(path, OpenFlags.O_RDONLY | OpenFlags.O_NONBLOCK)) == 0, "the test's own open failed");
-        Assert.Equal(1, opens.Count());
-    }
-
-    /// <summary>The opens of one file, as the kernel reports them to inotify (IN_OPEN): an lstat is no open. Events
-    /// are queued by the open call itself, so once a call has returned its opens are there to read.</summary>
-    private sealed class OpenWatch : IDisposable
-    {
-        private const uint InOpen = 0x20;
-        private const int InNonBlock = 0x800, InCloexec = 0x80000;
-        private readonly int _fd;
-
-        public OpenWatch(string path)
-        {
-            _fd = inotify_init1(InNonBlock | InCloexec);
-            Assert.True(_fd >= 0, $"inotify_init1: {Marshal.GetLastPInvokeError()}");
-            Assert.True(inotify_add_watch(_fd, path, InOpen) >= 0, $"inotify_add_watch: {Marshal.GetLastPInvokeError()}");
-        }
-
-        /// <summary>The opens reported since the last call.</summary>
-        public int Count()
-        {
-            var count = 0;
-            var buffer = new byte[4096];
-            nint n;
-            while ((n = read(_fd, buffer, buffer.Length)) > 0)
-                for (var at = 0; at < n; at += 16 + BitConverter.ToInt32(buffer, at + 12)) // wd, mask, cookie, len, name
-                    if ((BitConverter.ToUInt32(buffer, at + 4) & InOpen) != 0) count++;
-            Assert.Equal(Errno.EAGAIN, NativeConvert.ToErrno(Marshal.GetLastPInvokeError())); // read to the end, not failed
-            return count;
-        }
-
-        public void Dispose() => Syscall.close(_fd);
-
-        [DllImport("libc", SetLastError = true)]
-        private static extern int inotify_init1(int flags);
-
-        [DllImport("libc", SetLastError = true)]
-        private static extern int inotify_add_watch(int fd, string path, uint mask);
-
-        [DllImport("libc", SetLastError = true)]
-        private static extern nint read(int fd, byte[] buffer, nint count);
+        Assert.Single(opens.Take());
     }
 
     [Fact]

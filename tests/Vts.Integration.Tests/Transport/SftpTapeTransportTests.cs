@@ -228,6 +228,37 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.False(File.Exists(nowhere), "a file was created where the dangling link points");
     }
 
+    [Fact]
+    public async Task R15_On_a_target_without_our_receiver_a_temporary_file_swapped_for_a_link_is_neither_renamed_nor_removed_through()
+    {
+        const string volser = "K00013";
+        var target = _sshd.Target() with { SftpOnly = true };
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", volser), 48L << 20, seed: 13); // read back over SFTP for a while
+        var pool = Directory.CreateDirectory(Path.Combine(_sshd.VaultRoot, "DRPOOL1")).FullName;
+        var victim = Victim();
+        using var reads = new FileEvents(pool, FileEvents.Read);
+        // The first read of the temporary file is the read-back that proves it: its handle is open by then, so the proof
+        // still reads the bytes sent, while the name holds a link to the victim before the rename comes.
+        var swapping = Task.Factory.StartNew(() =>
+        {
+            var read = reads.WaitFor(e => e.Name.StartsWith($".{volser}.", StringComparison.Ordinal), TimeSpan.FromSeconds(120))
+                       ?? throw new TimeoutException("the temporary file was never read back");
+            var link = Path.Combine(pool, "planted-link");
+            File.CreateSymbolicLink(link, victim);
+            if (Mono.Unix.Native.Syscall.rename(link, Path.Combine(pool, read.Name)) != 0) throw new IOException("rename failed");
+            return read.Name;
+        }, TaskCreationOptions.LongRunning);
+
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await new SftpTapeTransport().CopyAsync(Request(volser, target), CancellationToken.None));
+        var temporary = await swapping;
+
+        Assert.Equal(FailureKind.NotARegularFile, outcome.Kind);
+        Assert.Contains($"the temporary file {_sshd.VaultRoot}/DRPOOL1/{temporary} on dr is a symbolic link now; not renamed (R15)", outcome.Cause);
+        Assert.Equal("precious, not a tape", File.ReadAllText(victim)); // neither moved under the final name nor removed
+        Assert.False(Path.Exists(AtTarget(volser)));
+        Assert.Equal(victim, new FileInfo(Path.Combine(pool, temporary)).LinkTarget); // the link is left for the operator
+    }
+
     [Theory]
     [InlineData(1000L)]                                         // looked at over SFTP
     [InlineData(SftpTapeTransport.StreamingThreshold + 4321)]   // looked at by the receiver
