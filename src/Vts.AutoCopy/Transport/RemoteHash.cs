@@ -79,17 +79,25 @@ internal sealed class RemoteBatchHasher : IDisposable
 /// <summary>Reads a file back over SFTP to hash it: the proof of last resort, for a target without sha256sum.</summary>
 internal static class ReadBackHash
 {
-    public static async Task<string> Of(SftpClient sftp, string path, CancellationToken cancellation)
+    /// <param name="moved">told of each piece read back: a read-back takes as long as the upload did, and one that is
+    /// still moving is not stalled.</param>
+    public static async Task<string> Of(SftpClient sftp, string path, CancellationToken cancellation, Action? moved = null)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        await sftp.DownloadFileAsync(path, new HashSink(sha), cancellation);
+        await sftp.DownloadFileAsync(path, new HashSink(sha, moved), cancellation);
         return Convert.ToHexStringLower(sha.GetCurrentHash());
     }
 
-    private sealed class HashSink(IncrementalHash sha) : Stream
+    private sealed class HashSink(IncrementalHash sha, Action? moved) : Stream
     {
-        public override void Write(byte[] buffer, int offset, int count) => sha.AppendData(buffer, offset, count);
-        public override void Write(ReadOnlySpan<byte> buffer) => sha.AppendData(buffer);
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            sha.AppendData(buffer);
+            moved?.Invoke();
+        }
+
         public override bool CanRead => false;
         public override bool CanSeek => false;
         public override bool CanWrite => true;

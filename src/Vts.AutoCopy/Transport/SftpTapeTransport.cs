@@ -137,9 +137,11 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
                 (sha256, bytesRead, sizeAtTarget) = (hashing.Sha256Hex(), hashing.BytesRead, streamed?.Size ?? length);
                 watch.Moved(); // the upload is done: the hash at the target gets its own full time
                 verifying.Start();
+                // A read-back moves bytes too, as long as the upload did: each piece of it counts as movement, so only
+                // one that stops is cut as stalled (issue #11: every read-back longer than the limit was).
                 (received, proof) = streamed is { Sha256: { } inStream }
                     ? (inStream, TargetProof.HashedWhileWriting)
-                    : await session.HashAtTarget(tempPath, watch.Token);
+                    : await session.HashAtTarget(tempPath, watch.Token, () => watch.Moved());
                 verifying.Stop();
             }
 

@@ -240,7 +240,9 @@ internal sealed class TargetSession : IDisposable
 
     /// <summary>SHA-256 of a file as the target holds it: by the target's own openssl or sha256sum where it has one
     /// (started once per session), else by reading the file back.</summary>
-    public async Task<(string Sha256, TargetProof Proof)> HashAtTarget(string path, CancellationToken cancellation)
+    /// <param name="moved">told of each piece of a read-back as it arrives (the target's own hash has a timeout of
+    /// its own).</param>
+    public async Task<(string Sha256, TargetProof Proof)> HashAtTarget(string path, CancellationToken cancellation, Action? moved = null)
     {
         if (!_abilities.NoRemoteHasher)
         {
@@ -257,7 +259,7 @@ internal sealed class TargetSession : IDisposable
             }
             _abilities.NoRemoteHasher = true;
         }
-        return (await ReadBackHash.Of(Sftp, path, cancellation), TargetProof.ReadBack);
+        return (await ReadBackHash.Of(Sftp, path, cancellation, moved), TargetProof.ReadBack);
     }
 
     /// <summary>SHA-256 of each named file of <paramref name="folder"/> as the target holds it, hashed there by its
