@@ -82,6 +82,10 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         var healthy = false;
         var sftp = session.Sftp;
         var uploading = false;
+        // R17: a temporary file our receiver made is resumed from by the next attempt, so a cut (a cancellation: a mount,
+        // a hand-over, a node stopping; a lost connection) keeps it. A changed source, bytes that differ from the
+        // source's, or a target that could not write them void it (AttemptVoidedException).
+        var resumable = false;
         // A stall severs the session's connections: that wakes a send blocked inside SSH.NET, and the attempt ends. Half
         // as long again as the operation timeout, so that a step with a timeout of its own (the receiver's answer after
         // the last byte, an SFTP request) fails first and in its own words.
@@ -98,6 +102,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
                          ?? await SurveyOverSftp(sftp, request, poolDir, watch.Token);
             // Chunks need the receiver at the target: where it answered the survey, it also created the temporary file.
             var inChunks = survey.ByReceiver;
+            resumable = survey.ByReceiver;
             if (survey.PoolFolderProblem is { } poolFolder)
             {
                 healthy = true;
@@ -174,7 +179,9 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             // By the target's unlink(2) where it can (partials exist only where our receiver runs): a partial swapped for a
             // link since it was listed loses the link, never what it points to.
             if (partial is not null && !await session.UnlinkAtTarget(partial, watch.Token)) await DeleteQuietly(sftp, poolDir, partial);
-            healthy = true;
+            // The volser's other partials (earlier cuts; a resume takes only the largest) would pile up for ever: they go
+            // too, once no attempt can still be writing them. A receiver that did not answer is not in step.
+            healthy = !survey.ByReceiver || await session.SweepAtTarget(poolDir, request.Volser.Value, 2 * target.OperationTimeout, watch.Token);
             return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, proof, verification, stripes, resumed);
         }
         catch (Exception) when (watch.Stalled && !cancellation.IsCancellationRequested)
@@ -185,7 +192,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            if (uploading) await DeleteQuietly(sftp, poolDir, tempPath);
+            if (uploading && !resumable) await DeleteQuietly(sftp, poolDir, tempPath);
             return new TransferOutcome.Cancelled("tape mounted during transfer");
         }
         catch (SourceRefusedException refused)
@@ -196,7 +203,8 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
         catch (Exception e)
         {
-            return new TransferOutcome.Failed(await AfterFault(session, target, poolDir, uploading ? tempPath : null, length, e));
+            var keep = resumable && e is not AttemptVoidedException;
+            return new TransferOutcome.Failed(await AfterFault(session, target, poolDir, uploading && !keep ? tempPath : null, length, e));
         }
         finally
         {
@@ -465,7 +473,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         var written = await session.TryStream(hashing, range.Length, tempPath, cancellation, range.Offset)
                       ?? throw new IOException("the target stopped running our receiver");
         if (written.Sha256 != hashing.Sha256Hex())
-            throw new IOException($"SHA-256 at the target ({written.Sha256}) of bytes {range.Offset}-{range.Offset + range.Length} " +
+            throw new AttemptVoidedException($"SHA-256 at the target ({written.Sha256}) of bytes {range.Offset}-{range.Offset + range.Length} " +
                                   $"differs from the source ({hashing.Sha256Hex()})");
         return written.Size ?? 0;
     }
@@ -559,7 +567,13 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
         catch (Exception)
         {
-            // A leftover temporary file is harmless: it never carries the final name, and the next attempt overwrites it.
+            // A leftover temporary file is harmless: it never carries the final name, and each attempt writes a name of
+            // its own. Where our receiver runs, a later copy of the volser resumes from it or removes it (R17).
         }
     }
 }
+
+/// <summary>An attempt's temporary file is not kept for a resume (R17): the source changed under it, the target holds
+/// other bytes than the source's, or the target could not write them (a full disk gets its room back). It is removed,
+/// where a cut (a cancellation, a lost connection) leaves it for the next attempt.</summary>
+internal sealed class AttemptVoidedException(string message) : IOException(message);

@@ -97,7 +97,8 @@ internal sealed class TargetSession : IDisposable
                     case TargetWriter.Report.Written written:
                         return written;
                     case TargetWriter.Report.Refused refused:
-                        throw new IOException($"the target could not write {path}: {refused.Reason}");
+                        // A full or read-only disk, say: what was written gives its room back rather than wait for a resume.
+                        throw new AttemptVoidedException($"the target could not write {path}: {refused.Reason}");
                     case TargetWriter.Report.Garbled garbled when !await SftpAnswers():
                         // Not the receiver's fault: the link went dark under it. It keeps its trust.
                         throw new IOException($"the connection to the target was lost during the transfer ({garbled.Problem})");
@@ -206,6 +207,23 @@ internal sealed class TargetSession : IDisposable
         catch (Exception) when (!cancellation.IsCancellationRequested)
         {
             return false;
+        }
+    }
+
+    /// <summary>R17: the stale temporary files of <paramref name="volser"/>'s earlier attempts in <paramref name="folder"/>
+    /// removed through the receiver (regular files not modified for <paramref name="age"/>: no attempt is writing them).
+    /// True when the receiver answered, or there is none to ask; false when it did not (the session is out of step).</summary>
+    public async Task<bool> SweepAtTarget(string folder, string volser, TimeSpan age, CancellationToken cancellation)
+    {
+        if (!WritesRanges) return true;
+        try
+        {
+            if (await Receiver(cancellation) is { } receiver) await receiver.Sweep(folder, volser, age, Target.OperationTimeout, cancellation);
+            return true;
+        }
+        catch (Exception)
+        {
+            return false; // the copy is under its final name all the same; what is left goes at a later copy
         }
     }
 

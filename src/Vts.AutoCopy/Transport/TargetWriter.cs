@@ -54,6 +54,9 @@ internal static class TargetWriter
     ///   "error REASON". rename(2) replaces the name itself and never follows a link there; SFTP clients resolve links.
     /// - "unlink", then the line PATH: PATH removed (a link there is removed itself, never what it points to); answered
     ///   "unlinked" or "error REASON".
+    /// - "sweep", then the lines FOLDER, VOLSER and AGE: the temporary files of VOLSER's attempts in FOLDER (opened with
+    ///   O_NOFOLLOW) that are regular files not modified for AGE seconds are removed (R17: partials of earlier cuts no
+    ///   resume took); answered "swept COUNT" or "error REASON".
     /// - The bytes are read into page-aligned 1 MiB buffers (O_DIRECT needs aligned memory, offsets and lengths); only
     ///   a tape's last, short buffer is written without O_DIRECT.
     /// - A second thread writes while the first reads and hashes the next buffer: hashlib and os.write release the GIL.
@@ -61,7 +64,7 @@ internal static class TargetWriter
     /// - fsync before answering: a proven copy is on the target's disk before it is renamed to its final name.
     /// </remarks>
     private const string Receiver = """
-        import errno, fcntl, hashlib, mmap, os, queue, re, stat, sys, threading
+        import errno, fcntl, hashlib, mmap, os, queue, re, stat, sys, threading, time
         DIRECT = getattr(os, "O_DIRECT", 0)
         size = 1 << 20
         try:
@@ -161,6 +164,25 @@ internal static class TargetWriter
                 return "begun %d %s" % (largest, partial)
             finally:
                 os.close(folder)
+        def sweep(folder, volser, age):
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                ours = re.compile(re.escape("." + volser + ".") + "[0-9a-f]{16}" + re.escape(".autocopy.tmp"))
+                removed, before = 0, time.time() - age
+                with os.scandir(fd) as entries:
+                    for entry in entries:
+                        if not ours.fullmatch(entry.name):
+                            continue
+                        try:
+                            found = entry.stat(follow_symlinks=False)
+                            if stat.S_ISREG(found.st_mode) and found.st_mtime < before:
+                                os.unlink(entry.name, dir_fd=fd)
+                                removed += 1
+                        except FileNotFoundError:
+                            continue
+                return "swept %d" % removed
+            finally:
+                os.close(fd)
         print("ready 3", flush=True)
         while True:
             head = line()
@@ -195,6 +217,13 @@ internal static class TargetWriter
                     print("error", e.strerror or e, flush=True)
                 finally:
                     os.close(fd)
+                continue
+            if head == "sweep":
+                folder, volser, age = line(), line(), line()
+                try:
+                    print(sweep(folder, volser, int(age)), flush=True)
+                except (OSError, ValueError) as e:
+                    print("error", getattr(e, "strerror", None) or e, flush=True)
                 continue
             if head == "unlink":
                 path = line()
@@ -506,7 +535,7 @@ internal sealed class HashingReceiver : IDisposable
         for (var left = length; left > 0;)
         {
             var n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellation);
-            if (n == 0) throw new IOException("the source tape got shorter during the transfer");
+            if (n == 0) throw new AttemptVoidedException("the source tape got shorter during the transfer");
             await _command.Input.WriteAsync(buffer.AsMemory(0, n), cancellation);
             left -= n;
         }
@@ -564,6 +593,19 @@ internal sealed class HashingReceiver : IDisposable
     {
         await _command.Input.WriteAsync(TargetWriter.Request("begin", root, pool, volser, temporaryName), cancellation);
         return TargetWriter.ParseBegun(await ReadLine(timeout, cancellation), pool);
+    }
+
+    /// <summary>R17: the temporary files of <paramref name="volser"/>'s attempts in <paramref name="folder"/> that are
+    /// regular files not modified for <paramref name="age"/> removed at the target (see the receiver's "sweep"); how
+    /// many.</summary>
+    /// <exception cref="IOException">the target could not look, or its answer made no sense.</exception>
+    public async Task<int> Sweep(string folder, string volser, TimeSpan age, TimeSpan timeout, CancellationToken cancellation)
+    {
+        await _command.Input.WriteAsync(TargetWriter.Request("sweep", folder, volser, ((long)age.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture)), cancellation);
+        var answer = await ReadLine(timeout, cancellation);
+        return answer?.Split(' ') is ["swept", var count] && TargetWriter.IsCount(count) && int.TryParse(count, out var n)
+            ? n
+            : throw new IOException($"the target's receiver answered a sweep with: {TargetWriter.Printable(answer ?? "nothing")}");
     }
 
     /// <summary>R15: <paramref name="path"/> removed at the target by unlink(2); true when it was.</summary>

@@ -1,0 +1,89 @@
+using Vts.AutoCopy.Domain;
+using Vts.AutoCopy.Transport;
+using Vts.Testing;
+using Xunit;
+
+namespace Vts.Integration.Tests.Transport;
+
+/// <summary>R17 on a target that runs our receiver (real sshd on loopback): an attempt cut short by a cancellation (a
+/// mount, a hand-over) or a lost connection leaves its temporary file, the next attempt sends only what the target does
+/// not hold, and a copy that succeeds leaves none of the volser's temporary files behind (issue #11).</summary>
+public sealed class ResumeAfterCutTests : IAsyncLifetime
+{
+    private const long Chunk = 32L << 20; // Stripes.ChunkLength
+    private const long Length = 160L << 20;
+    private Sshd _sshd = null!;
+    private readonly string _vault = Directory.CreateTempSubdirectory("vts-src-").FullName;
+    private readonly SftpTapeTransport _transport = new();
+
+    public async Task InitializeAsync() => _sshd = await Sshd.Create();
+
+    public async Task DisposeAsync()
+    {
+        await _sshd.DisposeAsync();
+        Directory.Delete(_vault, true);
+    }
+
+    private string Pool => Path.Combine(_sshd.VaultRoot, "DRPOOL1");
+
+    private TransferRequest Request(string volser, TransferMeter meter) =>
+        new(Path.Combine(_vault, "POOL1", volser), _sshd.Target(), PoolName.Parse("DRPOOL1"), Volser.Parse(volser), meter);
+
+    /// <summary>The largest temporary file of the volser at the target: how far its attempts got.</summary>
+    private long Written(string volser) => TapeFiles.Temporary(Pool, volser).Select(f => new FileInfo(f).Length).DefaultIfEmpty(0).Max();
+
+    /// <summary>An attempt paced to 40 MiB/s (a bandwidth share), so that it is cut mid-tape: once the target holds
+    /// <paramref name="bytes"/> of it, <paramref name="cut"/> runs.</summary>
+    private async Task<TransferOutcome> CutOnceWritten(string volser, long bytes, Func<Task> cut, CancellationToken cancellation = default)
+    {
+        var copying = _transport.CopyAsync(Request(volser, new TransferMeter(share: 40L << 20)), cancellation);
+        await Wait.Until(() => Written(volser) >= bytes || copying.IsCompleted, TimeSpan.FromSeconds(60), $"{bytes} B of {volser} at the target");
+        Assert.False(copying.IsCompleted, $"the copy ended before the cut: {(copying.IsCompleted ? copying.Result : null)}");
+        await cut();
+        return await copying.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
+    public async Task R17_A_cancelled_attempt_keeps_its_partial_and_the_next_sends_only_what_the_target_lacks()
+    {
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "J00001"), Length, seed: 21);
+        using var mount = new CancellationTokenSource();
+
+        Assert.IsType<TransferOutcome.Cancelled>(await CutOnceWritten("J00001", 100L << 20, () => mount.CancelAsync(), mount.Token));
+
+        var partial = Assert.Single(TapeFiles.Temporary(Pool, "J00001"));
+        Assert.True(new FileInfo(partial).Length >= 3 * Chunk, $"the partial holds {new FileInfo(partial).Length} B");
+        var meter = new TransferMeter();
+        var outcome = Succeeded(await _transport.CopyAsync(Request("J00001", meter), CancellationToken.None));
+        Assert.Equal(sha, outcome.Sha256);
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(Pool, "J00001")));
+        Assert.True(outcome.Resumed >= 3 * Chunk, $"resumed {outcome.Resumed} B of {Length}");
+        Assert.Equal(Length - outcome.Resumed, meter.Reading.Sent); // only the chunks the target lacked were sent
+        Assert.Empty(TapeFiles.Temporary(Pool, "J00001"));
+    }
+
+    [Fact]
+    public async Task R17_Two_cuts_then_a_copy_leave_no_temporary_file_of_the_volser_behind()
+    {
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "J00002"), Length, seed: 22);
+        using var mount = new CancellationTokenSource();
+        Assert.IsType<TransferOutcome.Cancelled>(await CutOnceWritten("J00002", 64L << 20, () => mount.CancelAsync(), mount.Token));
+        var first = Assert.Single(TapeFiles.Temporary(Pool, "J00002"));
+
+        var lost = Assert.IsType<TransferOutcome.Failed>(await CutOnceWritten("J00002", 128L << 20, () => _sshd.Stop())); // the target goes down
+        await _sshd.Start();
+        Assert.Equal(FailureKind.Transfer, lost.Kind);
+        Assert.Equal(2, TapeFiles.Temporary(Pool, "J00002").Length);
+        // The first cut as if long ago: no attempt is writing it any more, and the next resume takes the larger second one.
+        File.SetLastWriteTimeUtc(first, DateTime.UtcNow.AddHours(-1));
+
+        var outcome = Succeeded(await _transport.CopyAsync(Request("J00002", new TransferMeter()), CancellationToken.None));
+
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(Pool, "J00002")));
+        Assert.True(outcome.Resumed >= 3 * Chunk, $"resumed {outcome.Resumed} B of {Length}");
+        Assert.Empty(TapeFiles.Temporary(Pool, "J00002"));
+    }
+
+    private static TransferOutcome.Succeeded Succeeded(TransferOutcome outcome) =>
+        outcome as TransferOutcome.Succeeded ?? throw new Xunit.Sdk.XunitException($"the copy did not succeed: {outcome}");
+}
