@@ -394,11 +394,15 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
                 case CopyCompleted c:
                     Report(Severity.Info, MessageIds.CopyCompleted,
                         $"copied to {_pool.Target}:{_pool.TargetPool}/{_volser}, {c.Size} bytes, sha256 {c.Sha256}, attempt {c.Attempt}" +
+                        (outcome is TransferOutcome.Succeeded { Resumed: > 0 } resumed ? $"; resumed {resumed.Resumed / 1048576.0:F1} MiB" : "") +
                         (outcome is TransferOutcome.Succeeded { Proof: TargetProof.ReadBack } read
                             ? $"; proven by reading it back ({read.Verification.TotalSeconds:F1} s)"
                             : ""));
                     if (outcome is TransferOutcome.Succeeded proven)
+                    {
                         AutoCopyMetrics.Verification.WithLabels(_pool.Target.Value, ProofName(proven.Proof)).Observe(proven.Verification.TotalSeconds);
+                        AutoCopyMetrics.BytesResumed.WithLabels(_pool.Target.Value).Inc(proven.Resumed);
+                    }
                     break;
                 case AttemptCancelled when _handingOver:
                     break; // not news: the new owner carries on with the copy

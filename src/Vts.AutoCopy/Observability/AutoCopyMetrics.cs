@@ -18,6 +18,11 @@ public static class AutoCopyMetrics
     public static readonly Counter BytesSent = Metrics.CreateCounter(
         "vts_bytes_sent_total", "Bytes of completed copies.", "target");
 
+    /// <summary>R17: of <see cref="BytesSent"/>, the bytes an earlier, cut attempt had left at the target (proven), so not
+    /// sent again. What a cut cost is the rest of the tape's size.</summary>
+    public static readonly Counter BytesResumed = Metrics.CreateCounter(
+        "vts_bytes_resumed_total", "Bytes of completed copies that an earlier attempt had left at the target, proven and not sent again (R17).", "target");
+
     public static readonly Histogram AttemptDuration = Metrics.CreateHistogram(
         "vts_attempt_duration_seconds", "Duration of transfer attempts, by outcome.",
         new HistogramConfiguration

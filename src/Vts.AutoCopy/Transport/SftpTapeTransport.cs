@@ -126,7 +126,12 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             if (stripes > 1 || partial is not null)
             {
                 (sha256, bytesRead, sizeAtTarget, resumed) = await SendInChunks(session, request, length, tempPath, stripes, partial, watch);
-                (received, proof) = (sha256, TargetProof.HashedWhileWriting); // every chunk proven as it was written
+                // Every chunk was proven as it was written (or copied from the partial); R9 asks for the whole file's
+                // SHA-256 as the target holds it too, from a hasher of its own, before the rename.
+                watch.Moved();
+                verifying.Start();
+                (received, proof) = await session.HashAtTarget(tempPath, watch.Token, () => watch.Moved());
+                verifying.Stop();
             }
             else
             {

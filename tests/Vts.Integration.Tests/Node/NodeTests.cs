@@ -116,6 +116,39 @@ public sealed class NodeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task R17_A_node_killed_mid_copy_resumes_after_its_restart_from_what_the_target_holds_and_says_how_much()
+    {
+        await using var sshd = await Sshd.Create();
+        // Paced so that the copy is still running when the node is killed with most of the tape at the target.
+        using var site = new NodeSite(sshd, targetExtra: "bandwidth { limit = 40MiB/s }");
+        const long length = 160L << 20;
+        var sha = TapeFiles.Write(site.Tape("POOL1", "Z00001"), length, seed: 17);
+        var pool = Path.Combine(sshd.VaultRoot, "DRPOOL1");
+        long Written() => Directory.Exists(pool) ? TapeFiles.Temporary(pool, "Z00001").Select(f => new FileInfo(f).Length).DefaultIfEmpty(0).Max() : 0;
+
+        await using (var node = NodeProcess.Start(site.ConfigFile))
+        {
+            using var ems = new EmsClient(await node.WaitUntilReady(StartTimeout));
+            Assert.True((await ems.Send(EmsClient.Dismount("z-1", "POOL1", "Z00001"))).TryGetProperty("ack", out _));
+            await Eventually(() => Written() >= 100L << 20, TimeSpan.FromSeconds(60), "100 MiB of the tape at the target");
+            await node.Kill();
+        }
+        Assert.False(File.Exists(Path.Combine(pool, "Z00001")));
+
+        await using var again = NodeProcess.Start(site.ConfigFile);
+        await again.WaitUntilReady(StartTimeout);
+        await Eventually(() => site.EventLogLines().Any(l => l.Contains("|224001|") && l.Contains("Z00001")), TimeSpan.FromSeconds(90), "the copy after the restart");
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(pool, "Z00001")));
+        var line = site.EventLogLines().Single(l => l.Contains("|224001|") && l.Contains("Z00001"));
+        using var http = new HttpClient();
+        var metrics = PrometheusText.Parse(await http.GetStringAsync($"{again.AdminUrl}/metrics"));
+        var resumed = metrics.Single(m => m.Name == "vts_bytes_resumed_total" && m.Labels["target"] == "dr").Value;
+        Assert.True(resumed >= 3 * (32L << 20), $"resumed {resumed} B of {length}: {line}"); // whole 32 MiB chunks the target held
+        Assert.Contains($"; resumed {resumed / 1048576.0:F1} MiB", line);
+        Assert.Empty(TapeFiles.Temporary(pool, "Z00001"));
+    }
+
+    [Fact]
     public async Task R8_Acknowledged_events_survive_SIGKILL_while_waiting_to_retry()
     {
         await using var sshd = await Sshd.Create(start: false); // the target is down at first
