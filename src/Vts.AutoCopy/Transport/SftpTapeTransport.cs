@@ -127,10 +127,10 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             {
                 (sha256, bytesRead, sizeAtTarget, resumed) = await SendInChunks(session, request, length, tempPath, stripes, partial, watch);
                 // Every chunk was proven as it was written (or copied from the partial); R9 asks for the whole file's
-                // SHA-256 as the target holds it too, from a hasher of its own, before the rename.
+                // SHA-256 as the target holds it too, read from its disk in one pass, before the rename.
                 watch.Moved();
                 verifying.Start();
-                (received, proof) = await session.HashAtTarget(tempPath, watch.Token, () => watch.Moved());
+                (received, proof) = await session.HashWholeFile(tempPath, watch.Token, () => watch.Moved());
                 verifying.Stop();
             }
             else
