@@ -100,11 +100,46 @@ public sealed class Sshd : IAsyncDisposable
         throw new TimeoutException("sshd did not start listening");
     }
 
-    /// <summary>Cuts every open session (the per-connection sshd children) without stopping the listener.</summary>
-    public async Task CutConnections()
+    /// <summary>Cuts every open session without stopping the listener: every process below it (the per-connection
+    /// monitor, the session's own sshd, and the commands it runs), not only its children, since the session's sshd
+    /// outlives a monitor killed alone.</summary>
+    public Task CutConnections() => Signal(9);
+
+    /// <summary>Every session stops where it is (SIGSTOP): the sessions' sshd processes read nothing more, so the
+    /// sender's TCP window closes (a zero window, as a stuck target gives), until <see cref="ResumeSessions"/>.</summary>
+    public Task PauseSessions() => Signal(19);
+
+    public Task ResumeSessions() => Signal(18);
+
+    private async Task Signal(int signal)
     {
-        if (_process is null) return;
-        await Run("pkill", "-KILL", "-P", _process.Id.ToString()).ContinueWith(_ => { });
+        if (_process is null || Descendants(_process.Id) is not { Count: > 0 } sessions) return;
+        // One kill(1) for all of them; one that ended meanwhile makes it fail for that one alone.
+        await Run("kill", [$"-{signal}", .. sessions.Select(pid => pid.ToString())]).ContinueWith(_ => { });
+    }
+
+    /// <summary>The processes below <paramref name="root"/>, from each process's parent in /proc.</summary>
+    private static List<int> Descendants(int root)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                parents[pid] = int.Parse(fields[1]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+        }
+        var found = new List<int>();
+        var frontier = new Queue<int>([root]);
+        while (frontier.TryDequeue(out var parent))
+            foreach (var (pid, ppid) in parents)
+                if (ppid == parent) { found.Add(pid); frontier.Enqueue(pid); }
+        return found;
     }
 
     public async Task Stop()

@@ -393,8 +393,10 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
             {
                 case CopyCompleted c:
                     Report(Severity.Info, MessageIds.CopyCompleted,
-                        $"copied to {_pool.Target}:{_pool.TargetPool}/{_volser}, {c.Size} bytes, sha256 {c.Sha256}, attempt {c.Attempt}" +
-                        (outcome is TransferOutcome.Succeeded { Resumed: > 0 } resumed ? $"; resumed {resumed.Resumed / 1048576.0:F1} MiB" : "") +
+                        // What was resumed comes before the hash: event.log cuts a line at 255 characters, from its end.
+                        $"copied to {_pool.Target}:{_pool.TargetPool}/{_volser}, {c.Size} bytes" +
+                        (outcome is TransferOutcome.Succeeded { Resumed: > 0 } resumed ? $" ({resumed.Resumed / 1048576.0:F1} MiB resumed)" : "") +
+                        $", sha256 {c.Sha256}, attempt {c.Attempt}" +
                         (outcome is TransferOutcome.Succeeded { Proof: TargetProof.ReadBack } read
                             ? $"; proven by reading it back ({read.Verification.TotalSeconds:F1} s)"
                             : ""));

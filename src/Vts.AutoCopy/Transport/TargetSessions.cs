@@ -260,17 +260,6 @@ internal sealed class TargetSession : IDisposable
     /// (started once per session), else by reading the file back.</summary>
     /// <param name="moved">told of each piece of a read-back as it arrives (the target's own hash has a timeout of
     /// its own).</param>
-    /// <summary>The whole file's SHA-256 after it was written in chunks (R9): by the receiver that wrote them, in the
-    /// session already open (no shell to start, which costs round trips at distance), else as <see cref="HashAtTarget"/>.
-    /// </summary>
-    public async Task<(string Sha256, TargetProof Proof)> HashWholeFile(string path, CancellationToken cancellation, Action? moved = null)
-    {
-        if (WritesRanges && await Receiver(cancellation) is { } receiver
-            && await receiver.Hash(path, Target.OperationTimeout, cancellation) is TargetWriter.Report.Written { Sha256: { } sha256 })
-            return (sha256, TargetProof.HashedFile);
-        return await HashAtTarget(path, cancellation, moved);
-    }
-
     public async Task<(string Sha256, TargetProof Proof)> HashAtTarget(string path, CancellationToken cancellation, Action? moved = null)
     {
         if (!_abilities.NoRemoteHasher)

@@ -225,23 +225,6 @@ internal static class TargetWriter
                 except (OSError, ValueError) as e:
                     print("error", getattr(e, "strerror", None) or e, flush=True)
                 continue
-            if head == "hash":
-                path, fd = line(), -1
-                try:
-                    sha, total, fd = hashlib.sha256(), 0, regular(path, os.O_RDONLY)
-                    while True:
-                        data = os.read(fd, size)
-                        if not data:
-                            break
-                        sha.update(data)
-                        total += len(data)
-                    print("sha256 %s %d" % (sha.hexdigest(), total), flush=True)
-                except OSError as e:
-                    print("error", e.strerror or e, flush=True)
-                finally:
-                    if fd >= 0:
-                        os.close(fd)
-                continue
             if head == "unlink":
                 path = line()
                 try:
@@ -623,14 +606,6 @@ internal sealed class HashingReceiver : IDisposable
         return answer?.Split(' ') is ["swept", var count] && TargetWriter.IsCount(count) && int.TryParse(count, out var n)
             ? n
             : throw new IOException($"the target's receiver answered a sweep with: {TargetWriter.Printable(answer ?? "nothing")}");
-    }
-
-    /// <summary>R9: the SHA-256 and size of the whole file at <paramref name="path"/> as the target holds it (a regular
-    /// file, never through a link), hashed by the receiver in one pass over it.</summary>
-    public async Task<TargetWriter.Report> Hash(string path, TimeSpan timeout, CancellationToken cancellation)
-    {
-        await _command.Input.WriteAsync(TargetWriter.Request("hash", path), cancellation);
-        return TargetWriter.Parse(await ReadLine(timeout, cancellation));
     }
 
     /// <summary>R15: <paramref name="path"/> removed at the target by unlink(2); true when it was.</summary>

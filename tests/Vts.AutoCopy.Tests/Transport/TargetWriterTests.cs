@@ -292,34 +292,6 @@ public sealed class TargetWriterTests
     }
 
     [Fact]
-    public async Task R9_The_receiver_hashes_a_whole_file_as_it_is_on_disk_and_never_through_a_link()
-    {
-        var dir = Directory.CreateTempSubdirectory("vts-receiver-").FullName;
-        var file = Path.Combine(dir, "whole");
-        var bytes = new byte[(3 << 20) + 77];
-        new Random(5).NextBytes(bytes);
-        await File.WriteAllBytesAsync(file, bytes);
-        File.CreateSymbolicLink(Path.Combine(dir, "link"), file);
-        try
-        {
-            var (shell, input, output) = await StartReceiver();
-            using var _ = shell;
-            foreach (var path in new[] { file, Path.Combine(dir, "link"), Path.Combine(dir, "missing"), dir })
-                await input.WriteAsync(TargetWriter.Request("hash", path));
-            await input.FlushAsync();
-            async Task<TargetWriter.Report> Next() => TargetWriter.Parse(await TargetWriter.ReadLine(output, CancellationToken.None));
-            Assert.Equal(new TargetWriter.Report.Written(Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes.Length), await Next());
-            Assert.IsType<TargetWriter.Report.Refused>(await Next()); // a link: refused, not followed
-            Assert.IsType<TargetWriter.Report.Refused>(await Next());
-            Assert.IsType<TargetWriter.Report.Refused>(await Next()); // a folder
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
-    }
-
-    [Fact]
     public async Task R17_The_receiver_hashes_a_files_chunks_and_copies_proven_chunks_into_another_file_never_through_a_link()
     {
         var dir = Directory.CreateTempSubdirectory("vts-receiver-").FullName;

@@ -14,7 +14,8 @@ public sealed class StatusPageTests
         await using var sshd = await Sshd.Create();
         using var site = new NodeSite(sshd, targetExtra: "bandwidth { limit = 40Mbit/s }");
         TapeFiles.Write(site.Tape("POOL1", "P00001"), 1024 * 1024);
-        TapeFiles.Write(site.Tape("POOL1", "P00003"), 16 * 1024 * 1024, seed: 3);
+        // Held to 40 Mbit/s for about 20 s: longer than the gate's 15 s between samples of the last hour.
+        TapeFiles.Write(site.Tape("POOL1", "P00003"), 96 * 1024 * 1024, seed: 3);
         TapeFiles.Write(site.Tape("POOL2", "P00002"), 1024 * 1024, seed: 2);
         await using var node = NodeProcess.Start(site.ConfigFile);
         using var ems = new EmsClient(await node.WaitUntilReady(TimeSpan.FromSeconds(90)));
@@ -37,11 +38,20 @@ public sealed class StatusPageTests
 
         // A transfer held to the target's limit runs for seconds: the page shows its progress, the limit and its source.
         await ems.Send(EmsClient.Dismount("p-3", "POOL1", "P00003"));
-        await Until(browser, "[...document.querySelectorAll('#transfers tbody tr')].some(r => r.innerText.includes('POOL1/P00003') && r.innerText.includes('of 16.0 MiB')) ? 'shown' : 'not yet'", "shown");
+        await Until(browser, "[...document.querySelectorAll('#transfers tbody tr')].some(r => r.innerText.includes('POOL1/P00003') && r.innerText.includes('of 96.0 MiB')) ? 'shown' : 'not yet'", "shown");
         var targets = await browser.Evaluate("document.querySelector('#targets tbody').innerText");
         Assert.Contains("40 Mbit/s", targets);
         Assert.Contains("configuration", targets);
         Assert.Equal("1", await browser.Evaluate("String(document.querySelectorAll('#trends svg').length)"));
+        // The last hour's chart draws the running transfer: a point of the throughput line above the floor, a queue bar.
+        await Until(browser, """
+            (() => {
+              const svg = document.querySelector('#trends svg');
+              const ys = (svg.querySelector('polyline').getAttribute('points') || '').split(' ').filter(Boolean).map(p => +p.split(',')[1]);
+              const bars = [...svg.querySelectorAll('rect')].filter(r => +r.getAttribute('height') > 0).length;
+              return ys.some(y => y < 77) && bars > 0 ? 'drawn' : 'not yet';
+            })()
+            """, "drawn");
         await Until(browser, "document.getElementById('copies').textContent", "3");
 
         await browser.Screenshot(Path.Combine(NodeProcess.RepositoryRoot, "artifacts", "status-page.png"));

@@ -147,15 +147,25 @@ public sealed class SecureVtsTests(KmipServerFixture fixture) : IDisposable
         Assert.Contains("tape.attempt-failed.v1", site.JournalManifests("tape-POOL1-E00002"));
 
         await node.Kill();
+        await KeyWrittenNowhere(key, node.Output, site.State, sshd.VaultRoot);
+    }
+
+    /// <summary>R11: the key's bytes, and its hex and base64, are in no file below <paramref name="folders"/> (state dir:
+    /// journal, snapshots, event log; the target's vault) and not in the node's <paramref name="output"/> (its log).</summary>
+    public static async Task KeyWrittenNowhere(byte[] key, string output, params string[] folders)
+    {
         var hex = Convert.ToHexStringLower(key);
-        foreach (var file in Directory.EnumerateFiles(site.State, "*", SearchOption.AllDirectories)
-                     .Concat(Directory.EnumerateFiles(sshd.VaultRoot, "*", SearchOption.AllDirectories)))
+        var base64 = Convert.ToBase64String(key);
+        foreach (var file in folders.SelectMany(folder => Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)))
         {
             var bytes = await File.ReadAllBytesAsync(file);
             Assert.True(bytes.AsSpan().IndexOf(key) < 0, $"the key's bytes are in {file}");
-            Assert.DoesNotContain(hex, Encoding.Latin1.GetString(bytes), StringComparison.OrdinalIgnoreCase);
+            var text = Encoding.Latin1.GetString(bytes);
+            Assert.DoesNotContain(hex, text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(base64, text);
         }
-        Assert.DoesNotContain(hex, node.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(hex, output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(base64, output);
     }
 
     /// <summary>A key server that goes down fails the attempts in between (424012), under the normal retry rule; once it

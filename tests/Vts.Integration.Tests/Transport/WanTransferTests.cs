@@ -39,7 +39,7 @@ public sealed class WanTransferTests : IAsyncLifetime
         var outcome = Succeeded(await _transport.CopyAsync(request, CancellationToken.None));
 
         Assert.Equal(4, outcome.Streams); // Stripes.MaxCount
-        Assert.Equal((length, sha, TargetProof.HashedFile), (outcome.Size, outcome.Sha256, outcome.Proof)); // chunks, then the whole file
+        Assert.Equal((length, sha, TargetProof.HashedWhileWriting), (outcome.Size, outcome.Sha256, outcome.Proof)); // chunk by chunk
         var atTarget = Path.Combine(_sshd.VaultRoot, "DRPOOL1", "W00001");
         Assert.Equal(sha, TapeFiles.Sha256(atTarget));
         Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "W00001"));
