@@ -219,10 +219,12 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
         Mount(mount.EventId, mount.Mode, mount.At);
     }
 
-    /// <summary>R16, 648: only a mount we did not know of changes anything (R5: no copy runs while it is mounted).</summary>
+    /// <summary>R16, 648: only a mount we did not know of changes anything (R5: no copy runs while it is mounted). One
+    /// taken in before the tape's last dismount, but reaching the tape after it (EMS lines are journaled concurrently, and
+    /// sent again while a pool moves), is stale: journaled as a mount it would hold the tape's copy until its next use.</summary>
     private void OnMountAccepted(RecordMountAccepted accepted)
     {
-        if (_state.HasSeen(accepted.EventId) || _state.Mounted is not null)
+        if (_state.HasSeen(accepted.EventId) || _state.Mounted is not null || _state.LastDismountAt >= accepted.At)
         {
             Sender.Tell(new TapeEventJournaled(accepted.EventId, Duplicate: true));
             return;

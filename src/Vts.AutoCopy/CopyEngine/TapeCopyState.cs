@@ -30,6 +30,8 @@ public sealed record TapeCopyState
     public static readonly TapeCopyState Initial = new();
 
     public MountMode? Mounted { get; init; }
+    /// <summary>When the last dismount was taken in (R16: a mount confirmation from before it is stale, not a mount).</summary>
+    public DateTimeOffset? LastDismountAt { get; init; }
     public CopyPhase Phase { get; init; } = CopyPhase.Idle;
     /// <summary>Attempts made in the current series, the running one included.</summary>
     public int Attempts { get; init; }
@@ -123,7 +125,7 @@ public sealed record TapeCopyState
 
     private TapeCopyState ApplyDismount(DismountRecorded d)
     {
-        var next = Remember(d.EventId) with { Mounted = null };
+        var next = Remember(d.EventId) with { Mounted = null, LastDismountAt = d.At };
         // R2: a read-only mount cannot have changed the tape. R3: an unknown mount might have.
         if (Mounted == MountMode.NoRing) return next;
         next = next with { Background = false }; // written since: a dismount copy now

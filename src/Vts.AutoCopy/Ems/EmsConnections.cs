@@ -12,16 +12,34 @@ public sealed class EmsConnections(int max, int perPeer)
     public sealed class Connection(IPAddress peer)
     {
         private long _lastActive = System.Diagnostics.Stopwatch.GetTimestamp();
+        private int _awaited;
         private readonly CancellationTokenSource _closing = new();
 
         public IPAddress Peer { get; } = peer;
         public CancellationToken Closing => _closing.Token;
         public long LastActive => Interlocked.Read(ref _lastActive);
 
+        /// <summary>Replies its sender still waits for. Such a connection is never closed for room: the events may be
+        /// journaled already, and EMS text, which has no id, sent again would be journaled twice.</summary>
+        public bool Awaited => Volatile.Read(ref _awaited) > 0;
+
         /// <summary>Bytes came: the connection is in use, the last of its peer's to be closed for room.</summary>
         public void Touch() => Interlocked.Exchange(ref _lastActive, System.Diagnostics.Stopwatch.GetTimestamp());
 
-        internal void Close() => _closing.Cancel();
+        /// <summary>A line was taken in; its reply is owed.</summary>
+        public void Owe() => Interlocked.Increment(ref _awaited);
+
+        /// <summary>A reply went out.</summary>
+        public void Replied() => Interlocked.Decrement(ref _awaited);
+
+        internal void Close()
+        {
+            try { _closing.Cancel(); }
+            catch (AggregateException) { } // what its registrations threw is the closed connection's own end
+            catch (ObjectDisposedException) { } // it ended by itself meanwhile
+        }
+
+        internal void Released() => _closing.Dispose();
     }
 
     /// <param name="Connection">null when refused.</param>
@@ -44,6 +62,14 @@ public sealed class EmsConnections(int max, int perPeer)
 
     public Admission Admit(IPAddress peer)
     {
+        var admission = Place(peer);
+        // Outside the lock: cancelling runs the closed connection's callbacks (its socket, its reply writer).
+        admission.Closed?.Close();
+        return admission;
+    }
+
+    private Admission Place(IPAddress peer)
+    {
         lock (_byPeer)
         {
             var mine = _byPeer.TryGetValue(peer, out var held) ? held.Count : 0;
@@ -55,9 +81,9 @@ public sealed class EmsConnections(int max, int perPeer)
                 // Only a peer with at least two more than the newcomer gives way: the shares even out, and two peers
                 // with equal shares never take turns closing each other.
                 if (busiest.Count <= mine + 1) return new(null, "full", null);
-                closed = busiest.MinBy(connection => connection.LastActive)!;
+                closed = busiest.Where(connection => !connection.Awaited).MinBy(connection => connection.LastActive);
+                if (closed is null) return new(null, "full", null);
                 Remove(closed);
-                closed.Close();
             }
             var admitted = new Connection(peer);
             if (held is null) _byPeer[peer] = held = [];
@@ -71,6 +97,7 @@ public sealed class EmsConnections(int max, int perPeer)
     public void Release(Connection connection)
     {
         lock (_byPeer) Remove(connection);
+        connection.Released();
     }
 
     private void Remove(Connection connection)

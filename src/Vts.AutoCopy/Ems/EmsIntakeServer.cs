@@ -12,12 +12,12 @@ using Vts.AutoCopy.Observability;
 
 namespace Vts.AutoCopy.Ems;
 
-/// <summary>The EMS intake (docs/ems.md): a TCP port taking one event per line, JSON or $ZSVR text, answering one line
-/// per line in order. An event is acknowledged only once its tape actor has journaled it (R8). Replies are written in
-/// input order while later lines are already being journaled, so one connection can keep many events in flight.</summary>
 /// <summary>The EMS port is held by another process; the message names the setting.</summary>
 public sealed class EmsPortInUseException(string setting, Exception inner) : Exception(setting, inner);
 
+/// <summary>The EMS intake (docs/ems.md): a TCP port taking one event per line, JSON or $ZSVR text, answering one line
+/// per line in order. An event is acknowledged only once its tape actor has journaled it (R8). Replies are written in
+/// input order while later lines are already being journaled, so one connection can keep many events in flight.</summary>
 public sealed class EmsIntakeServer : IAsyncDisposable
 {
     /// <summary>A longer line is refused whole; no legitimate event comes near it.</summary>
@@ -126,14 +126,17 @@ public sealed class EmsIntakeServer : IAsyncDisposable
         var stream = client.GetStream();
         var replies = Channel.CreateBounded<Task<string>>(MaxInFlightPerConnection);
         // If replies can no longer be written, reading more lines would only journal events nobody hears about.
-        var writer = WriteReplies(stream, replies.Reader, _settings.IdleTimeout, connection.Token)
+        var writer = WriteReplies(stream, replies.Reader, held, _settings.IdleTimeout, connection.Token)
             .ContinueWith(t => { connection.Cancel(); return t; }, TaskScheduler.Default).Unwrap();
         try
         {
             await foreach (var line in ReadLines(stream, held, connection.Token))
+            {
+                held.Owe();
                 await replies.Writer.WriteAsync(line.TooLong
                     ? Task.FromResult(TooLong())
                     : Handle(line.Text), connection.Token);
+            }
         }
         catch (OperationCanceledException) { }
         catch (IOException) { }
@@ -202,7 +205,8 @@ public sealed class EmsIntakeServer : IAsyncDisposable
     }
 
     /// <summary>A client that stops reading its replies is dropped after the idle timeout, like one that stops writing.</summary>
-    private static async Task WriteReplies(NetworkStream stream, ChannelReader<Task<string>> replies, TimeSpan timeout, CancellationToken stop)
+    private static async Task WriteReplies(NetworkStream stream, ChannelReader<Task<string>> replies, EmsConnections.Connection held,
+        TimeSpan timeout, CancellationToken stop)
     {
         try
         {
@@ -212,6 +216,7 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                 using var slow = CancellationTokenSource.CreateLinkedTokenSource(stop);
                 slow.CancelAfter(timeout);
                 await stream.WriteAsync(bytes, slow.Token);
+                held.Replied();
             }
         }
         finally
@@ -277,7 +282,12 @@ public sealed class EmsIntakeServer : IAsyncDisposable
                     EmsEventKind.MountAccepted => new RecordMountAccepted(pool, e.Volser, id, at),
                     _ => throw new InvalidOperationException($"EMS event kind {e.Kind} has no command"),
                 };
-                return await Journal(command, id);
+                var journaled = await Journal(command, id);
+                // A node of an earlier build owning the pool cannot read a 648 (it acknowledged them only): the line is not
+                // refused, which would hold every later line of the connection behind its sender's repeats.
+                return command is RecordMountAccepted && journaled.StartsWith("{\"nak\"", StringComparison.Ordinal)
+                    ? Ack(id, "mount accepted: not taken in by the pool's owner in time; the mount counts from its request")
+                    : journaled;
             default:
                 return Nak(null, "unrecognised line");
         }

@@ -138,18 +138,23 @@ public static partial class NodeConfig
         var host = akka.GetString($"{tcp}.bind-hostname") is { Length: > 0 } bindHost ? bindHost : akka.GetString($"{tcp}.hostname");
         var port = akka.GetString($"{tcp}.bind-port") is { Length: > 0 } bindPort && int.TryParse(bindPort, out var b) ? b : akka.GetInt($"{tcp}.port");
         if (port == 0 || string.IsNullOrEmpty(host)) return;
-        var address = System.Net.IPAddress.TryParse(host, out var ip) ? ip : System.Net.Dns.GetHostAddresses(host).FirstOrDefault();
-        if (address is null) return; // Akka says what is wrong with a name that does not resolve
-        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        // As the transport binds: a port whose last connections linger in TIME_WAIT (a node restarted) is free.
-        probe.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
         try
         {
+            var address = System.Net.IPAddress.TryParse(host, out var ip)
+                ? ip
+                : System.Net.Dns.GetHostAddresses(host).OrderBy(a => a.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork).First();
+            using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            // As the transport binds: a port whose last connections linger in TIME_WAIT (a node restarted) is free.
+            probe.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
             probe.Bind(new System.Net.IPEndPoint(address, port));
         }
         catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
         {
             throw new ConfigurationInvalidException($"{tcp}.port ({host}:{port}) is in use by another process");
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            // A name that does not resolve, an address not on this machine: Akka's own start says what is wrong.
         }
     }
 

@@ -174,7 +174,8 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
         engine.Dismount(Pool1, "K00002");
         var first = engine.Transport.Next(Wait);
 
-        // The request line was lost; 648 says the host has the tape: R5, nothing may run while it is mounted.
+        // The request line was lost; 648, read after the dismount, says the host has the tape: R5, nothing may run now.
+        engine.Scheduler.Advance(TimeSpan.FromSeconds(1));
         var accepted = engine.Ask(new RecordMountAccepted(Pool1, Volser.Parse("K00002"), "k-2", engine.Scheduler.Now), Pool1);
         Assert.False(accepted.Duplicate);
         AwaitAssert(() => Assert.True(first.Cancellation.IsCancellationRequested), Wait);
@@ -191,6 +192,27 @@ public sealed class CopyRulesTests() : TestKit(TestConfig)
                 "tape.dismount.v1", "tape.attempt-started.v1", "tape.copied.v1"],
             engine.Journal("tape-POOL1-K00002").Select(Manifest));
         Assert.True(engine.Ask(new RecordMountAccepted(Pool1, Volser.Parse("K00002"), "k-2", engine.Scheduler.Now), Pool1).Duplicate);
+    }
+
+    [Fact]
+    public void R16_An_accepted_mount_taken_in_before_the_tapes_dismount_but_reaching_it_after_is_stale_and_the_copy_runs()
+    {
+        var engine = new Engine(this, Settings());
+        engine.Mount(Pool1, "K00003");
+        var requested = engine.Scheduler.Now; // the 648's line was read here...
+        engine.Scheduler.Advance(TimeSpan.FromSeconds(1));
+        engine.Dismount(Pool1, "K00003"); // ...the dismount's after it, but journaled first
+        var call = engine.Transport.Next(Wait);
+
+        var stale = engine.Ask(new RecordMountAccepted(Pool1, Volser.Parse("K00003"), "k-3", requested), Pool1);
+        Assert.True(stale.Duplicate);
+        var state = engine.Status(Pool1, "K00003");
+        Assert.Equal((CopyPhase.Copying, (MountMode?)null), (state.Phase, state.Mounted));
+        Assert.False(call.Cancellation.IsCancellationRequested);
+        call.Outcome.SetResult(Engine.Copied);
+        engine.ExpectLog(MessageIds.CopyCompleted);
+        Assert.Equal(["tape.mount.v1", "tape.dismount.v1", "tape.attempt-started.v1", "tape.copied.v1"],
+            engine.Journal("tape-POOL1-K00003").Select(Manifest));
     }
 
     [Fact]

@@ -43,6 +43,22 @@ public sealed class EmsConnectionsTests
     }
 
     [Fact]
+    public void A_connection_that_owes_a_reply_is_never_closed_for_room()
+    {
+        var table = new EmsConnections(max: 2, perPeer: 2);
+        var busy = table.Admit(Peer(1)).Connection!;
+        var idle = table.Admit(Peer(1)).Connection!;
+        busy.Owe(); // a line taken in, its event perhaps journaled already: closed now, EMS text sent again would count twice
+        idle.Owe();
+        Assert.Equal((null, "full"), (table.Admit(Peer(2)).Connection, table.Admit(Peer(2)).Refused));
+
+        idle.Replied();
+        var newcomer = table.Admit(Peer(2));
+        Assert.Same(idle, newcomer.Closed);
+        Assert.False(busy.Closing.IsCancellationRequested);
+    }
+
+    [Fact]
     public void Peers_with_even_shares_never_close_each_others_connections()
     {
         var table = new EmsConnections(max: 4, perPeer: 4);
