@@ -587,7 +587,7 @@ public sealed class TapeCopyActor : UntypedPersistentActor, IWithTimers
 public static class AttemptFailedEntry
 {
     /// <summary>An R11 cause has an id of its own and leads the text: its how-to-fix must survive the event-log line's
-    /// 255 characters (SPEC §4.5), and what is cut when space runs out is the attempt count and the next time, which
+    /// 255 characters (docs/operations.md, Event log), and what is cut when space runs out is the attempt count and the next time, which
     /// vtsctl shows in full. Any other cause follows the attempt, as R7's entries always read.</summary>
     public static (int MessageId, string Text) For(FailureKind? kind, int attempt, int maxAttempts, string target, string cause, DateTimeOffset next) =>
         kind is { } k && MessageIds.ForSecureVts(k) is { } secureVts

@@ -18,12 +18,6 @@ public sealed record SiteEstablished(string Site, DateTimeOffset FirstStart);
 /// <summary>Journaled: a valid key installed (the key's text; its terms are read from it again on recovery).</summary>
 public sealed record LicenseInstalled(string Key, DateTimeOffset At);
 
-/// <summary>Journaled: the expiry warning for <paramref name="Days"/> days ahead of <paramref name="Expires"/> was given,
-/// so neither a restart nor the gate's move to another node gives it again. A journal from a build before this event
-/// has none: such a build warned only on the very day (30, 7 or 1 days ahead) under the same event-log key, which the
-/// event log does not log twice.</summary>
-public sealed record LicenseExpiryWarned(DateOnly Expires, int Days);
-
 /// <summary>R12's expiry warnings: 30, 7 and 1 days before a key expires, once each.</summary>
 public static class ExpiryWarnings
 {
@@ -110,7 +104,6 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
             _key = e.Key;
             _installed.Add(e.Key.Trim());
         });
-        Recover<LicenseExpiryWarned>(e => _warned.Add((e.Expires, e.Days)));
         Recover<RecoveryCompleted>(_ => Started());
         Command<InstallLicense>(i => { Install(i.Key, Sender); });
         Command<Look>(_ => Tell());
@@ -183,14 +176,13 @@ public sealed class LicenseBook : ReceivePersistentActor, IWithTimers
         if (now.Expires is { } expires && expires.DayNumber - today.DayNumber is var left
             && ExpiryWarnings.Due(left, days => _warned.Contains((expires, days))) is { } due)
         {
-            Persist(new LicenseExpiryWarned(expires, due), e =>
-            {
-                _warned.Add((e.Expires, e.Days));
-                Report(Severity.Warning, MessageIds.LicenseExpiring,
-                    $"the license key expires in {left} day{(left == 1 ? "" : "s")}, after {expires:yyyy-MM-dd}; copies are held from then on",
-                    // The key an earlier build gave the same warning: the event log does not log it twice.
-                    key: $"license-expiring-{expires:yyyyMMdd}-{due}");
-            });
+            _warned.Add((expires, due));
+            // Once each: the event log journals the keys it has logged and never logs one twice, so a restart, or the
+            // book moving to another node, that finds the same threshold due again says nothing new (and nothing new
+            // is journaled here, which a node of an earlier build in a cluster being upgraded could not read).
+            Report(Severity.Warning, MessageIds.LicenseExpiring,
+                $"the license key expires in {left} day{(left == 1 ? "" : "s")}, after {expires:yyyy-MM-dd}; copies are held from then on",
+                key: $"license-expiring-{expires:yyyyMMdd}-{due}");
         }
         if (now.EvaluationUntil is { } until)
             Report(Severity.Info, MessageIds.LicenseEvaluation, $"AutoCopy runs in evaluation, without a license key, until {until:yyyy-MM-dd}; site id {now.Site}",

@@ -107,7 +107,7 @@ public sealed class TapeKeyCheck(SecureVtsSettings settings, TimeProvider time)
         new(FailureKind.KeyServerUnreachable, Causes.Unreachable(server.Name, $"{server.Host}:{server.Port}", why));
 
     /// <summary>R11's causes as the event log and <c>vtsctl</c> show them. Each leads with the cause's name as R11 gives it
-    /// and is short: an event-log line holds 255 characters (SPEC §4.5), and pool, tape, attempt and target take their
+    /// and is short: an event-log line holds 255 characters (docs/operations.md, Event log), and pool, tape, attempt and target take their
     /// share, so the two configuration faults say what to add in one short clause that always fits; the details of an
     /// entry are in README and docs/configuration.md. The tape is not named: every place that shows a cause names it. A
     /// header that cannot be read says so in <see cref="TapeHeader.Malformed"/>'s words, which begin "SecureVTS header".</summary>

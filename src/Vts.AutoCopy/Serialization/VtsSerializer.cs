@@ -34,7 +34,6 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
             "Vts.AutoCopy.CopyEngine.ThrottleChanged, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Licensing.SiteEstablished, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Licensing.LicenseInstalled, Vts.AutoCopy" = vts
-            "Vts.AutoCopy.Licensing.LicenseExpiryWarned, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Reconcile.IReconcileEvent, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Reconcile.ReconcileSnapshot, Vts.AutoCopy" = vts
             "Vts.AutoCopy.Serialization.IClusterMessage, Vts.AutoCopy" = vts
@@ -64,7 +63,6 @@ public sealed class VtsSerializer(ExtendedActorSystem system) : SerializerWithSt
         ["eventlog.snapshot.v1"] = typeof(EventLogSnapshot),
         ["license.site.v1"] = typeof(SiteEstablished),
         ["license.installed.v1"] = typeof(LicenseInstalled),
-        ["license.expiry-warned.v1"] = typeof(LicenseExpiryWarned),
         ["reconcile.started.v1"] = typeof(ReconcileStarted),
         ["reconcile.checked.v1"] = typeof(ReconcileChecked),
         ["reconcile.ended.v1"] = typeof(ReconcileEnded),

@@ -8,7 +8,7 @@ using Xunit;
 
 namespace Vts.AutoCopy.Tests.EventLog;
 
-/// <summary>§4.5, §5: one event log for the cluster, a keyed entry in it once, and every node's event.log a copy of it in the VTS layout.</summary>
+/// <summary>docs/operations.md (Event log), docs/cluster.md: one event log for the cluster, a keyed entry in it once, and every node's event.log a copy of it in the VTS layout.</summary>
 public sealed class EventLogActorTests() : TestKit(EngineHarness.TestConfig), IDisposable
 {
     private readonly string _stateDir = Directory.CreateTempSubdirectory("vts-eventlog-").FullName;

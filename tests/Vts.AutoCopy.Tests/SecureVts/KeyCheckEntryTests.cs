@@ -13,7 +13,7 @@ using Xunit;
 
 namespace Vts.AutoCopy.Tests.SecureVts;
 
-/// <summary>R11's causes as they reach <c>event.log</c> (SPEC §4.5: at most 255 characters a line): each leads with its
+/// <summary>R11's causes as they reach <c>event.log</c> (docs/operations.md, Event log: at most 255 characters a line): each leads with its
 /// cause's name, and a configuration fault's how-to-fix survives the line whole, with long but real names everywhere.</summary>
 public sealed class KeyCheckEntryTests : IDisposable
 {

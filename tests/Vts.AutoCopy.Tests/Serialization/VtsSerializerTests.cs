@@ -38,7 +38,6 @@ public sealed class VtsSerializerTests() : TestKit(Vts.AutoCopy.Tests.CopyEngine
         new ThrottleChanged("dr", new ThrottleOverride(12_500_000, T.AddHours(2), T)),
         new ThrottleChanged("dr", new ThrottleOverride(null, null, T)),
         new ThrottleChanged("dr", null),
-        new Vts.AutoCopy.Licensing.LicenseExpiryWarned(new DateOnly(2027, 1, 31), 7),
         new Vts.AutoCopy.Reconcile.ReconcileStarted("r-1", Vts.AutoCopy.Reconcile.ReconcileTrigger.Audit, false, true, T),
         new Vts.AutoCopy.Reconcile.ReconcileEnded("r-1", Vts.AutoCopy.Reconcile.ReconcileOutcome.Cancelled, "cancelled after 3 of 9", T),
     };
