@@ -112,7 +112,7 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         started.TrySetResult();
         _runtime.TrySetResult(new NodeRuntime(system, settings, pools, gate, eventLog, transport));
         // The journal has its tables and this node's history now: from here on, a journal gone missing is an error.
-        Journal.Remember(settings.Journal, settings.StateDir);
+        await Journal.RememberAsync(settings.Journal, settings.StateDir, cancellationToken);
         eventLog.Tell(new EventLogEntry(DateTimeOffset.UtcNow, Severity.Info, MessageIds.NodeStarted, settings.NodeName, null, null,
             $"node started; EMS on {_intake.LocalEndpoint}; {settings.AutoCopy.Pools.Count} pools monitored; " +
             $"cluster of {cluster.State.Members.Count(m => m.Status == MemberStatus.Up)}"));

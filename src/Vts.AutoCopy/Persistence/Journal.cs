@@ -8,13 +8,16 @@ public static class Journal
 {
     private static readonly TimeSpan ReachTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>In the state dir of a node that has journaled on PostgreSQL: its database is then expected to hold the
-    /// journal, so one that was dropped or recreated empty stops the node instead of a start that forgets every copy.</summary>
+    /// <summary>In the state dir of a node that has journaled on PostgreSQL: the journal's id there (see
+    /// <see cref="PostgreSqlSchema.JournalIdAsync"/>). A database without that journal (dropped, made again, another one
+    /// named) then stops the node instead of a start that forgets every copy owed.</summary>
     public const string PostgreSqlMarkerName = "journal.postgresql.marker";
 
+    private const string MarkerIdPrefix = "journal id ";
+
     /// <summary>After the node has run on its journal: the state dir remembers that it holds one (SQLite: journal.db;
-    /// PostgreSQL: the configured database).</summary>
-    public static void Remember(JournalSettings journal, string stateDir)
+    /// PostgreSQL: the configured database's journal, by its id).</summary>
+    public static async Task RememberAsync(JournalSettings journal, string stateDir, CancellationToken cancellation)
     {
         if (journal.Provider == JournalProvider.Sqlite)
         {
@@ -23,12 +26,18 @@ public static class Journal
         }
         var marker = Path.Combine(stateDir, PostgreSqlMarkerName);
         if (File.Exists(marker)) return;
-        File.WriteAllText(marker,
-            $"journal first used on PostgreSQL {DateTimeOffset.UtcNow:u}\n" +
-            "This file tells vts-node that the database in vts.journal.connection-string holds its journal: if that database\n" +
-            "has no journal at a later start, the node refuses to start rather than forget every copy owed. Delete it only\n" +
-            "to start afresh on purpose.\n");
+        var id = await PostgreSqlSchema.JournalIdAsync(journal.ConnectionString!, cancellation);
+        await File.WriteAllTextAsync(marker,
+            $"{MarkerIdPrefix}{id}\n" +
+            $"first used on PostgreSQL {DateTimeOffset.UtcNow:u}\n" +
+            "This file tells vts-node which journal the database in vts.journal.connection-string holds: if that database\n" +
+            "holds no journal, or another one, at a later start, the node refuses to start rather than forget every copy owed.\n" +
+            "Delete it only to start afresh on purpose.\n", cancellation);
     }
+
+    /// <summary>What the marker says the journal's id is; null for a marker without one.</summary>
+    private static string? RememberedId(string marker) =>
+        File.ReadLines(marker).FirstOrDefault(l => l.StartsWith(MarkerIdPrefix, StringComparison.Ordinal))?[MarkerIdPrefix.Length..].Trim();
 
     /// <summary>SQLite: the file checked (see <see cref="EmbeddedJournal.Check"/>) and in WAL mode. PostgreSQL: the
     /// tables, once; a database not reachable yet (the cluster and its database starting together) is waited for, up to
@@ -51,12 +60,14 @@ public static class Journal
                     {
                         using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(15));
                         var marker = Path.Combine(stateDir, PostgreSqlMarkerName);
-                        if (File.Exists(marker) && !await PostgreSqlSchema.ExistsAsync(journal.ConnectionString!, attempt.Token))
+                        if (File.Exists(marker) && RememberedId(marker) is { } remembered
+                            && await PostgreSqlSchema.JournalIdAsync(journal.ConnectionString!, attempt.Token) is var found && found != remembered)
                             throw new JournalUnusableException(
-                                "the PostgreSQL database in vts.journal.connection-string has no journal, but this node has " +
-                                $"journaled there before ({marker}): it was dropped or recreated, or the connection string names " +
-                                "another database. Restore the database from a backup, or correct the connection string; to " +
-                                $"start this cluster with an empty journal on purpose, delete {marker} (every copy owed would be forgotten).");
+                                $"the PostgreSQL database in vts.journal.connection-string {(found is null ? "has no journal" : "holds another journal")}" +
+                                $", but this node journaled there before (journal {remembered}, {marker}): it was dropped or made again, " +
+                                "or the connection string names another database. Restore the database from a backup, or correct the " +
+                                $"connection string; to start with that database's journal on purpose, delete {marker} (every copy owed " +
+                                "in the other journal would be forgotten).");
                         await PostgreSqlSchema.CreateAsync(journal.ConnectionString!, attempt.Token);
                         return;
                     }

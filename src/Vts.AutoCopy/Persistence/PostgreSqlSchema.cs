@@ -13,14 +13,24 @@ public static class PostgreSqlSchema
     /// <summary>Any fixed number: the lock only has to mean "the VtsActors schema" to every node.</summary>
     private const long AdvisoryLock = 0x5654_5341_4354; // "VTSACT"
 
-    /// <summary>Whether the database holds the journal's table (a node that journaled there before expects it).</summary>
-    public static async Task<bool> ExistsAsync(string connectionString, CancellationToken cancellation)
+    /// <summary>The journal's identity: a random id made once, with its tables. A node's state dir remembers it (see
+    /// Journal.Remember), so a database dropped and made again, or another one named, is never taken for the journal it
+    /// wrote, even after a new node has created the tables there. Null where there is none yet.</summary>
+    public static async Task<string?> JournalIdAsync(string connectionString, CancellationToken cancellation)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellation);
-        await using var query = new NpgsqlCommand("SELECT to_regclass('journal') IS NOT NULL", connection);
-        return (bool)(await query.ExecuteScalarAsync(cancellation))!;
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('vts_journal_id') IS NOT NULL", connection))
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellation))!) return null;
+        await using var query = new NpgsqlCommand("SELECT id FROM vts_journal_id LIMIT 1", connection);
+        return await query.ExecuteScalarAsync(cancellation) as string;
     }
+
+    /// <summary>Ours, not the plugin's: made once, under the same lock as the tables.</summary>
+    private const string JournalId = """
+        CREATE TABLE IF NOT EXISTS vts_journal_id (id TEXT NOT NULL);
+        INSERT INTO vts_journal_id (id) SELECT gen_random_uuid()::text WHERE NOT EXISTS (SELECT 1 FROM vts_journal_id);
+        """;
 
     public static async Task CreateAsync(string connectionString, CancellationToken cancellation)
     {
@@ -30,7 +40,7 @@ public static class PostgreSqlSchema
             await take.ExecuteNonQueryAsync(cancellation);
         try
         {
-            await using var create = new NpgsqlCommand(Statements, connection);
+            await using var create = new NpgsqlCommand(Statements + JournalId, connection);
             await create.ExecuteNonQueryAsync(cancellation);
         }
         finally

@@ -101,12 +101,24 @@ public sealed class JournalDamageTests(ITestOutputHelper output)
             await using var recreate = new Npgsql.NpgsqlCommand("DROP DATABASE vts_dropped WITH (FORCE); CREATE DATABASE vts_dropped", admin);
             await recreate.ExecuteNonQueryAsync();
         }
-        var (code, text) = await NodeProcess.RunToExit(["--config", site.ConfigFile], TimeSpan.FromSeconds(60));
-        output.WriteLine($"exit {code}: {text.Trim()}");
-        Assert.Equal(2, code);
-        Assert.Contains("journal unusable", text);
-        Assert.Contains("has no journal, but this node has journaled there before", text);
-        Assert.DoesNotContain("   at ", text);
+        async Task ExpectRefused(string said)
+        {
+            var (code, text) = await NodeProcess.RunToExit(["--config", site.ConfigFile], TimeSpan.FromSeconds(60));
+            output.WriteLine($"exit {code}: {text.Trim()}");
+            Assert.Equal(2, code);
+            Assert.Contains("journal unusable", text);
+            Assert.Contains(said, text);
+            Assert.DoesNotContain("   at ", text);
+        }
+        await ExpectRefused("has no journal, but this node journaled there before");
+
+        // A node that never ran here (its own state dir) makes a new journal in that database: still not this node's.
+        using (var newcomer = new NodeSite(sshd, extra: $"journal {{ provider = postgresql, connection-string = \"{connection}\" }}"))
+        {
+            await using var node = NodeProcess.Start(newcomer.ConfigFile);
+            await node.WaitUntilReady(StartTimeout);
+        }
+        await ExpectRefused("holds another journal, but this node journaled there before");
 
         // Starting afresh on purpose: the marker deleted, the node creates the journal and starts.
         File.Delete(marker);

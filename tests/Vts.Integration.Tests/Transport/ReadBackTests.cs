@@ -71,6 +71,7 @@ public sealed class ReadBackTests : IAsyncLifetime
         var failed = Assert.IsType<TransferOutcome.Failed>(await copying.WaitAsync(TimeSpan.FromSeconds(40)));
 
         Assert.Equal(FailureKind.Transfer, failed.Kind);
+        Assert.Contains("stalled", failed.Cause); // the stall watch ended it, not some other failure
         Assert.False(Path.Exists(Path.Combine(pool, "R00002")));
     }
 }
