@@ -60,13 +60,8 @@ public sealed class JournalDamageTests(ITestOutputHelper output)
             Restore();
             File.Delete(journal + "-wal"); // what was written is in journal.db (a graceful stop checkpoints it)
             damage();
-            var (code, text) = await NodeProcess.RunToExit(["--config", site.ConfigFile], TimeSpan.FromSeconds(60));
-            output.WriteLine($"{name}: exit {code}: {text.Trim()}");
-            Assert.Equal(2, code);
-            Assert.Contains("journal unusable", text);
-            Assert.Contains(said, text);
-            Assert.Contains("Restore journal.db from a backup", text);
-            Assert.DoesNotContain("   at ", text); // one message, not a stack trace
+            output.WriteLine(name);
+            Assert.Contains("Restore journal.db from a backup", await ExpectUnusable(site.ConfigFile, said));
         }
 
         // The journal as it was: the node starts and still owes every copy.
@@ -101,16 +96,7 @@ public sealed class JournalDamageTests(ITestOutputHelper output)
             await using var recreate = new Npgsql.NpgsqlCommand("DROP DATABASE vts_dropped WITH (FORCE); CREATE DATABASE vts_dropped", admin);
             await recreate.ExecuteNonQueryAsync();
         }
-        async Task ExpectRefused(string said)
-        {
-            var (code, text) = await NodeProcess.RunToExit(["--config", site.ConfigFile], TimeSpan.FromSeconds(60));
-            output.WriteLine($"exit {code}: {text.Trim()}");
-            Assert.Equal(2, code);
-            Assert.Contains("journal unusable", text);
-            Assert.Contains(said, text);
-            Assert.DoesNotContain("   at ", text);
-        }
-        await ExpectRefused("has no journal, but this node journaled there before");
+        await ExpectUnusable(site.ConfigFile, "has no journal, but this node journaled there before");
 
         // A node that never ran here (its own state dir) makes a new journal in that database: still not this node's.
         using (var newcomer = new NodeSite(sshd, extra: $"journal {{ provider = postgresql, connection-string = \"{connection}\" }}"))
@@ -118,12 +104,24 @@ public sealed class JournalDamageTests(ITestOutputHelper output)
             await using var node = NodeProcess.Start(newcomer.ConfigFile);
             await node.WaitUntilReady(StartTimeout);
         }
-        await ExpectRefused("holds another journal, but this node journaled there before");
+        await ExpectUnusable(site.ConfigFile, "holds another journal, but this node journaled there before");
 
         // Starting afresh on purpose: the marker deleted, the node creates the journal and starts.
         File.Delete(marker);
         await using var fresh = NodeProcess.Start(site.ConfigFile);
         await fresh.WaitUntilReady(StartTimeout);
         Assert.Equal(0, await Fixtures.VtsCtl.Owed(fresh.AdminNode, "POOL1"));
+    }
+
+    /// <summary>The node stops at once with exit code 2 and one message (no stack trace) that says <paramref name="said"/>.</summary>
+    private async Task<string> ExpectUnusable(string configFile, string said)
+    {
+        var (code, text) = await NodeProcess.RunToExit(["--config", configFile], TimeSpan.FromSeconds(60));
+        output.WriteLine($"exit {code}: {text.Trim()}");
+        Assert.Equal(2, code);
+        Assert.Contains("journal unusable", text);
+        Assert.Contains(said, text);
+        Assert.DoesNotContain("   at ", text);
+        return text;
     }
 }
