@@ -134,7 +134,6 @@ public sealed class NodeTests(ITestOutputHelper output)
             await node.Kill();
         }
         Assert.False(File.Exists(Path.Combine(pool, "Z00001")));
-
         await using var again = NodeProcess.Start(site.ConfigFile);
         await again.WaitUntilReady(StartTimeout);
         await Eventually(() => site.EventLogLines().Any(l => l.Contains("|224001|") && l.Contains("Z00001")), TimeSpan.FromSeconds(90), "the copy after the restart");
@@ -157,7 +156,7 @@ public sealed class NodeTests(ITestOutputHelper output)
         // One slot, so the second tape can only run once the stalled one has given it back; paced so that the first is
         // still sending when the target stops.
         using var site = new NodeSite(sshd, slots: 1, targetExtra: "operation-timeout = 2s\nbandwidth { limit = 20MiB/s }");
-        var large = TapeFiles.Write(site.Tape("POOL1", "S00001"), 160L << 20, seed: 31);
+        var large = TapeFiles.Write(site.Tape("POOL1", "S00001"), 400L << 20, seed: 31); // still sending when the target stops
         var small = TapeFiles.Write(site.Tape("POOL1", "S00002"), 1 << 20, seed: 32);
         var pool = Path.Combine(sshd.VaultRoot, "DRPOOL1");
         await using var node = NodeProcess.Start(site.ConfigFile);
@@ -171,8 +170,10 @@ public sealed class NodeTests(ITestOutputHelper output)
         try
         {
             Assert.True((await ems.Send(EmsClient.Dismount("s-2", "POOL1", "S00002"))).TryGetProperty("ack", out _));
-            await Eventually(() => site.EventLogLines().Any(l => l.Contains("POOL1/S00001") && l.Contains("stalled")), TimeSpan.FromSeconds(30),
-                "S00001's attempt failed as stalled");
+            // Failed within the timeouts: by the stall watch ("stalled"), or by SSH.NET's own wait for the channel, whichever
+            // comes first (both are bound by operation-timeout); never left hanging.
+            await Wait.Until(() => site.EventLogLines().Any(l => l.Contains("POOL1/S00001") && l.Contains("attempt 1 of")), TimeSpan.FromSeconds(30),
+                () => $"S00001's first attempt failed; the event log:\n{string.Join('\n', site.EventLogLines())}");
             // Its slot came back: S00002 goes over a new session (the listener was not stopped) and arrives.
             await Eventually(() => File.Exists(Path.Combine(pool, "S00002")), TimeSpan.FromSeconds(60), "S00002 through the freed slot");
             Assert.Equal(small, TapeFiles.Sha256(Path.Combine(pool, "S00002")));
