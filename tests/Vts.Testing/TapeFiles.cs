@@ -31,6 +31,23 @@ public static class TapeFiles
     }
 
     /// <summary>The temporary files of a volser's attempts in a target pool folder.</summary>
+    /// <summary>How many whole <paramref name="unit"/>s of <paramref name="partial"/> (an attempt's temporary file)
+    /// hold what <paramref name="source"/> holds there: what a resume from it can prove (R17).</summary>
+    public static int UnitsLike(string partial, string source, long unit)
+    {
+        using var theirs = File.OpenRead(partial);
+        using var ours = File.OpenRead(source);
+        var (a, b) = (new byte[unit], new byte[unit]);
+        var alike = 0;
+        for (long at = 0; at + unit <= theirs.Length; at += unit)
+        {
+            theirs.Position = ours.Position = at;
+            theirs.ReadExactly(a);
+            if (ours.ReadAtLeast(b, (int)unit, throwOnEndOfStream: false) == unit && a.AsSpan().SequenceEqual(b)) alike++;
+        }
+        return alike;
+    }
+
     public static string[] Temporary(string poolDir, string volser) =>
         Directory.Exists(poolDir) ? Directory.GetFiles(poolDir, Vts.AutoCopy.Transport.SftpTapeTransport.TemporaryNames(volser)) : [];
 

@@ -437,26 +437,30 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
     }
 
-    /// <summary>R17: the chunks an earlier attempt's file at the target holds exactly as the source has them now are
+    /// <summary>R17: the parts of an earlier attempt's file at the target that hold exactly what the source has now are
     /// copied into this attempt's file, at the target (no byte crosses the link), each proven by the hash of what was
-    /// copied; the rest are left to send. A source that changed since has other hashes: its chunks are sent again.
+    /// copied; the rest is left to send. Parts are <see cref="Stripes.ResumeUnit"/>s, not chunks: a cut leaves every
+    /// connection's chunk part-written (a node killed mid-copy far away left four chunks each three quarters written,
+    /// and not one whole). A source that changed since has other hashes: its parts are sent again. A unit the earlier
+    /// writer had not reached reads as zeros, and is taken only where the source holds zeros too. That writer may still
+    /// be writing (a cut is seen here before at the target): what it writes is checked by the copy's own hash.
     /// The source's own hashes come from one read of it, which also gives the tape's SHA-256.</summary>
     private static async Task<(IReadOnlyList<(long Offset, long Length)> Left, long Resumed, long SizeAtTarget, (string, long)? Whole)> Resume(
         TargetSession session, string sourcePath, long length, string partial, string tempPath, CancellationToken cancellation)
     {
-        var chunks = Stripes.Chunks(length);
-        if (await session.ChunkHashes(partial, Stripes.ChunkLength, cancellation) is not { } theirs) return (chunks, 0, 0, null);
-        var (sha256, read, ours) = await Stripes.HashFile(sourcePath, chunks: true, cancellation);
-        var proven = chunks.Select((chunk, i) => (chunk, i))
-            .Where(c => c.i < theirs.Hashes.Count && c.i < ours.Count && theirs.Hashes[c.i] == ours[c.i]
-                        && theirs.Size >= c.chunk.Offset + c.chunk.Length)
+        var units = Stripes.Chunks(length, Stripes.ResumeUnit);
+        if (await session.ChunkHashes(partial, Stripes.ResumeUnit, cancellation) is not { } theirs) return (Stripes.Chunks(length), 0, 0, null);
+        var (sha256, read, ours) = await Stripes.HashFile(sourcePath, chunks: true, cancellation, Stripes.ResumeUnit);
+        var proven = units.Select((unit, i) => (unit, i))
+            .Where(u => u.i < theirs.Hashes.Count && u.i < ours.Count && theirs.Hashes[u.i] == ours[u.i]
+                        && theirs.Size >= u.unit.Offset + u.unit.Length)
             .ToList();
-        var copied = proven.Count == 0 ? [] : await session.CopyAtTarget(partial, tempPath, proven.Select(c => c.chunk).ToList(), cancellation);
-        var kept = proven.Where((c, k) => copied[k] is TargetWriter.Report.Written { Sha256: { } sha } && sha == ours[c.i])
-            .Select(c => c.i).ToHashSet();
-        var left = chunks.Where((_, i) => !kept.Contains(i)).ToList();
+        var copied = proven.Count == 0 ? [] : await session.CopyAtTarget(partial, tempPath, proven.Select(u => u.unit).ToList(), cancellation);
+        var kept = proven.Where((u, k) => copied[k] is TargetWriter.Report.Written { Sha256: { } sha } && sha == ours[u.i])
+            .Select(u => u.i).ToHashSet();
+        var left = Stripes.ToSend(units.Where((_, i) => !kept.Contains(i)));
         var size = copied.OfType<TargetWriter.Report.Written>().Select(w => w.Size ?? 0).DefaultIfEmpty(0).Max();
-        return (left, kept.Sum(i => chunks[i].Length), size, (sha256, read));
+        return (left, kept.Sum(i => units[i].Length), size, (sha256, read));
     }
 
     private static async Task<(string, long)> HashWhole(string path, CancellationToken cancellation)

@@ -36,4 +36,13 @@ public sealed class StripesTests
         Assert.Equal(2, Stripes.Count(64L << 20, TimeSpan.FromMilliseconds(50)));
         Assert.Equal(1, Stripes.Count(40L << 20, TimeSpan.FromMilliseconds(50)));
     }
+
+    [Fact]
+    public void What_a_resume_left_is_sent_in_pieces_of_at_most_a_chunk_with_neighbours_joined()
+    {
+        const long unit = Stripes.ResumeUnit, chunk = Stripes.ChunkLength;
+        var left = Stripes.ToSend([(5 * unit, unit), (6 * unit, unit), (7 * unit, unit), (20 * unit, unit), (24 * unit, 20 * unit + 7)]);
+        Assert.Equal([(5 * unit, 3 * unit), (20 * unit, unit), (24 * unit, chunk), (24 * unit + chunk, chunk), (24 * unit + 2 * chunk, 20 * unit + 7 - 2 * chunk)], left);
+        Assert.Empty(Stripes.ToSend([]));
+    }
 }

@@ -164,6 +164,52 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task R17_A_copy_cut_by_its_nodes_death_resumes_on_a_survivor_from_what_the_target_holds()
+    {
+        await using var sshd = await Sshd.Create();
+        // Paced (over the whole cluster) so that the copy is still running when its node is killed.
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase(), retryInterval: "1s", targetExtra: "bandwidth { limit = 20MiB/s }");
+        var pool = site.Pools[0];
+        var sha = TapeFiles.Write(site.Tape(pool, "F00001"), 160L << 20, seed: 41);
+        long Written() => Directory.Exists(site.TargetPool(pool))
+            ? TapeFiles.Temporary(site.TargetPool(pool), "F00001").Select(f => new FileInfo(f).Length).DefaultIfEmpty(0).Max()
+            : 0;
+        var nodes = new List<NodeProcess>();
+        try
+        {
+            var ems = await StartThree(site, nodes);
+            Task<string?> Owner() => SpreadOwner(nodes[^1], pool);
+            await Wait.Until(async () => await Owner() is not null, TimeSpan.FromSeconds(90), "the pools spread over the three nodes");
+            var owner = int.Parse((await Owner())!["node-".Length..]);
+            Assert.True((await ems[0].Send(EmsClient.Dismount("f-1", pool, "F00001"))).TryGetProperty("ack", out _));
+            await Wait.Until(() => Written() >= 64L << 20, TimeSpan.FromSeconds(60), "64 MiB of the tape at the target");
+            await nodes[owner - 1].Kill();
+            // What the dead node's attempt left that a resume can prove: far away (here, on a loaded machine, whenever the
+            // link looks far) it wrote several chunks at once, none of them whole; the units it wrote are what count.
+            var partial = Assert.Single(TapeFiles.Temporary(site.TargetPool(pool), "F00001"));
+            var left = TapeFiles.UnitsLike(partial, site.Tape(pool, "F00001"), Unit);
+            output.WriteLine($"node-{owner} killed with {new FileInfo(partial).Length} B at the target, {left} units of it the tape's");
+            Assert.True(left >= 1, "the dead node's attempt left nothing to resume from");
+
+            var survivor = owner == 1 ? 2 : 1;
+            await Wait.Until(() => File.Exists(Path.Combine(site.TargetPool(pool), "F00001")), TimeSpan.FromSeconds(120), "the copy on a survivor");
+            Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(site.TargetPool(pool), "F00001")));
+            await Wait.Until(() => site.EventLogLines(survivor).Any(l => l.Contains("|224001|") && l.Contains("F00001")), TimeSpan.FromSeconds(30), "the copy's entry");
+            var line = site.EventLogLines(survivor).Single(l => l.Contains("|224001|") && l.Contains("F00001"));
+            output.WriteLine(line);
+            var resumed = System.Text.RegularExpressions.Regex.Match(line, @" \(([0-9.]+) MiB resumed\)");
+            Assert.True(resumed.Success, line);
+            Assert.True(double.Parse(resumed.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= left * (Unit >> 20), line);
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    private const long Unit = 4L << 20; // Stripes.ResumeUnit
+
     /// <summary>The node that owns <paramref name="pool"/>, once the pools are spread over all three nodes (before that,
     /// sharding may still move it on its own); null until then, or while the node asked does not answer.</summary>
     private static async Task<string?> SpreadOwner(NodeProcess asked, string pool)
