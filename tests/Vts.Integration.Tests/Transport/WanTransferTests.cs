@@ -101,7 +101,8 @@ public sealed class WanTransferTests : IAsyncLifetime
         var resent = _link.BytesOut - before;
         Assert.Equal(sha, outcome.Sha256);
         Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(_sshd.VaultRoot, "DRPOOL1", "W00004")));
-        Assert.True(outcome.Resumed >= 3 * (32L << 20), $"resumed {outcome.Resumed} B of {length}");
+        // Cut at 60 % of what crossed the link: all but what was in flight (and a part-written piece per connection).
+        Assert.True(outcome.Resumed >= length / 2, $"resumed {outcome.Resumed} B of {length}");
         Assert.True(resent <= length - outcome.Resumed + length / 20, $"sent {resent} B again of {length}; resumed {outcome.Resumed}");
         Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "W00004")); // the earlier attempt's file too
     }
