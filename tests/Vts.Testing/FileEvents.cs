@@ -12,6 +12,9 @@ public sealed class FileEvents : IDisposable
     /// <summary>IN_ACCESS: a file was read.</summary>
     public const uint Read = 0x01;
 
+    /// <summary>IN_MODIFY: a file was written.</summary>
+    public const uint Modified = 0x02;
+
     /// <summary>IN_OPEN: a file (or folder) was opened.</summary>
     public const uint Opened = 0x20;
 

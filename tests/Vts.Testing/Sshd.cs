@@ -68,6 +68,23 @@ public sealed class Sshd : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(Dir, "authorized_keys"), $"restrict,command=\"internal-sftp\" {key}");
     }
 
+    /// <summary>Makes the target keep other bytes than it acknowledges: its SFTP server (OpenSSH's behind a small proxy,
+    /// <c>CorruptingSftpServer.py</c>) flips one bit of the first write that covers byte <paramref name="offset"/> of a
+    /// file, writes that and answers OK. Restarts the server.</summary>
+    public async Task CorruptWriteAt(long offset)
+    {
+        var script = Path.Combine(Dir, "corrupting-sftp-server.py");
+        await using (var resource = typeof(Sshd).Assembly.GetManifestResourceStream("Vts.Testing.CorruptingSftpServer.py")!)
+        await using (var file = File.Create(script))
+            await resource.CopyToAsync(file);
+        var config = Path.Combine(Dir, "sshd_config");
+        var settings = await File.ReadAllTextAsync(config);
+        await File.WriteAllTextAsync(config, settings.Replace("Subsystem sftp internal-sftp",
+            $"Subsystem sftp /usr/bin/python3 {script} {offset} /usr/lib/openssh/sftp-server"));
+        await Stop();
+        await Start();
+    }
+
     public async Task Start()
     {
         if (Environment.UserName == "root") Directory.CreateDirectory("/run/sshd"); // privilege separation needs it

@@ -8,6 +8,7 @@ using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Domain;
 using Vts.AutoCopy.Reconcile;
 using Vts.AutoCopy.SecureVts;
+using Vts.AutoCopy.Transport.ReadBack;
 
 namespace Vts.AutoCopy.Transport;
 
@@ -115,15 +116,29 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
                 return new TransferOutcome.Failed(
                     $"volser {request.Volser} already exists in pool {otherPool} on target {target.Name}; refusing a second copy in pool {request.TargetPool}");
             }
-            var stripes = inChunks ? Stripes.Count(length, session.RoundTrip(survey.RoundTrip)) : 1;
+            // A large tape to a target that runs no command for us goes over SFTP alone, read back as it is written.
+            var readBack = length >= StreamingThreshold && session.OverSftpAlone;
+            var stripes = inChunks ? Stripes.Count(length, session.RoundTrip(survey.RoundTrip))
+                : readBack ? ReadBackCopy.Connections(length, session.RoundTrip(survey.RoundTrip)) : 1;
             // R17: what an earlier attempt left at the target, to be resumed from (only the chunk path can).
             var partial = survey.Partial is { } name ? $"{poolDir}/{name}" : null;
             lookingAround.Dispose();
             string sha256, received;
             long bytesRead, sizeAtTarget, resumed = 0;
             TargetProof proof;
-            var verifying = new Stopwatch();
-            if (stripes > 1 || partial is not null)
+            var verification = TimeSpan.Zero;
+            if (readBack)
+            {
+                // Created exclusively first (fails if anything, a link included, has the name); its handles then open it.
+                await using (await sftp.OpenAsync(tempPath, FileMode.CreateNew, FileAccess.Write, watch.Token)) { }
+                ReadBackCopy.Copied copied;
+                (copied, stripes) = await SendAndReadBack(session, request, source, length, tempPath, stripes, watch);
+                (sha256, bytesRead, sizeAtTarget, verification) = copied;
+                // R9: every block read back from the target equalled the bytes sent for it, and with the size that proves
+                // the whole file is the bytes the tape's SHA-256 was taken of (as the chunk path proves it).
+                (received, proof) = (sha256, TargetProof.ReadBack);
+            }
+            else if (stripes > 1 || partial is not null)
             {
                 (sha256, bytesRead, sizeAtTarget, resumed) = await SendInChunks(session, request, length, tempPath, stripes, partial, watch);
                 // R9: the target hashed every chunk as it wrote it (or copied it from the partial), and each equalled the
@@ -144,13 +159,13 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
                 }
                 (sha256, bytesRead, sizeAtTarget) = (hashing.Sha256Hex(), hashing.BytesRead, streamed?.Size ?? length);
                 watch.Moved(); // the upload is done: the hash at the target gets its own full time
-                verifying.Start();
+                var verifying = Stopwatch.StartNew();
                 // A read-back moves bytes too, as long as the upload did: each piece of it counts as movement, so only
                 // one that stops is cut as stalled (issue #11: every read-back longer than the limit was).
                 (received, proof) = streamed is { Sha256: { } inStream }
                     ? (inStream, TargetProof.HashedWhileWriting)
                     : await session.HashAtTarget(tempPath, watch.Token, () => watch.Moved());
-                verifying.Stop();
+                verification = verifying.Elapsed;
             }
 
             if (bytesRead != length || File.GetLastWriteTimeUtc(request.SourcePath) != before
@@ -161,7 +176,6 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
                 return new TransferOutcome.Failed("source tape changed during the transfer; attempt voided");
             }
 
-            var verification = verifying.Elapsed;
             if (!string.Equals(received, sha256, StringComparison.Ordinal) || sizeAtTarget != length)
             {
                 await DeleteQuietly(sftp, poolDir, tempPath);
@@ -345,6 +359,42 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             if (!await sftp.ExistsAsync(folder, cancellation)) throw;
         }
         return roundTrip;
+    }
+
+    /// <summary>A large tape over SFTP alone (<see cref="ReadBackCopy"/>) over <paramref name="count"/> sessions, the
+    /// first being <paramref name="first"/>. Returns with the copy how many connections carried it: one that cannot be
+    /// had costs the tape only its share.</summary>
+    private async Task<(ReadBackCopy.Copied Copied, int Connections)> SendAndReadBack(TargetSession first, TransferRequest request,
+        Stream source, long length, string tempPath, int count, StallWatch watch)
+    {
+        List<TargetSession> sessions = [first];
+        var inStep = false;
+        try
+        {
+            using (watch.SettingUp())
+            {
+                var renting = Enumerable.Range(1, count - 1).Select(_ => _sessions.Rent(request.Target, watch.Token)).ToList();
+                await Task.WhenAll(renting).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+                // A connection the target refused (its MaxStartups, say) leaves the tape to the others.
+                sessions.AddRange(renting.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result));
+            }
+            watch.Token.ThrowIfCancellationRequested();
+            // The watch severs the first session when the bytes stop; the others too, to wake a send blocked in SSH.NET.
+            await using var severing = watch.Token.Register(() =>
+            {
+                if (watch.Stalled) foreach (var other in sessions.Skip(1)) other.Sever();
+            });
+            var copied = await ReadBackCopy.Run(sessions.Select(s => s.Sftp).ToList(), source, length, tempPath, request.Meter, watch);
+            inStep = true;
+            return (copied, sessions.Count);
+        }
+        finally
+        {
+            // The first session is the caller's; the others are kept for the next copy when they ended in step.
+            foreach (var other in sessions.Skip(1))
+                if (inStep) _sessions.Return(request.Target, other);
+                else other.Dispose();
+        }
     }
 
     /// <summary>Sends a tape over <paramref name="count"/> sessions at once into <paramref name="tempPath"/> (created by

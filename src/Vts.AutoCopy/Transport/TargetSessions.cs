@@ -36,7 +36,12 @@ internal sealed class TargetSession : IDisposable
         // Twice the operation timeout: a stalled transfer is ended (and named so) by its StallWatch first; this ends
         // what no watch covers, such as an idle session's keep-alive into a dark link.
         _relay = TargetRelay.Start(target.Host, target.Port, target.ConnectTimeout, 2 * target.OperationTimeout);
-        Sftp = new SftpClient(Connection()) { KeepAliveInterval = KeepAlive, OperationTimeout = target.OperationTimeout };
+        // Reads of up to 64 KiB (SSH.NET's own packet size; writes stay capped at the server's): half the read requests of
+        // its default, for a copy proven by reading it back (ReadBack.Pair).
+        Sftp = new SftpClient(Connection())
+        {
+            KeepAliveInterval = KeepAlive, OperationTimeout = target.OperationTimeout, BufferSize = ReadBack.Pair.ReadLength,
+        };
     }
 
     public static async Task<TargetSession> Open(TargetSettings target, PrivateKeyFile key, TargetAbilities abilities,
@@ -298,6 +303,10 @@ internal sealed class TargetSession : IDisposable
 
     /// <summary>How far the target is: the shortest round trip seen to it, <paramref name="seen"/> included.</summary>
     public TimeSpan RoundTrip(TimeSpan seen) => _abilities.ShortestRoundTrip(seen);
+
+    /// <summary>Tapes go to this target over SFTP alone: it is <c>sftp-only</c> (R10), or it showed it runs no command
+    /// for us.</summary>
+    public bool OverSftpAlone => _abilities.NoStreaming;
 
     /// <summary>The target runs our hashing receiver, which can write a range of a file at its offset.</summary>
     public bool WritesRanges => !_abilities.NoStreaming && _abilities.Python is not null;

@@ -30,10 +30,10 @@ public sealed class ReadBackTests : IAsyncLifetime
     }
 
     /// <summary>A tape whose read-back at 5 MB/s takes several times the stall limit (1.5 × 2 s).</summary>
-    private (TransferRequest Request, string Sha) Tape(string volser)
+    private (TransferRequest Request, string Sha) Tape(string volser, long size = 24L << 20)
     {
         var source = Path.Combine(_vault, "POOL1", volser);
-        var sha = TapeFiles.Write(source, 24L << 20, seed: volser.GetHashCode());
+        var sha = TapeFiles.Write(source, size, seed: volser.GetHashCode());
         var target = _sshd.Target() with { SftpOnly = true, OperationTimeout = TimeSpan.FromSeconds(2) };
         return (new TransferRequest(source, target, PoolName.Parse("DRPOOL1"), Volser.Parse(volser)), sha);
     }
@@ -50,6 +50,32 @@ public sealed class ReadBackTests : IAsyncLifetime
         Assert.True(copied.Verification > TimeSpan.FromSeconds(3), $"the read-back took {copied.Verification}, not past the stall limit");
         Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(_sshd.VaultRoot, "DRPOOL1", "R00001")));
         Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "R00001"));
+    }
+
+    /// <summary>From 64 MiB on, a tape goes in blocks, and each block is read back as soon as the target acknowledged it,
+    /// while later blocks are being written.</summary>
+    private const long Large = 72L << 20;
+
+    [Fact]
+    public async Task A_large_tape_is_read_back_while_it_is_written_over_one_connection()
+    {
+        var (request, sha) = Tape("R00003", Large);
+        var pool = Directory.CreateDirectory(Path.Combine(_sshd.VaultRoot, "DRPOOL1")).FullName;
+        using var events = new FileEvents(pool, FileEvents.Read | FileEvents.Modified);
+
+        var copied = await ReadBackCopies.Succeed(_transport, request);
+
+        Assert.Equal((sha, TargetProof.ReadBack, 1), (copied.Sha256, copied.Proof, copied.Streams)); // 10 ms: one is enough
+        ReadBackCopies.AssertReadBackBeganBeforeTheLastWrite(events, ".R00003.");
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(pool, "R00003")));
+        Assert.Empty(TapeFiles.Temporary(pool, "R00003"));
+    }
+
+    [Fact]
+    public async Task A_large_tape_whose_link_goes_dark_while_it_is_written_and_read_back_fails_as_stalled()
+    {
+        var (request, _) = Tape("R00004", Large);
+        await ReadBackCopies.AssertStalledWhenCutAtTheFirstReadBack(_transport, request, _link, Path.Combine(_sshd.VaultRoot, "DRPOOL1"));
     }
 
     [Fact]

@@ -330,6 +330,74 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.False(File.Exists(AtTarget("E00002")), outcome.Cause);
     }
 
+    /// <summary>A target whose key runs nothing but SFTP (R10): its copies are proven by reading them back.</summary>
+    private TargetSettings SftpOnly => _sshd.Target() with { SftpOnly = true };
+
+    [Fact]
+    public async Task R9_On_an_sftp_only_target_a_large_tape_is_proven_by_reading_each_block_back()
+    {
+        const long size = SftpTapeTransport.StreamingThreshold + 4321; // no whole number of blocks
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "G00001"), size, seed: 7);
+
+        var outcome = Assert.IsType<TransferOutcome.Succeeded>(await _transport.CopyAsync(Request("G00001", SftpOnly), CancellationToken.None));
+
+        Assert.Equal((size, sha, TargetProof.ReadBack), (outcome.Size, outcome.Sha256, outcome.Proof));
+        Assert.Equal(sha, TapeFiles.Sha256(AtTarget("G00001")));
+        Assert.Equal(1, outcome.Streams); // loopback: one connection, more would only share the CPU
+        Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "G00001"));
+    }
+
+    [Theory]
+    [InlineData(48L << 20)]                                   // uploaded whole, then read back
+    [InlineData(SftpTapeTransport.StreamingThreshold + 4321)] // block by block, each read back as soon as it is written
+    public async Task R9_On_an_sftp_only_target_bytes_kept_otherwise_than_acknowledged_fail_the_attempt_and_leave_no_file(long size)
+    {
+        var volser = size < SftpTapeTransport.StreamingThreshold ? "G00002" : "G00003";
+        await _sshd.CorruptWriteAt((40L << 20) + 12345);
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", volser), size, seed: 2);
+
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request(volser, SftpOnly), CancellationToken.None));
+
+        Assert.Contains("differs from the source", outcome.Cause);
+        Assert.False(Path.Exists(AtTarget(volser)));
+        Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), volser));
+    }
+
+    [Fact]
+    public async Task R9_On_an_sftp_only_target_a_source_changed_during_the_transfer_voids_the_attempt()
+    {
+        var source = Path.Combine(_vault, "POOL1", "G00004");
+        TapeFiles.Write(source, 96L << 20, seed: 4);
+        // Paced to 16 MiB/s: the change comes while the bytes flow.
+        var copying = _transport.CopyAsync(Request("G00004", SftpOnly) with { Meter = new TransferMeter(16L << 20) }, CancellationToken.None);
+        await WaitForTemporaryFile("G00004");
+        await using (var tape = new FileStream(source, FileMode.Open, FileAccess.Write))
+        {
+            tape.Seek(-1, SeekOrigin.End);
+            tape.WriteByte(0x5a);
+        }
+
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await copying);
+        Assert.Contains("source tape changed during the transfer", outcome.Cause);
+        Assert.False(Path.Exists(AtTarget("G00004")));
+        Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "G00004"));
+    }
+
+    [Fact]
+    public async Task R5_On_an_sftp_only_target_a_cancelled_transfer_leaves_neither_its_final_name_nor_its_temporary_file()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "G00005"), 96L << 20, seed: 5);
+        using var cancel = new CancellationTokenSource();
+        var copying = _transport.CopyAsync(Request("G00005", SftpOnly) with { Meter = new TransferMeter(16L << 20) }, cancel.Token);
+        await WaitForTemporaryFile("G00005");
+        await cancel.CancelAsync();
+
+        Assert.IsType<TransferOutcome.Cancelled>(await copying);
+        Assert.False(Path.Exists(AtTarget("G00005")));
+        // No resume over SFTP alone (R17 needs the receiver): what was sent goes at once.
+        Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "G00005"));
+    }
+
     private Task WaitForTemporaryFile(string volser) =>
         TapeFiles.WaitUntilWriting(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), volser);
 }

@@ -1,0 +1,255 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Renci.SshNet;
+using Renci.SshNet.Sftp;
+
+namespace Vts.AutoCopy.Transport.ReadBack;
+
+/// <summary>
+/// A large tape to a target that runs nothing but SFTP (R10, <c>sftp-only</c>), where the only proof of a copy is to read
+/// it back (R9): the tape goes in blocks of one write request (<see cref="Block"/>), and the blocks the target has
+/// acknowledged are read back and compared with what was sent while later blocks are still being written.
+/// </summary>
+/// <remarks>
+/// <para>Reading back goes over the link's other direction, which the upload leaves idle, through many read handles
+/// open on the one temporary file, each reading one <see cref="Pair"/> of blocks per request. A read handle is only ever
+/// sent to pairs the target has acknowledged, and never to the pair after its last one: <see cref="SftpFileStream"/>
+/// keeps reading ahead from where a read ended, and a read ahead into bytes not yet written would see zeros, whereas a
+/// seek anywhere else starts it afresh with one request.</para>
+/// <para>The bytes go in one stream over one connection (<see cref="OneStream"/>: a near target, where more connections
+/// would only share the same CPU); to a far target over several connections (<see cref="Connections"/>) through many
+/// write handles on each: <see cref="SftpFileStream"/> waits for the answer to each write before it sends the next, one
+/// block per round trip (0.6 MB/s at 50 ms), so each connection holds many handles, each writing the next block not yet
+/// taken at its offset. Together they keep about 1.5 MiB in flight per connection, under OpenSSH's 2 MiB channel window,
+/// so no send waits for window space (SSH.NET would block a thread for it); a slower connection holds back no other.
+/// The handles of a connection send their requests one at a time (<see cref="SendGate"/>).</para>
+/// <para>Every block read back equal to the bytes sent for it, and the file's size equal to the tape's, is the whole
+/// file equal to what was sent: to the bytes of the tape's SHA-256 (journaled), taken in the same one read of the source
+/// that gave the blocks (docs/rules.md, R9). A block's bytes are kept until it is proven and compared as they are:
+/// hashing each block here and again as it is read back would be two more passes of SHA-256 over the tape, on the CPU
+/// that both ends share on a near target, to show no more than the bytes themselves do.</para>
+/// </remarks>
+internal static class ReadBackCopy
+{
+    /// <summary>Write handles per connection of a far target: 48 requests of 32 KiB in flight, 1.5 MiB, under OpenSSH's
+    /// 2 MiB window with room for the read requests (about 31 MB/s a connection at 50 ms).</summary>
+    public const int WritersPerConnection = 48;
+
+    /// <summary>Read handles per connection: 32 pairs, 2 MiB, in flight, a little more than the writes, so that the
+    /// read-back keeps pace with the upload.</summary>
+    public const int ReadersPerConnection = 32;
+
+    /// <summary>Blocks read from the source and not yet proven, per connection: every request in flight each way, twice
+    /// over; what the copy keeps of the tape (7 MiB a connection).</summary>
+    private const int UnprovenPerConnection = 2 * (WritersPerConnection + 2 * ReadersPerConnection);
+
+    /// <summary>The round trip one connection's writes cover: 1.5 MiB in flight per 25 ms is about 60 MB/s, a little more
+    /// than the links measured carry (bench section 7).</summary>
+    private static readonly TimeSpan RoundTripPerConnection = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>How many connections a tape of <paramref name="length"/> goes over, on a link of
+    /// <paramref name="roundTrip"/>: one near (a LAN, loopback), else one per 25 ms of round trip, as many as the chunk path
+    /// would take at most. More bytes in flight than the link holds only queue at its bottleneck, where the read-back's
+    /// requests and the writes' answers then wait behind them: at 50 ms and 400 Mbit/s, 4 connections moved 31 MB/s and
+    /// 2 moved 36 MB/s; at 100 ms and 1 Gbit/s 4 moved 33 MB/s and 2 moved 21 MB/s.</summary>
+    public static int Connections(long length, TimeSpan roundTrip) =>
+        Math.Clamp((int)Math.Ceiling(roundTrip / RoundTripPerConnection), 1, Stripes.Count(length, roundTrip));
+
+    /// <param name="Sha256">of the tape, from the bytes read to be sent.</param>
+    /// <param name="BytesRead">of the source: fewer than the tape's length where it shrank meanwhile.</param>
+    /// <param name="SizeAtTarget">of the temporary file once every block was proven, by its handle (not its name).</param>
+    /// <param name="Verification">the wait for the read-back after the target acknowledged the last block.</param>
+    public sealed record Copied(string Sha256, long BytesRead, long SizeAtTarget, TimeSpan Verification);
+
+    /// <summary>Sends <paramref name="source"/> (<paramref name="length"/> bytes) into <paramref name="tempPath"/>, which
+    /// exists (created exclusively by the caller), over <paramref name="connections"/>, and proves each block by reading
+    /// it back.</summary>
+    /// <exception cref="AttemptVoidedException">a block read back differs from the bytes sent.</exception>
+    public static async Task<Copied> Run(IReadOnlyList<SftpClient> connections, Stream source, long length, string tempPath,
+        TransferMeter? meter, StallWatch watch)
+    {
+        var (writers, readers) = await OpenHandles(connections, tempPath, watch);
+        // Handle i is over connection i mod n (OpenAll).
+        var gates = connections.Select(_ => new SendGate()).ToList();
+        SendGate GateOf(int handle) => gates[handle % gates.Count];
+        using var blocks = new SentBlocks(source, length, meter, UnprovenPerConnection * connections.Count);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(watch.Token);
+        Exception? firstCause = null;
+        // One block lost is the attempt lost: the first cause stops the rest, which then fail because of it.
+        async Task Guard(Func<Task> work)
+        {
+            try
+            {
+                await work();
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref firstCause, e, null);
+                await stop.CancelAsync();
+                throw;
+            }
+        }
+
+        // Pair p is proven by reader p mod n: a reader's pairs are never next to each other (see the remarks).
+        var toProve = readers.Select(_ => Channel.CreateUnbounded<Pair>(new UnboundedChannelOptions { SingleReader = true })).ToArray();
+        var halves = new ConcurrentDictionary<int, Block>();
+        // Called as the target answers each write (on SSH.NET's receiving thread: nothing here waits).
+        void Acknowledged(Block block)
+        {
+            watch.Moved(block.Length);
+            Pair pair;
+            if ((block.Index ^ 1) >= blocks.Count) pair = new Pair(block, null); // the tape's last block, alone
+            else if (halves.TryAdd(Pair.Of(block), block)) return; // its neighbour's answer sends both
+            else
+            {
+                halves.TryRemove(Pair.Of(block), out var neighbour);
+                pair = neighbour!.Index < block.Index ? new Pair(neighbour, block) : new Pair(block, neighbour);
+            }
+            toProve[Pair.Of(block) % toProve.Length].Writer.TryWrite(pair);
+        }
+
+        var writing = writers.Count == 0
+            ? [Guard(() => OneStream.Send(connections[0], tempPath, blocks, Acknowledged, stop.Token))]
+            : WriteThroughHandles(writers, GateOf, blocks, Acknowledged, Guard, stop.Token);
+        var proving = readers.Select((handle, i) => Guard(() => Prove(handle, GateOf(i), toProve[i].Reader, block =>
+        {
+            blocks.Proven(block);
+            watch.Moved();
+        }, stop.Token))).ToList();
+        try
+        {
+            await Task.WhenAll(writing);
+            var verifying = Stopwatch.StartNew();
+            foreach (var queue in toProve) queue.Writer.TryComplete();
+            await Task.WhenAll(proving);
+            // The size of the file this attempt wrote, asked through its handle (fstat): a name swapped since is not it.
+            var size = await Task.Run(() => readers[0].Length, stop.Token);
+            return new Copied(blocks.Sha256, blocks.BytesRead, size, verifying.Elapsed);
+        }
+        catch (Exception) when (firstCause is not null && !watch.Token.IsCancellationRequested)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(firstCause);
+            throw;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            foreach (var queue in toProve) queue.Writer.TryComplete();
+            // Nothing may still use a handle as it closes, nor the blocks as they go.
+            await Task.WhenAll(writing.Concat(proving)).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            await CloseQuietly(writers.Concat(readers));
+            foreach (var gate in gates) gate.Dispose();
+        }
+    }
+
+    /// <summary>The read handles on every connection, and the write handles where there are several connections (one
+    /// connection's bytes go in <see cref="OneStream"/>). Each open is a request with a timeout of its own (SFTP's
+    /// operation timeout): all go at once.</summary>
+    private static async Task<(List<SftpFileStream> Writers, List<SftpFileStream> Readers)> OpenHandles(IReadOnlyList<SftpClient> connections,
+        string tempPath, StallWatch watch)
+    {
+        using var settingUp = watch.SettingUp();
+        Task<List<SftpFileStream>>[] opening =
+        [
+            OpenAll(connections, connections.Count > 1 ? WritersPerConnection : 0, tempPath, FileAccess.Write, watch.Token),
+            OpenAll(connections, ReadersPerConnection, tempPath, FileAccess.Read, watch.Token),
+        ];
+        await Task.WhenAll(opening).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        if (opening.FirstOrDefault(o => !o.IsCompletedSuccessfully) is { } failed)
+        {
+            await CloseQuietly(opening.Where(o => o.IsCompletedSuccessfully).SelectMany(o => o.Result));
+            await failed; // throws its cause
+        }
+        return (opening[0].Result, opening[1].Result);
+    }
+
+    /// <summary>The blocks through many write handles: each block a handle takes is one write request, and its answer
+    /// the target's acknowledgement.</summary>
+    private static List<Task> WriteThroughHandles(List<SftpFileStream> writers, Func<int, SendGate> gateOf, SentBlocks blocks,
+        Action<Block> acknowledged, Func<Func<Task>, Task> guard, CancellationToken cancellation)
+    {
+        var toWrite = Channel.CreateBounded<Block>(new BoundedChannelOptions(writers.Count) { SingleWriter = true });
+        var taking = guard(async () =>
+        {
+            try
+            {
+                while (await blocks.Next(cancellation) is { } block) await toWrite.Writer.WriteAsync(block, cancellation);
+            }
+            finally
+            {
+                toWrite.Writer.TryComplete();
+            }
+        });
+        return [taking, ..writers.Select((handle, i) => guard(async () =>
+        {
+            await foreach (var block in toWrite.Reader.ReadAllAsync(cancellation))
+            {
+                handle.Seek(block.Offset, SeekOrigin.Begin);
+                await handle.WriteAsync(block.Bytes.AsMemory(0, block.Length), cancellation); // into the handle's buffer
+                await gateOf(i).Send(() => handle.FlushAsync(cancellation), cancellation); // the request
+                acknowledged(block);
+            }
+        }))];
+    }
+
+    /// <summary>One read handle: each pair it is given (acknowledged by the target) read back in one request and compared
+    /// with the bytes sent for it.</summary>
+    private static async Task Prove(SftpFileStream handle, SendGate gate, ChannelReader<Pair> acknowledged, Action<Block> proven,
+        CancellationToken cancellation)
+    {
+        var readBack = new byte[2 * Block.MaxLength];
+        await foreach (var pair in acknowledged.ReadAllAsync(cancellation))
+        {
+            handle.Seek(pair.Offset, SeekOrigin.Begin);
+            int read = 0, n;
+            while (read < pair.Length && (n = await gate.Send(() => handle.ReadAsync(readBack.AsMemory(read, pair.Length - read), cancellation).AsTask(),
+                       cancellation)) > 0)
+                read += n;
+            if (read < pair.Length)
+                throw new AttemptVoidedException($"the target holds {pair.Offset + read} bytes where {pair.End} were sent (read back)");
+            foreach (var block in pair.Blocks)
+            {
+                if (!readBack.AsSpan((int)(block.Offset - pair.Offset), block.Length).SequenceEqual(block.Sent))
+                    throw new AttemptVoidedException($"the copy at the target differs from the source in bytes {block.Offset}-{block.End} (read back)");
+                proven(block);
+            }
+        }
+    }
+
+    /// <summary><paramref name="perConnection"/> handles on <paramref name="path"/> over each connection, interleaved (the
+    /// i-th over connection i mod n), so that the blocks given out in turn spread over the connections.</summary>
+    private static async Task<List<SftpFileStream>> OpenAll(IReadOnlyList<SftpClient> connections, int perConnection, string path,
+        FileAccess access, CancellationToken cancellation)
+    {
+        var opening = Enumerable.Range(0, perConnection * connections.Count)
+            .Select(i => connections[i % connections.Count].OpenAsync(path, FileMode.Open, access, cancellation)).ToList();
+        try
+        {
+            return (await Task.WhenAll(opening)).ToList();
+        }
+        catch
+        {
+            await CloseQuietly(opening.Where(o => o.IsCompletedSuccessfully).Select(o => o.Result));
+            throw;
+        }
+    }
+
+    /// <summary>Closes handles at the target, all at once; one that cannot be closed (its connection gone) is let go.</summary>
+    private static async Task CloseQuietly(IEnumerable<SftpFileStream> handles) =>
+        await Task.WhenAll(handles.Select(async handle =>
+        {
+            try
+            {
+                await handle.DisposeAsync();
+            }
+            catch (Exception)
+            {
+                // Its connection is gone or going: so is the handle at the target.
+            }
+        }));
+}
