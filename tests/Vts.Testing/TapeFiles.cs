@@ -48,6 +48,25 @@ public static class TapeFiles
         return alike;
     }
 
+    /// <summary>Whether any process on this machine holds <paramref name="path"/> open (an sftp-server still writing
+    /// what a cut attempt had sent, say): read from every process's open files in /proc.</summary>
+    public static bool HeldOpen(string path)
+    {
+        var full = Path.GetFullPath(path);
+        foreach (var fds in Directory.EnumerateDirectories("/proc", "[0-9]*").Select(p => Path.Combine(p, "fd")))
+        {
+            try
+            {
+                if (Directory.EnumerateFileSystemEntries(fds).Any(fd => new FileInfo(fd).LinkTarget == full)) return true;
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+            {
+                // Gone meanwhile, or another user's.
+            }
+        }
+        return false;
+    }
+
     public static string[] Temporary(string poolDir, string volser) =>
         Directory.Exists(poolDir) ? Directory.GetFiles(poolDir, Vts.AutoCopy.Transport.SftpTapeTransport.TemporaryNames(volser)) : [];
 

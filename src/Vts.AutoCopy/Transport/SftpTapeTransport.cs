@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
@@ -120,19 +121,34 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             var readBack = length >= StreamingThreshold && session.OverSftpAlone;
             var stripes = inChunks ? Stripes.Count(length, session.RoundTrip(survey.RoundTrip))
                 : readBack ? ReadBackCopy.Connections(length, session.RoundTrip(survey.RoundTrip)) : 1;
-            // R17: what an earlier attempt left at the target, to be resumed from (only the chunk path can).
+            // R17: what an earlier attempt left at the target, to be resumed from (the receiver's survey found it).
             var partial = survey.Partial is { } name ? $"{poolDir}/{name}" : null;
             lookingAround.Dispose();
             string sha256, received;
             long bytesRead, sizeAtTarget, resumed = 0;
             TargetProof proof;
             var verification = TimeSpan.Zero;
+            EarlierAttempts.Found? earlier = null;
             if (readBack)
             {
                 // Created exclusively first (fails if anything, a link included, has the name); its handles then open it.
                 await using (await sftp.OpenAsync(tempPath, FileMode.CreateNew, FileAccess.Write, watch.Token)) { }
+                // R17 over SFTP alone: the file is kept across a cut, and the next attempt takes over the largest one that
+                // no attempt can still be writing (EarlierAttempts), keeping the blocks it holds as the source has them.
+                resumable = true;
+                BitArray? atTarget = null;
+                using (watch.SettingUp())
+                    earlier = await EarlierAttempts.Look(sftp, poolDir, request.Volser.Value, NameIn(tempPath), 2 * target.OperationTimeout, length, watch.Token);
+                if (earlier.Resumable is { } taken)
+                {
+                    // Listed as a regular file, named as we name them; it replaces this attempt's empty file in one step.
+                    using (watch.SettingUp()) await Task.Run(() => sftp.RenameFile(taken.FullName, tempPath, isPosix: true), watch.Token);
+                    (atTarget, resumed) = await PartialCheck.Run(sftp, tempPath, taken.Length, request.SourcePath, length, () => watch.Moved(), watch.Token);
+                    watch.Moved(resumed);
+                    request.Meter?.Resumed(resumed);
+                }
                 ReadBackCopy.Copied copied;
-                (copied, stripes) = await SendAndReadBack(session, request, source, length, tempPath, stripes, watch);
+                (copied, stripes) = await SendAndReadBack(session, request, source, length, tempPath, stripes, watch, atTarget);
                 (sha256, bytesRead, sizeAtTarget, verification) = copied;
                 // R9: every block read back from the target equalled the bytes sent for it, and with the size that proves
                 // the whole file is the bytes the tape's SHA-256 was taken of (as the chunk path proves it).
@@ -198,6 +214,8 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             if (partial is not null && !await session.UnlinkAtTarget(partial, watch.Token)) await DeleteQuietly(sftp, poolDir, partial);
             // The volser's other partials (earlier cuts; a resume takes only the largest) would pile up for ever: they go
             // too, once no attempt can still be writing them. A receiver that did not answer is not in step.
+            // Over SFTP alone, those the listing before the copy showed quiet (the one taken over is one no longer).
+            if (earlier is not null) await EarlierAttempts.Sweep(sftp, earlier.Stale.Where(f => f != earlier.Resumable), watch.Token);
             healthy = !survey.ByReceiver || await session.SweepAtTarget(poolDir, request.Volser.Value, 2 * target.OperationTimeout, watch.Token);
             return new TransferOutcome.Succeeded(length, sha256, clock.Elapsed, proof, verification, stripes, resumed);
         }
@@ -365,7 +383,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     /// first being <paramref name="first"/>. Returns with the copy how many connections carried it: one that cannot be
     /// had costs the tape only its share.</summary>
     private async Task<(ReadBackCopy.Copied Copied, int Connections)> SendAndReadBack(TargetSession first, TransferRequest request,
-        Stream source, long length, string tempPath, int count, StallWatch watch)
+        Stream source, long length, string tempPath, int count, StallWatch watch, BitArray? held)
     {
         List<TargetSession> sessions = [first];
         var inStep = false;
@@ -384,7 +402,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             {
                 if (watch.Stalled) foreach (var other in sessions.Skip(1)) other.Sever();
             });
-            var copied = await ReadBackCopy.Run(sessions.Select(s => s.Sftp).ToList(), source, length, tempPath, request.Meter, watch);
+            var copied = await ReadBackCopy.Run(sessions.Select(s => s.Sftp).ToList(), source, length, tempPath, request.Meter, watch, held);
             inStep = true;
             return (copied, sessions.Count);
         }

@@ -27,17 +27,18 @@ public sealed class ResumeAfterCutTests : IAsyncLifetime
 
     private string Pool => Path.Combine(_sshd.VaultRoot, "DRPOOL1");
 
-    private TransferRequest Request(string volser, TransferMeter meter) =>
-        new(Path.Combine(_vault, "POOL1", volser), _sshd.Target(), PoolName.Parse("DRPOOL1"), Volser.Parse(volser), meter);
+    private TransferRequest Request(string volser, TransferMeter meter, bool sftpOnly = false) =>
+        new(Path.Combine(_vault, "POOL1", volser), _sshd.Target() with { SftpOnly = sftpOnly }, PoolName.Parse("DRPOOL1"), Volser.Parse(volser), meter);
 
     /// <summary>The largest temporary file of the volser at the target: how far its attempts got.</summary>
     private long Written(string volser) => TapeFiles.Temporary(Pool, volser).Select(f => new FileInfo(f).Length).DefaultIfEmpty(0).Max();
 
     /// <summary>An attempt paced to 40 MiB/s (a bandwidth share), so that it is cut mid-tape: once the target holds
     /// <paramref name="bytes"/> of it, <paramref name="cut"/> runs.</summary>
-    private async Task<TransferOutcome> CutOnceWritten(string volser, long bytes, Func<Task> cut, CancellationToken cancellation = default)
+    private async Task<TransferOutcome> CutOnceWritten(string volser, long bytes, Func<Task> cut, CancellationToken cancellation = default,
+        bool sftpOnly = false)
     {
-        var copying = _transport.CopyAsync(Request(volser, new TransferMeter(share: 40L << 20)), cancellation);
+        var copying = _transport.CopyAsync(Request(volser, new TransferMeter(share: 40L << 20), sftpOnly), cancellation);
         await Wait.Until(() => Written(volser) >= bytes || copying.IsCompleted, TimeSpan.FromSeconds(60), $"{bytes} B of {volser} at the target");
         Assert.False(copying.IsCompleted, $"the copy ended before the cut: {(copying.IsCompleted ? copying.Result : null)}");
         await cut();
@@ -113,6 +114,68 @@ public sealed class ResumeAfterCutTests : IAsyncLifetime
         Assert.Equal((5 + 6 + 2) * Unit, outcome.Resumed);
         Assert.Equal(Length - outcome.Resumed, meter.Reading.Sent);
         Assert.Empty(TapeFiles.Temporary(Pool, "J00003"));
+    }
+
+    /// <summary>One SSH.NET write request's block over SFTP alone (ReadBack.Block.MaxLength).</summary>
+    private const long Block = 32 * 1024 - 512;
+
+    /// <summary>An sftp-only attempt at <paramref name="volser"/> cancelled once the target holds 64 MiB of it, and its
+    /// file left as a cut long ago leaves it: no process holds it open, untouched for an hour. Its size.</summary>
+    private async Task<long> SftpOnlyPartialLongAgo(string volser)
+    {
+        using var mount = new CancellationTokenSource();
+        Assert.IsType<TransferOutcome.Cancelled>(await CutOnceWritten(volser, 64L << 20, () => mount.CancelAsync(), mount.Token, sftpOnly: true));
+        var partial = Assert.Single(TapeFiles.Temporary(Pool, volser));
+        await Wait.Until(() => !TapeFiles.HeldOpen(partial), TimeSpan.FromSeconds(30), "the cut attempt's sftp-server gone");
+        File.SetLastWriteTimeUtc(partial, DateTime.UtcNow.AddHours(-1));
+        return new FileInfo(partial).Length;
+    }
+
+    [Fact]
+    public async Task R17_On_an_sftp_only_target_a_cut_attempts_file_is_taken_over_and_only_the_blocks_it_lacks_are_sent()
+    {
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "J00011"), Length, seed: 31);
+        var held = await SftpOnlyPartialLongAgo("J00011");
+        var meter = new TransferMeter();
+
+        var outcome = Succeeded(await _transport.CopyAsync(Request("J00011", meter, sftpOnly: true), CancellationToken.None));
+
+        Assert.Equal((sha, TargetProof.ReadBack), (outcome.Sha256, outcome.Proof));
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(Pool, "J00011")));
+        Assert.Equal(held / Block * Block, outcome.Resumed); // every whole block it held, read back and compared
+        Assert.Equal(Length - outcome.Resumed, meter.Reading.Sent);
+        Assert.Empty(TapeFiles.Temporary(Pool, "J00011"));
+    }
+
+    [Fact]
+    public async Task R17_On_an_sftp_only_target_a_source_changed_since_the_cut_is_sent_whole_again()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "J00012"), Length, seed: 32);
+        await SftpOnlyPartialLongAgo("J00012");
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "J00012"), Length, seed: 33);
+        var meter = new TransferMeter();
+
+        var outcome = Succeeded(await _transport.CopyAsync(Request("J00012", meter, sftpOnly: true), CancellationToken.None));
+
+        Assert.Equal(0, outcome.Resumed);
+        Assert.Equal(Length, meter.Reading.Sent);
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(Pool, "J00012")));
+        Assert.Empty(TapeFiles.Temporary(Pool, "J00012"));
+    }
+
+    [Fact]
+    public async Task R17_On_an_sftp_only_target_a_file_an_attempt_may_still_be_writing_is_neither_taken_over_nor_removed()
+    {
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "J00013"), Length, seed: 34);
+        await SftpOnlyPartialLongAgo("J00013");
+        var recent = Assert.Single(TapeFiles.Temporary(Pool, "J00013"));
+        File.SetLastWriteTimeUtc(recent, DateTime.UtcNow); // touched just now, as by a writer at work
+
+        var outcome = Succeeded(await _transport.CopyAsync(Request("J00013", new TransferMeter(), sftpOnly: true), CancellationToken.None));
+
+        Assert.Equal(0, outcome.Resumed);
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(Pool, "J00013")));
+        Assert.Equal([recent], TapeFiles.Temporary(Pool, "J00013"));
     }
 
     private static TransferOutcome.Succeeded Succeeded(TransferOutcome outcome) =>

@@ -384,7 +384,7 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task R5_On_an_sftp_only_target_a_cancelled_transfer_leaves_neither_its_final_name_nor_its_temporary_file()
+    public async Task R5_R17_On_an_sftp_only_target_a_cancelled_transfer_leaves_no_final_name_and_keeps_its_temporary_file()
     {
         TapeFiles.Write(Path.Combine(_vault, "POOL1", "G00005"), 96L << 20, seed: 5);
         using var cancel = new CancellationTokenSource();
@@ -394,8 +394,8 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
 
         Assert.IsType<TransferOutcome.Cancelled>(await copying);
         Assert.False(Path.Exists(AtTarget("G00005")));
-        // No resume over SFTP alone (R17 needs the receiver): what was sent goes at once.
-        Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "G00005"));
+        // Kept for the next attempt to take over (R17: ResumeAfterCutTests).
+        Assert.Single(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "G00005"));
     }
 
     private Task WaitForTemporaryFile(string volser) =>

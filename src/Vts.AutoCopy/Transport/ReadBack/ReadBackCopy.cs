@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
@@ -64,16 +65,18 @@ internal static class ReadBackCopy
 
     /// <summary>Sends <paramref name="source"/> (<paramref name="length"/> bytes) into <paramref name="tempPath"/>, which
     /// exists (created exclusively by the caller), over <paramref name="connections"/>, and proves each block by reading
-    /// it back.</summary>
+    /// it back. Blocks the file <paramref name="held"/> already (R17: an earlier attempt's, <see cref="PartialCheck"/>)
+    /// are not sent.</summary>
     /// <exception cref="AttemptVoidedException">a block read back differs from the bytes sent.</exception>
     public static async Task<Copied> Run(IReadOnlyList<SftpClient> connections, Stream source, long length, string tempPath,
-        TransferMeter? meter, StallWatch watch)
+        TransferMeter? meter, StallWatch watch, BitArray? held = null)
     {
-        var (writers, readers) = await OpenHandles(connections, tempPath, watch);
+        // SSH.NET's one-stream upload truncates the file first: what it held is written through handles instead.
+        var (writers, readers) = await OpenHandles(connections, tempPath, watch, throughHandles: connections.Count > 1 || held is not null);
         // Handle i is over connection i mod n (OpenAll).
         var gates = connections.Select(_ => new SendGate()).ToList();
         SendGate GateOf(int handle) => gates[handle % gates.Count];
-        using var blocks = new SentBlocks(source, length, meter, UnprovenPerConnection * connections.Count);
+        using var blocks = new SentBlocks(source, length, meter, UnprovenPerConnection * connections.Count, held);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(watch.Token);
         Exception? firstCause = null;
         // One block lost is the attempt lost: the first cause stops the rest, which then fail because of it.
@@ -103,7 +106,8 @@ internal static class ReadBackCopy
         {
             watch.Moved(block.Length);
             Pair pair;
-            if ((block.Index ^ 1) >= blocks.Count) pair = new Pair(block, null); // the tape's last block, alone
+            // The tape's last block, alone; so is one whose neighbour the target held already and is not sent.
+            if ((block.Index ^ 1) >= blocks.Count || !blocks.Sends(block.Index ^ 1)) pair = new Pair(block, null);
             else if (halves.TryAdd(Pair.Of(block), block)) return; // its neighbour's answer sends both
             else
             {
@@ -147,16 +151,16 @@ internal static class ReadBackCopy
         }
     }
 
-    /// <summary>The read handles on every connection, and the write handles where there are several connections (one
-    /// connection's bytes go in <see cref="OneStream"/>). Each open is a request with a timeout of its own (SFTP's
+    /// <summary>The read handles on every connection, and the write handles where the bytes go <paramref name="throughHandles"/>
+    /// (else in <see cref="OneStream"/>). Each open is a request with a timeout of its own (SFTP's
     /// operation timeout): all go at once.</summary>
     private static async Task<(List<SftpFileStream> Writers, List<SftpFileStream> Readers)> OpenHandles(IReadOnlyList<SftpClient> connections,
-        string tempPath, StallWatch watch)
+        string tempPath, StallWatch watch, bool throughHandles)
     {
         using var settingUp = watch.SettingUp();
         Task<List<SftpFileStream>>[] opening =
         [
-            OpenAll(connections, connections.Count > 1 ? WritersPerConnection : 0, tempPath, FileAccess.Write, watch.Token),
+            OpenAll(connections, throughHandles ? WritersPerConnection : 0, tempPath, FileAccess.Write, watch.Token),
             OpenAll(connections, ReadersPerConnection, tempPath, FileAccess.Read, watch.Token),
         ];
         await Task.WhenAll(opening).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
