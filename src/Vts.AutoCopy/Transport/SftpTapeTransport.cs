@@ -360,13 +360,13 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     }
 
     /// <summary>Two transfers into a new target pool may both find it missing: the second mkdir fails (SFTP says only
-    /// "Failure"), and the folder is there all the same. Returns the round trip of the first request: how far the
-    /// target is.</summary>
+    /// "Failure"), and the folder is there all the same. Returns one round trip: how far the target is.</summary>
     private static async Task<TimeSpan> EnsureFolder(SftpClient sftp, string folder, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
         var exists = await sftp.ExistsAsync(folder, cancellation);
-        var roundTrip = clock.Elapsed;
+        // Two requests, one after the other: SSH.NET resolves the path (REALPATH) before it looks at it (LSTAT).
+        var roundTrip = clock.Elapsed / 2;
         if (exists) return roundTrip;
         try
         {

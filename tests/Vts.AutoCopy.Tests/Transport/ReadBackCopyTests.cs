@@ -16,6 +16,7 @@ public sealed class ReadBackCopyTests
         Assert.Equal(1, ReadBackCopy.Connections(Tape, TimeSpan.FromMilliseconds(4)));
         Assert.Equal(1, ReadBackCopy.Connections(Tape, TimeSpan.FromMilliseconds(10)));
         Assert.Equal(2, ReadBackCopy.Connections(Tape, TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(2, ReadBackCopy.Connections(Tape, TimeSpan.FromMilliseconds(52))); // a round trip measured a little long
         Assert.Equal(Stripes.MaxCount, ReadBackCopy.Connections(Tape, TimeSpan.FromMilliseconds(100)));
         Assert.Equal(Stripes.MaxCount, ReadBackCopy.Connections(Tape, TimeSpan.FromMilliseconds(300)));
         Assert.Equal(2, ReadBackCopy.Connections(64L << 20, TimeSpan.FromMilliseconds(100))); // as many as its chunks

@@ -50,12 +50,12 @@ internal static class ReadBackCopy
     private static readonly TimeSpan RoundTripPerConnection = TimeSpan.FromMilliseconds(25);
 
     /// <summary>How many connections a tape of <paramref name="length"/> goes over, on a link of
-    /// <paramref name="roundTrip"/>: one near (a LAN, loopback), else one per 25 ms of round trip, as many as the chunk path
-    /// would take at most. More bytes in flight than the link holds only queue at its bottleneck, where the read-back's
-    /// requests and the writes' answers then wait behind them: at 50 ms and 400 Mbit/s, 4 connections moved 31 MB/s and
-    /// 2 moved 36 MB/s; at 100 ms and 1 Gbit/s 4 moved 33 MB/s and 2 moved 21 MB/s.</summary>
+    /// <paramref name="roundTrip"/>: one near (a LAN, loopback), else one per 25 ms of round trip (rounded), as many as the
+    /// chunk path would take at most. More bytes in flight than the link holds only queue at its bottleneck, where the
+    /// read-back's requests and the writes' answers then wait behind them: at 50 ms and 400 Mbit/s, 4 connections moved
+    /// 31 MB/s and 2 moved 36 MB/s; at 100 ms and 1 Gbit/s 4 moved 33 MB/s and 2 moved 21 MB/s.</summary>
     public static int Connections(long length, TimeSpan roundTrip) =>
-        Math.Clamp((int)Math.Ceiling(roundTrip / RoundTripPerConnection), 1, Stripes.Count(length, roundTrip));
+        Math.Clamp((int)Math.Round(roundTrip / RoundTripPerConnection, MidpointRounding.AwayFromZero), 1, Stripes.Count(length, roundTrip));
 
     /// <param name="Sha256">of the tape, from the bytes read to be sent.</param>
     /// <param name="BytesRead">of the source: fewer than the tape's length where it shrank meanwhile.</param>
