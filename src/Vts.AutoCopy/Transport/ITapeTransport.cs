@@ -11,7 +11,8 @@ public abstract record TransferOutcome
 {
     /// <param name="Proof">how the target showed it holds the source's SHA-256.</param>
     /// <param name="Verification">the part of <paramref name="Duration"/> spent proving the copy at the target after
-    /// the bytes were sent (none where the target hashed them as it wrote them).</param>
+    /// the bytes were sent (none where the target hashed them as it wrote them; for a copy read back as it was written,
+    /// the wait for the read-back after the last byte).</param>
     /// <param name="Streams">how many connections carried the bytes at once (chunks of one tape, see Stripes).</param>
     /// <param name="Resumed">bytes not sent again: an earlier attempt's file at the target held them, proven (R17).</param>
     public sealed record Succeeded(long Size, string Sha256, TimeSpan Duration, TargetProof Proof, TimeSpan Verification = default,
@@ -64,7 +65,8 @@ public enum TargetProof
     /// <summary>The target hashed the file once it was written (its openssl or sha256sum).</summary>
     HashedFile,
 
-    /// <summary>The file was read back over SFTP and hashed here.</summary>
+    /// <summary>The file was read back over SFTP: whole and hashed here, or (a large tape) block by block as it was
+    /// written, each block compared with the bytes sent, and its size.</summary>
     ReadBack,
 }
 
