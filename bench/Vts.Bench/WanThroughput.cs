@@ -165,7 +165,7 @@ public static class WanThroughput
         report.Add(new Figure($"resume: link cut at 80 % of a {tapeMiB} MiB tape (50 ms, 400 Mbit/s); bytes sent again",
             $"{twice / 1048576.0:F0} MiB ({share:P1} of the tape)", "≤ 10 %", Stats.Met(share <= 0.10),
             $"the first attempt sent {firstSent / 1048576.0:F0} MiB before the cut, the next {secondSent / 1048576.0:F0} MiB, and took " +
-            $"{second.Resumed / 1048576.0:F0} MiB from the earlier attempt's file at the target, proven chunk by chunk there; " +
+            $"{second.Resumed / 1048576.0:F0} MiB from the earlier attempt's file at the target, proven piece by piece there; " +
             $"the resumed attempt took {clock.Elapsed.TotalSeconds:F1} s; IP packets counted, headers included"));
     }
 
