@@ -187,14 +187,14 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             if (bytesRead != length || File.GetLastWriteTimeUtc(request.SourcePath) != before
                 || new FileInfo(request.SourcePath).Length != length)
             {
-                await DeleteQuietly(sftp, poolDir, tempPath);
+                await DeleteQuietly(sftp, target, poolDir, tempPath);
                 healthy = true;
                 return new TransferOutcome.Failed("source tape changed during the transfer; attempt voided");
             }
 
             if (!string.Equals(received, sha256, StringComparison.Ordinal) || sizeAtTarget != length)
             {
-                await DeleteQuietly(sftp, poolDir, tempPath);
+                await DeleteQuietly(sftp, target, poolDir, tempPath);
                 return new TransferOutcome.Failed(sizeAtTarget == length
                     ? $"SHA-256 at the target ({received}) differs from the source ({sha256})"
                     : $"the target received {sizeAtTarget} bytes of the source's {length}");
@@ -202,7 +202,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
 
             if (await PutUnderFinalName(session, poolDir, tempPath, finalPath, watch.Token) is { } held)
             {
-                await DeleteQuietly(sftp, poolDir, tempPath);
+                await DeleteQuietly(sftp, target, poolDir, tempPath);
                 healthy = true;
                 return new TransferOutcome.Failed(held.Name == finalPath
                     ? $"the final name {finalPath} on {target.Name} is {held.Holder}; not replaced (R15)"
@@ -211,7 +211,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             // The earlier attempt's file served: gone now (unlinked only; a writer still holding it writes into nothing).
             // By the target's unlink(2) where it can (partials exist only where our receiver runs): a partial swapped for a
             // link since it was listed loses the link, never what it points to.
-            if (partial is not null && !await session.UnlinkAtTarget(partial, watch.Token)) await DeleteQuietly(sftp, poolDir, partial);
+            if (partial is not null && !await session.UnlinkAtTarget(partial, watch.Token)) await DeleteQuietly(sftp, target, poolDir, partial);
             // The volser's other partials (earlier cuts; a resume takes only the largest) would pile up for ever: they go
             // too, once no attempt can still be writing them. A receiver that did not answer is not in step.
             // Over SFTP alone, those the listing before the copy showed quiet (the one taken over is one no longer).
@@ -227,13 +227,13 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            if (uploading && !resumable) await DeleteQuietly(sftp, poolDir, tempPath);
+            if (uploading && !resumable) await DeleteQuietly(sftp, target, poolDir, tempPath);
             return new TransferOutcome.Cancelled("tape mounted during transfer");
         }
         catch (SourceRefusedException refused)
         {
             // The tape was swapped for a link or a FIFO while it was being sent (a second open of it refused it).
-            if (uploading) await DeleteQuietly(sftp, poolDir, tempPath);
+            if (uploading) await DeleteQuietly(sftp, target, poolDir, tempPath);
             return new TransferOutcome.Failed(refused.Message, refused.Security ? FailureKind.NotARegularFile : FailureKind.Transfer);
         }
         catch (Exception e)
@@ -612,7 +612,7 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
         try
         {
             var sftp = session.IsConnected ? session.Sftp : (fresh = await _sessions.Rent(target, time.Token)).Sftp;
-            if (tempPath is not null) await DeleteQuietly(sftp, poolDir, tempPath);
+            if (tempPath is not null) await DeleteQuietly(sftp, target, poolDir, tempPath);
             var cause = await TargetFault.Explain(sftp, target, poolDir, length, fault, time.Token);
             if (fresh is not null) _sessions.Return(target, fresh);
             fresh = null;
@@ -631,11 +631,13 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     /// <summary>Removes a temporary file of ours over SFTP, and only a regular file: SSH.NET resolves a link in the path
     /// it removes, so a name swapped for a link would cost whatever the link points to. A name the listing shows as
     /// anything else is left for the operator.</summary>
-    private static async Task DeleteQuietly(SftpClient sftp, string poolDir, string path)
+    private static async Task DeleteQuietly(SftpClient sftp, TargetSettings target, string poolDir, string path)
     {
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            // The listing of a pool folder of many tapes takes a round trip per hundred or so entries: the target's own
+            // operation timeout bounds it, as it bounds every step of a copy there.
+            using var timeout = new CancellationTokenSource(target.OperationTimeout);
             if (!sftp.IsConnected) return;
             if ((await Listed(sftp, poolDir, [NameIn(path)], timeout.Token)).GetValueOrDefault(NameIn(path)) is not { IsRegularFile: true }) return;
             await sftp.DeleteFileAsync(path, timeout.Token);
