@@ -34,6 +34,12 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
     /// <summary>Every attempt's temporary name of a volser, as a file-name pattern.</summary>
     public static string TemporaryNames(string volser) => $".{volser}.*.autocopy.tmp";
 
+    /// <summary>Whether <paramref name="name"/> is one of our temporary names (<see cref="TemporaryName"/>, the attempt a
+    /// random 16 hex digits), of <paramref name="volser"/>'s attempts where given, else of any volser's.</summary>
+    public static bool IsTemporaryName(string name, string? volser = null) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name,
+            $@"^\.{(volser is null ? "[A-Z0-9]{1,6}" : System.Text.RegularExpressions.Regex.Escape(volser))}\.[0-9a-f]{{16}}\.autocopy\.tmp$");
+
     /// <summary>From this size on a tape is streamed over a command channel rather than SFTP (see <see cref="TargetWriter"/>).</summary>
     public const long StreamingThreshold = 64L << 20;
 

@@ -151,7 +151,7 @@ internal static class TargetWriter
     {
         switch (line?.Split(' ', 3))
         {
-            case ["begun", var size, var partial] when IsCount(size) && (partial == "-" ? size == "0" : IsTemporaryName(partial)):
+            case ["begun", var size, var partial] when IsCount(size) && (partial == "-" ? size == "0" : SftpTapeTransport.IsTemporaryName(partial)):
                 return new Begun(null, null, partial == "-" ? null : partial, long.Parse(size));
             case ["other", ..] when line!.Length > "other ".Length && line.Length <= MaxLine:
                 return new Begun(Printable(line["other ".Length..]), null, null, 0);
@@ -166,9 +166,6 @@ internal static class TargetWriter
     }
 
     /// <summary>A temporary file's name as <see cref="SftpTapeTransport.TemporaryName"/> makes it, for any volser.</summary>
-    private static bool IsTemporaryName(string name) =>
-        System.Text.RegularExpressions.Regex.IsMatch(name, @"^\.[A-Z0-9]{1,6}\.[0-9a-f]{16}\.autocopy\.tmp$");
-
     public static string Printable(string text)
     {
         var clean = new string(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());

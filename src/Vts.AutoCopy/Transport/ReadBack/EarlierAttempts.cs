@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Renci.SshNet;
 using Renci.SshNet.Sftp;
 
@@ -19,32 +18,26 @@ internal static class EarlierAttempts
 {
     /// <param name="Resumable">the largest quiet one, to be taken over; null when there is none.</param>
     /// <param name="Stale">every quiet one, for the sweep after a copy that succeeds.</param>
-    /// <param name="TargetNow">the target's clock: the modification time of this attempt's own file.</param>
-    public sealed record Found(ISftpFile? Resumable, IReadOnlyList<ISftpFile> Stale, DateTime TargetNow);
+    public sealed record Found(ISftpFile? Resumable, IReadOnlyList<ISftpFile> Stale);
 
     /// <param name="ours">this attempt's temporary file, just created; null when it is not there (then nothing is
     /// quiet: without the target's clock no age can be told).</param>
     public static async Task<Found> Look(SftpClient sftp, string poolDir, string volser, string ours, TimeSpan quiet, long length,
         CancellationToken cancellation)
     {
-        var names = NamesOf(volser);
         var theirs = new List<ISftpFile>();
         DateTime? now = null;
         await foreach (var entry in sftp.ListDirectoryAsync(poolDir, cancellation))
         {
             if (entry.Name == ours) now = entry.LastWriteTimeUtc;
-            else if (entry.IsRegularFile && names.IsMatch(entry.Name)) theirs.Add(entry);
+            else if (entry.IsRegularFile && SftpTapeTransport.IsTemporaryName(entry.Name, volser)) theirs.Add(entry);
         }
-        if (now is not { } targetNow) return new Found(null, [], DateTime.MinValue);
+        if (now is not { } targetNow) return new Found(null, []);
         var stale = theirs.Where(f => f.LastWriteTimeUtc <= targetNow - quiet).ToList();
         // A file longer than the tape is not an earlier attempt at this tape as it is now.
         var resumable = stale.Where(f => f.Length > 0 && f.Length <= length).MaxBy(f => f.Length);
-        return new Found(resumable, stale, targetNow);
+        return new Found(resumable, stale);
     }
-
-    /// <summary>The names an attempt at <paramref name="volser"/> writes (see <see cref="SftpTapeTransport.TemporaryName"/>).</summary>
-    public static Regex NamesOf(string volser) =>
-        new($"^{Regex.Escape($".{volser}.")}[0-9a-f]{{16}}{Regex.Escape(".autocopy.tmp")}$", RegexOptions.CultureInvariant);
 
     /// <summary>Removes the quiet ones a copy that succeeded left behind, each a regular file when listed; SSH.NET's
     /// delete resolves a link put there since, a moment this cannot close (as for every SFTP-only removal).</summary>
