@@ -1,4 +1,5 @@
 using System.Reflection;
+using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -13,6 +14,8 @@ using Vts.Node.Admin;
 
 // vts-node --config FILE [--config FILE …]   (docs/configuration.md)
 const int InvalidConfiguration = 2;
+// Downed by the rest of the cluster: not an error of this node's, and a start again rejoins (docs/cluster.md).
+const int Downed = 3;
 
 var files = new List<string>();
 var checkOnly = false;
@@ -106,7 +109,16 @@ var app = builder.Build();
 try
 {
     AdminEndpoints.Map(app, settings); // starts the actor system
+    var system = app.Services.GetRequiredService<ActorSystem>(); // the services are disposed of once the host has run
     await app.RunAsync();
+    // The others downed this node (it was silent too long: a pause, a partition), so its actor system has stopped. It
+    // must not look like a clean stop: with a non-zero code the service manager starts it again, and it rejoins.
+    if (CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
+    {
+        Console.Error.WriteLine("vts-node: downed by the cluster (the other nodes could not hear it); its pools moved to them. " +
+                                "Start it again to rejoin (systemd does, after RestartSec).");
+        return Downed;
+    }
     return 0;
 }
 catch (NodeRefusedException e)

@@ -102,9 +102,30 @@ public sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>SIGTERM, as systemd stops a service: the node leaves the cluster and hands its pools over. Its exit code.</summary>
     public async Task<int> Terminate(TimeSpan timeout)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) await kill.WaitForExitAsync();
-        await _process.WaitForExitAsync(new CancellationTokenSource(timeout).Token);
+        await Signal("TERM");
+        return await Exited(timeout);
+    }
+
+    /// <summary>SIGSTOP: the node neither hears nor says anything, as in a long garbage collection or a stalled VM, until
+    /// <see cref="Resume"/>.</summary>
+    public Task Pause() => Signal("STOP");
+
+    /// <summary>SIGCONT: a paused node runs on from where it was.</summary>
+    public Task Resume() => Signal("CONT");
+
+    /// <summary>The node's exit code once it has stopped by itself; fails if it is still running after the timeout.</summary>
+    public async Task<int> Exited(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
         return _process.ExitCode;
+    }
+
+    private async Task Signal(string name)
+    {
+        using var kill = Process.Start("kill", [$"-{name}", _process.Id.ToString()])!;
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -{name} {_process.Id} failed ({kill.ExitCode})");
     }
 
     public async ValueTask DisposeAsync()

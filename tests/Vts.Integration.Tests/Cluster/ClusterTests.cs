@@ -73,12 +73,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
         finally
         {
-            foreach (var node in nodes)
-            {
-                output.WriteLine(node.Output.Split('\n').Where(l => l.Contains("warn") || l.Contains("fail") || l.Contains("ready")).TakeLast(20)
-                    .Aggregate("", (a, l) => a + l + "\n"));
-                await node.DisposeAsync();
-            }
+            await StopAll(nodes);
         }
     }
 
@@ -109,7 +104,50 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
         finally
         {
-            foreach (var node in nodes) await node.DisposeAsync();
+            await StopAll(nodes);
+        }
+    }
+
+    /// <summary>A node silent past the failure detector (SIGSTOP here; a long pause or a stalled VM in life) is downed by
+    /// the other two, which take its pools. Woken, it learns it was downed and stops with exit code 3, which the service
+    /// unit restarts (unlike 0); started again, it rejoins and takes events. Before, it stopped with 0: systemd left it
+    /// down for good.</summary>
+    [Fact]
+    public async Task A_node_paused_until_the_others_downed_it_exits_3_for_its_service_manager_and_started_again_rejoins()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase());
+        var tapes = site.Pools.Select(pool => (Pool: pool, Volser: $"{pool[^1]}P0001")).ToList();
+        foreach (var (pool, volser) in tapes) TapeFiles.Write(site.Tape(pool, volser), 8192, seed: volser.GetHashCode());
+        var nodes = new List<NodeProcess>();
+        try
+        {
+            await StartThree(site, nodes);
+            var paused = nodes[2];
+            await paused.Pause();
+            await Wait.Until(async () => await Members(nodes[0]) == 2, TimeSpan.FromSeconds(60), "node 3 downed and removed");
+            await Wait.Until(async () =>
+            {
+                var pools = await VtsCtl.Run("--node", nodes[0].AdminNode, "--json", "autocopy", "pools");
+                return pools.ExitCode == 0 && pools.Json.EnumerateArray().All(p => p.GetProperty("node").GetString() is "node-1" or "node-2");
+            }, TimeSpan.FromSeconds(60), "every pool on node 1 or 2");
+
+            await paused.Resume();
+
+            Assert.Equal(3, await paused.Exited(TimeSpan.FromSeconds(60)));
+            Assert.Contains("vts-node: downed by the cluster", paused.Output);
+            nodes[2] = site.StartNode(3);
+            using var ems = new EmsClient(await nodes[2].WaitUntilReady(StartTimeout));
+            await Wait.Until(async () => await Members(nodes[0]) == 3, TimeSpan.FromSeconds(60), "node 3 back in the cluster");
+            var n = 0;
+            foreach (var (pool, volser) in tapes)
+                await ems.SendUntilAcked(EmsClient.Dismount($"p-{n++}", pool, volser), TimeSpan.FromSeconds(30));
+            await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(60),
+                () => $"every tape sent through the rejoined node copied ({Copied(site, tapes)} of {tapes.Count})");
+        }
+        finally
+        {
+            await StopAll(nodes);
         }
     }
 
@@ -160,7 +198,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
         finally
         {
-            foreach (var node in nodes) await node.DisposeAsync();
+            await StopAll(nodes);
         }
     }
 
@@ -204,7 +242,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
         finally
         {
-            foreach (var node in nodes) await node.DisposeAsync();
+            await StopAll(nodes);
         }
     }
 
@@ -281,7 +319,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
         finally
         {
-            foreach (var node in nodes) await node.DisposeAsync();
+            await StopAll(nodes);
             foreach (var line in site.EventLogLines(2)) output.WriteLine(line);
         }
     }
@@ -314,7 +352,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
         finally
         {
-            foreach (var node in nodes) await node.DisposeAsync();
+            await StopAll(nodes);
         }
     }
 
@@ -345,7 +383,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
         finally
         {
-            foreach (var node in nodes) await node.DisposeAsync();
+            await StopAll(nodes);
         }
 
         async Task EveryNodeShowsThemOwed()
@@ -413,7 +451,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         }
         finally
         {
-            foreach (var node in nodes) await node.DisposeAsync();
+            await StopAll(nodes);
         }
     }
 
@@ -587,6 +625,22 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         var ems = new List<EmsClient>();
         foreach (var node in nodes) ems.Add(new EmsClient(await node.WaitUntilReady(StartTimeout)));
         return ems;
+    }
+
+    /// <summary>Kills the nodes, keeping what each said of note (warnings, failures, readiness, its exit) with the test's
+    /// output, so a failure that happened on a node, in CI, can be read afterwards.</summary>
+    private async Task StopAll(IEnumerable<NodeProcess> nodes)
+    {
+        foreach (var node in nodes)
+        {
+            var lines = node.Output.Split('\n');
+            // A node that stopped by itself: the end of what it said, stack traces and all.
+            var noted = node.HasExited
+                ? lines.TakeLast(60)
+                : lines.Where(l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail") || l.Contains("ready")).TakeLast(30);
+            output.WriteLine($"node pid {node.ProcessId}{(node.HasExited ? ", stopped by itself" : "")}:\n{string.Join('\n', noted)}");
+            await node.DisposeAsync();
+        }
     }
 
     private static int Copied(ClusterSite site, IEnumerable<(string Pool, string Volser)> tapes) =>
