@@ -85,6 +85,20 @@ public sealed class Sshd : IAsyncDisposable
         await Start();
     }
 
+    /// <summary>Lets each SFTP session open at most about <paramref name="files"/> files (OpenSSH's sftp-server under
+    /// <c>ulimit -n</c>; it answers an open beyond that with a failure), as a server with a handle limit does. Restarts
+    /// the server.</summary>
+    public async Task LimitSftpOpenFiles(int files)
+    {
+        var config = Path.Combine(Dir, "sshd_config");
+        var settings = await File.ReadAllTextAsync(config);
+        // sshd runs a subsystem's command through the user's shell.
+        await File.WriteAllTextAsync(config, settings.Replace("Subsystem sftp internal-sftp",
+            $"Subsystem sftp ulimit -n {files} && exec /usr/lib/openssh/sftp-server"));
+        await Stop();
+        await Start();
+    }
+
     public async Task Start()
     {
         if (Environment.UserName == "root") Directory.CreateDirectory("/run/sshd"); // privilege separation needs it

@@ -142,17 +142,8 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
                 // R17 over SFTP alone: the file is kept across a cut, and the next attempt takes over the largest one that
                 // no attempt can still be writing (EarlierAttempts), keeping the blocks it holds as the source has them.
                 resumable = true;
-                BitArray? atTarget = null;
-                using (watch.SettingUp())
-                    earlier = await EarlierAttempts.Look(sftp, poolDir, request.Volser.Value, NameIn(tempPath), 2 * target.OperationTimeout, length, watch.Token);
-                if (earlier.Resumable is { } taken)
-                {
-                    // Listed as a regular file, named as we name them; it replaces this attempt's empty file in one step.
-                    using (watch.SettingUp()) await Task.Run(() => sftp.RenameFile(taken.FullName, tempPath, isPosix: true), watch.Token);
-                    (atTarget, resumed) = await PartialCheck.Run(sftp, tempPath, taken.Length, request.SourcePath, length, () => watch.Moved(), watch.Token);
-                    watch.Moved(resumed);
-                    request.Meter?.Resumed(resumed);
-                }
+                BitArray? atTarget;
+                (earlier, atTarget, resumed) = await TakeOverEarlierAttempt(sftp, request, poolDir, tempPath, length, watch);
                 ReadBackCopy.Copied copied;
                 (copied, stripes) = await SendAndReadBack(session, request, source, length, tempPath, stripes, watch, atTarget);
                 (sha256, bytesRead, sizeAtTarget, verification) = copied;
@@ -383,6 +374,26 @@ public sealed class SftpTapeTransport(string? python = TargetWriter.Python, Tape
             if (!await sftp.ExistsAsync(folder, cancellation)) throw;
         }
         return roundTrip;
+    }
+
+    /// <summary>R17 over SFTP alone: the largest file of the volser that no attempt can still be writing (see
+    /// <see cref="EarlierAttempts"/>) replaces this attempt's empty one and is read back once. Returned: the blocks it
+    /// holds as the source has them (kept; the copy sends the rest) and how many bytes they are, and what the look found
+    /// (the volser's other quiet files go once the copy has succeeded).</summary>
+    private static async Task<(EarlierAttempts.Found Earlier, BitArray? Held, long Resumed)> TakeOverEarlierAttempt(SftpClient sftp,
+        TransferRequest request, string poolDir, string tempPath, long length, StallWatch watch)
+    {
+        EarlierAttempts.Found earlier;
+        using (watch.SettingUp())
+            earlier = await EarlierAttempts.Look(sftp, poolDir, request.Volser.Value, NameIn(tempPath), 2 * request.Target.OperationTimeout,
+                length, watch.Token);
+        if (earlier.Resumable is not { } taken) return (earlier, null, 0);
+        // Listed as a regular file, named as we name them; it replaces this attempt's empty file in one step.
+        using (watch.SettingUp()) await Task.Run(() => sftp.RenameFile(taken.FullName, tempPath, isPosix: true), watch.Token);
+        var (held, resumed) = await PartialCheck.Run(sftp, tempPath, taken.Length, request.SourcePath, length, () => watch.Moved(), watch.Token);
+        watch.Moved(resumed);
+        request.Meter?.Resumed(resumed);
+        return (earlier, held, resumed);
     }
 
     /// <summary>A large tape over SFTP alone (<see cref="ReadBackCopy"/>) over <paramref name="count"/> sessions, the

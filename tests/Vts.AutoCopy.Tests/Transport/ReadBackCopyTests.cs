@@ -23,6 +23,33 @@ public sealed class ReadBackCopyTests
     }
 
     [Fact]
+    public void Write_and_read_handles_are_asked_for_in_turn_so_that_a_limit_on_open_files_leaves_some_of_each()
+    {
+        var asked = ReadBackCopy.Interleaved(ReadBackCopy.WritersPerConnection, ReadBackCopy.ReadersPerConnection).ToList();
+
+        Assert.Equal(ReadBackCopy.WritersPerConnection, asked.Count(a => a == FileAccess.Write));
+        Assert.Equal(ReadBackCopy.ReadersPerConnection, asked.Count(a => a == FileAccess.Read));
+        // Any first 20 asked (a server that opens 20 files) hold writes and reads about 3 to 2.
+        Assert.InRange(asked.Take(20).Count(a => a == FileAccess.Read), 7, 9);
+        Assert.Equal(Enumerable.Repeat(FileAccess.Read, 32), ReadBackCopy.Interleaved(0, 32));
+    }
+
+    [Fact]
+    public void Each_connection_keeps_as_many_handles_of_a_kind_as_the_one_that_opened_fewest_the_ith_over_connection_i_mod_n()
+    {
+        // Connection 0 opened 3 writers, connection 1 only 2; connection 1's readers: none.
+        (int, FileAccess, string)[] opened =
+        [
+            (0, FileAccess.Write, "w0a"), (1, FileAccess.Write, "w1a"), (0, FileAccess.Read, "r0a"), (0, FileAccess.Write, "w0b"),
+            (1, FileAccess.Write, "w1b"), (0, FileAccess.Write, "w0c"),
+        ];
+
+        Assert.Equal(["w0a", "w1a", "w0b", "w1b"], ReadBackCopy.Spread(opened, FileAccess.Write, 2));
+        Assert.Empty(ReadBackCopy.Spread(opened, FileAccess.Read, 2)); // none on connection 1: none at all
+        Assert.Equal(["w0a", "w0b"], ReadBackCopy.Spread(opened, FileAccess.Write, 1, spare: 1));
+    }
+
+    [Fact]
     public async Task The_tape_is_read_once_into_blocks_that_cover_it_exactly_with_its_SHA256()
     {
         var tape = new byte[(3 * Block.MaxLength) + 4321];

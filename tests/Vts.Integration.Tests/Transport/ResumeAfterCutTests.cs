@@ -178,6 +178,25 @@ public sealed class ResumeAfterCutTests : IAsyncLifetime
         Assert.Equal([recent], TapeFiles.Temporary(Pool, "J00013"));
     }
 
+    /// <summary>A target whose SFTP server lets a session open only about 24 files, where a resumed copy asks for 48 write
+    /// and 32 read handles: it goes on with what it got, of each kind, and still sends only what the target lacks.
+    /// (It failed on the first refused open before, every attempt.)</summary>
+    [Fact]
+    public async Task R17_On_an_sftp_only_target_that_opens_few_files_a_resume_goes_on_with_the_handles_it_got()
+    {
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "J00014"), Length, seed: 35);
+        var held = await SftpOnlyPartialLongAgo("J00014");
+        await _sshd.LimitSftpOpenFiles(24);
+        var meter = new TransferMeter();
+
+        var outcome = Succeeded(await _transport.CopyAsync(Request("J00014", meter, sftpOnly: true), CancellationToken.None));
+
+        Assert.Equal((sha, TargetProof.ReadBack), (outcome.Sha256, outcome.Proof));
+        Assert.Equal(sha, TapeFiles.Sha256(Path.Combine(Pool, "J00014")));
+        Assert.Equal(held / Block * Block, outcome.Resumed);
+        Assert.Equal(Length - outcome.Resumed, meter.Reading.Sent);
+    }
+
     private static TransferOutcome.Succeeded Succeeded(TransferOutcome outcome) =>
         outcome as TransferOutcome.Succeeded ?? throw new Xunit.Sdk.XunitException($"the copy did not succeed: {outcome}");
 }

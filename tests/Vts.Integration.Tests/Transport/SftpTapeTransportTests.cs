@@ -347,6 +347,35 @@ public sealed class SftpTapeTransportTests : IAsyncLifetime
         Assert.Empty(TapeFiles.Temporary(Path.Combine(_sshd.VaultRoot, "DRPOOL1"), "G00001"));
     }
 
+    /// <summary>A target whose SFTP server lets a session open only about 24 files, fewer than the 32 read handles and the
+    /// upload's own that a large tape asks for: the copy is read back through those it got.</summary>
+    [Fact]
+    public async Task R9_On_an_sftp_only_target_that_opens_few_files_a_large_tape_is_read_back_through_the_handles_it_got()
+    {
+        const long size = SftpTapeTransport.StreamingThreshold + 4321;
+        var sha = TapeFiles.Write(Path.Combine(_vault, "POOL1", "G00006"), size, seed: 8);
+        await _sshd.LimitSftpOpenFiles(24);
+
+        var outcome = Assert.IsType<TransferOutcome.Succeeded>(await _transport.CopyAsync(Request("G00006", SftpOnly), CancellationToken.None));
+
+        Assert.Equal((size, sha, TargetProof.ReadBack), (outcome.Size, outcome.Sha256, outcome.Proof));
+        Assert.Equal(sha, TapeFiles.Sha256(AtTarget("G00006")));
+    }
+
+    /// <summary>One that opens a single file at a time cannot hold the upload and a read-back at once: the attempt fails
+    /// saying how many it could open, not just SFTP's "Failure".</summary>
+    [Fact]
+    public async Task On_an_sftp_only_target_that_opens_too_few_files_for_a_copy_the_attempt_fails_saying_so()
+    {
+        TapeFiles.Write(Path.Combine(_vault, "POOL1", "G00007"), SftpTapeTransport.StreamingThreshold, seed: 9);
+        await _sshd.LimitSftpOpenFiles(4); // stdin, stdout, stderr and one
+
+        var outcome = Assert.IsType<TransferOutcome.Failed>(await _transport.CopyAsync(Request("G00007", SftpOnly), CancellationToken.None));
+
+        Assert.Contains("the target let this copy open 1 of the 32 SFTP handles it asked for", outcome.Cause);
+        Assert.False(File.Exists(AtTarget("G00007")));
+    }
+
     [Theory]
     [InlineData(48L << 20)]                                   // uploaded whole, then read back
     [InlineData(SftpTapeTransport.StreamingThreshold + 4321)] // block by block, each read back as soon as it is written

@@ -73,7 +73,7 @@ internal static class ReadBackCopy
     {
         // SSH.NET's one-stream upload truncates the file first: what it held is written through handles instead.
         var (writers, readers) = await OpenHandles(connections, tempPath, watch, throughHandles: connections.Count > 1 || held is not null);
-        // Handle i is over connection i mod n (OpenAll).
+        // Handle i is over connection i mod n (OpenHandles).
         var gates = connections.Select(_ => new SendGate()).ToList();
         SendGate GateOf(int handle) => gates[handle % gates.Count];
         using var blocks = new SentBlocks(source, length, meter, UnprovenPerConnection * connections.Count, held);
@@ -152,24 +152,56 @@ internal static class ReadBackCopy
     }
 
     /// <summary>The read handles on every connection, and the write handles where the bytes go <paramref name="throughHandles"/>
-    /// (else in <see cref="OneStream"/>). Each open is a request with a timeout of its own (SFTP's
-    /// operation timeout): all go at once.</summary>
+    /// (else in <see cref="OneStream"/>). Each open is a request with a timeout of its own (SFTP's operation timeout): all
+    /// go at once. A target may let a connection open fewer files than asked for (its SFTP server's limit, or its
+    /// RLIMIT_NOFILE): the copy then goes on, slower, with as many of each kind as every connection opened, if that is
+    /// at least one; handle i stays over connection i mod n.</summary>
     private static async Task<(List<SftpFileStream> Writers, List<SftpFileStream> Readers)> OpenHandles(IReadOnlyList<SftpClient> connections,
         string tempPath, StallWatch watch, bool throughHandles)
     {
         using var settingUp = watch.SettingUp();
-        Task<List<SftpFileStream>>[] opening =
-        [
-            OpenAll(connections, throughHandles ? WritersPerConnection : 0, tempPath, FileAccess.Write, watch.Token),
-            OpenAll(connections, ReadersPerConnection, tempPath, FileAccess.Read, watch.Token),
-        ];
-        await Task.WhenAll(opening).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
-        if (opening.FirstOrDefault(o => !o.IsCompletedSuccessfully) is { } failed)
+        // Asked for in turn, writes and reads in proportion, so that a limit leaves some of each on every connection.
+        var asked = Interleaved(throughHandles ? WritersPerConnection : 0, ReadersPerConnection)
+            .SelectMany(access => connections.Select((connection, c) =>
+                (Connection: c, Access: access, Opening: connection.OpenAsync(tempPath, FileMode.Open, access, watch.Token))))
+            .ToList();
+        await Task.WhenAll(asked.Select(a => a.Opening)).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        var opened = asked.Where(a => a.Opening.IsCompletedSuccessfully).Select(a => (a.Connection, a.Access, Handle: a.Opening.Result)).ToList();
+        var writers = Spread(opened, FileAccess.Write, connections.Count);
+        // At a limit, one reader gives its place back to the one stream's upload, which opens its own handle later.
+        var readers = Spread(opened, FileAccess.Read, connections.Count, spare: throughHandles || opened.Count == asked.Count ? 0 : 1);
+        if (readers.Count == 0 || (throughHandles && writers.Count == 0))
         {
-            await CloseQuietly(opening.Where(o => o.IsCompletedSuccessfully).SelectMany(o => o.Result));
-            await failed; // throws its cause
+            await CloseQuietly(opened.Select(o => o.Handle));
+            var refused = asked.First(a => !a.Opening.IsCompletedSuccessfully).Opening;
+            var cause = refused.Exception?.InnerException;
+            // The file cannot be opened at all, or the copy was cut: the cause as it is.
+            if (opened.Count == 0 || cause is null or OperationCanceledException) await refused;
+            // A limit too low for the copy: SFTP says no more than "Failure" of a file that cannot be opened.
+            throw new IOException($"the target let this copy open {opened.Count} of the {asked.Count} SFTP handles it asked for on " +
+                $"{tempPath}; it needs at least one to write and one to read back on each of its {connections.Count} connection(s): " +
+                cause!.Message, cause);
         }
-        return (opening[0].Result, opening[1].Result);
+        await CloseQuietly(opened.Select(o => o.Handle).Except(writers).Except(readers));
+        return (writers, readers);
+    }
+
+    /// <summary><paramref name="writes"/> and <paramref name="reads"/> in one sequence, each kind spread evenly over it.</summary>
+    internal static IEnumerable<FileAccess> Interleaved(int writes, int reads) =>
+        Enumerable.Range(0, writes).Select(i => (Access: FileAccess.Write, At: (i + 0.5) / writes))
+            .Concat(Enumerable.Range(0, reads).Select(i => (Access: FileAccess.Read, At: (i + 0.5) / reads)))
+            .OrderBy(a => a.At).Select(a => a.Access);
+
+    /// <summary>Of the <paramref name="access"/> handles <paramref name="opened"/>, as many per connection as the connection
+    /// that opened fewest has, less <paramref name="spare"/>, in turn: the i-th over connection i mod
+    /// <paramref name="connections"/>.</summary>
+    internal static List<T> Spread<T>(IReadOnlyList<(int Connection, FileAccess Access, T Handle)> opened, FileAccess access, int connections,
+        int spare = 0)
+    {
+        var byConnection = Enumerable.Range(0, connections)
+            .Select(c => opened.Where(o => o.Connection == c && o.Access == access).Select(o => o.Handle).ToList()).ToList();
+        var each = Math.Max(0, byConnection.Min(handles => handles.Count) - spare);
+        return Enumerable.Range(0, each).SelectMany(i => byConnection.Select(handles => handles[i])).ToList();
     }
 
     /// <summary>The blocks through many write handles: each block a handle takes is one write request, and its answer
@@ -222,24 +254,6 @@ internal static class ReadBackCopy
                     throw new AttemptVoidedException($"the copy at the target differs from the source in bytes {block.Offset}-{block.End} (read back)");
                 proven(block);
             }
-        }
-    }
-
-    /// <summary><paramref name="perConnection"/> handles on <paramref name="path"/> over each connection, interleaved (the
-    /// i-th over connection i mod n), so that the blocks given out in turn spread over the connections.</summary>
-    private static async Task<List<SftpFileStream>> OpenAll(IReadOnlyList<SftpClient> connections, int perConnection, string path,
-        FileAccess access, CancellationToken cancellation)
-    {
-        var opening = Enumerable.Range(0, perConnection * connections.Count)
-            .Select(i => connections[i % connections.Count].OpenAsync(path, FileMode.Open, access, cancellation)).ToList();
-        try
-        {
-            return (await Task.WhenAll(opening)).ToList();
-        }
-        catch
-        {
-            await CloseQuietly(opening.Where(o => o.IsCompletedSuccessfully).Select(o => o.Result));
-            throw;
         }
     }
 
