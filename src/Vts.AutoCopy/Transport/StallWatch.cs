@@ -70,7 +70,20 @@ internal sealed class StallWatch : IDisposable
         if (Volatile.Read(ref _settingUp) > 0) return;
         if (Stalled || Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastMove)) < Limit) return;
         if (Interlocked.Exchange(ref _stalled, 1) == 1) return;
-        _cancel.Cancel();
+        // On the timer's thread, where an exception would end the whole node: an attempt that ended meanwhile has
+        // disposed of the token source (nothing is left to stop), and what a step's cancellation callback threw is that
+        // step's own failure, which it reports; the connections are closed all the same.
+        try
+        {
+            _cancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+        catch (AggregateException)
+        {
+        }
         _onStall();
     }
 
