@@ -63,6 +63,8 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         var up = new TaskCompletionSource();
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         var alone = seeds.Addresses.Count == 0;
+        var otherSeeds = seeds.Addresses.Where(a => !a.Equals(cluster.SelfAddress)).ToList();
+        var downed = !alone && DownedMarker.IsIn(settings.StateDir);
         if (alone)
         {
             cluster.Join(cluster.SelfAddress); // no seed nodes: a one-node cluster of its own
@@ -70,10 +72,20 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         else
         {
             // Asked before joining, so a node the cluster would refuse never becomes a member, not even for a moment.
-            await RefuseIfConfigurationDiffers(shared, seeds.Addresses.Where(a => !a.Equals(cluster.SelfAddress)), SeedAskTimeout);
-            cluster.JoinSeedNodes(seeds.Addresses);
+            await RefuseIfConfigurationDiffers(shared, otherSeeds, SeedAskTimeout);
+            if (downed && otherSeeds.Count == 0)
+                throw new NodeRefusedException($"this node was downed by its cluster, and akka.cluster.seed-nodes names no other node to " +
+                    $"rejoin through: list the other nodes there too, or delete {DownedMarker.PathIn(settings.StateDir)} if this node " +
+                    "is to start a new cluster on its own");
+            if (downed)
+                log.LogWarning("this node was downed by its cluster ({Marker}): it joins only the cluster its other seed nodes " +
+                               "({Others}) run, waiting for as long as they cannot be reached, and never starts one of its own",
+                    DownedMarker.PathIn(settings.StateDir), string.Join(", ", otherSeeds));
+            // The first seed node starts a cluster when no other seed answers; without itself in the list it only joins.
+            cluster.JoinSeedNodes(downed ? otherSeeds : seeds.Addresses);
         }
-        await up.Task.WaitAsync(JoinTimeout, cancellationToken);
+        await (downed ? up.Task.WaitAsync(cancellationToken) : up.Task.WaitAsync(JoinTimeout, cancellationToken));
+        if (downed) DownedMarker.Remove(settings.StateDir);
         // Members that are not seed nodes, and seed nodes that were not up a moment ago.
         var others = cluster.State.Members.Where(m => m.Status == MemberStatus.Up && !m.Address.Equals(cluster.SelfAddress));
         await RefuseIfConfigurationDiffers(shared, others.Select(m => m.Address), AskTimeout, leave: cluster);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Vts.AutoCopy.Cluster;
 using Vts.AutoCopy.Configuration;
 using Vts.AutoCopy.Hosting;
 using Vts.AutoCopy.Persistence;
@@ -115,8 +116,11 @@ try
     // must not look like a clean stop: with a non-zero code the service manager starts it again, and it rejoins.
     if (CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
     {
+        // Restarted at once, it may still be cut off from the others: it must then wait for their cluster, not start one.
+        DownedMarker.Write(settings.StateDir, DateTimeOffset.UtcNow);
         Console.Error.WriteLine("vts-node: downed by the cluster (the other nodes could not hear it); its pools moved to them. " +
-                                "Start it again to rejoin (systemd does, after RestartSec).");
+                                "Start it again to rejoin (systemd does, after RestartSec): until it has, it joins only the " +
+                                $"cluster its other seed nodes run ({DownedMarker.PathIn(settings.StateDir)}).");
         return Downed;
     }
     return 0;

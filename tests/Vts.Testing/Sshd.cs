@@ -79,10 +79,18 @@ public sealed class Sshd : IAsyncDisposable
             await resource.CopyToAsync(file);
         var config = Path.Combine(Dir, "sshd_config");
         var settings = await File.ReadAllTextAsync(config);
-        await File.WriteAllTextAsync(config, settings.Replace("Subsystem sftp internal-sftp",
-            $"Subsystem sftp /usr/bin/python3 {script} {offset} /usr/lib/openssh/sftp-server"));
+        await File.WriteAllTextAsync(config, SubsystemReplaced(settings, $"/usr/bin/python3 {script} {offset} /usr/lib/openssh/sftp-server"));
         await Stop();
         await Start();
+    }
+
+    /// <summary>The configuration with another SFTP server; fails if it has none to replace (else a test of that server
+    /// would pass against the ordinary one).</summary>
+    private static string SubsystemReplaced(string settings, string command)
+    {
+        const string ordinary = "Subsystem sftp internal-sftp";
+        if (!settings.Contains(ordinary)) throw new InvalidOperationException($"sshd_config has no '{ordinary}' to replace");
+        return settings.Replace(ordinary, $"Subsystem sftp {command}");
     }
 
     /// <summary>Lets each SFTP session open at most about <paramref name="files"/> files (OpenSSH's sftp-server under
@@ -93,8 +101,7 @@ public sealed class Sshd : IAsyncDisposable
         var config = Path.Combine(Dir, "sshd_config");
         var settings = await File.ReadAllTextAsync(config);
         // sshd runs a subsystem's command through the user's shell.
-        await File.WriteAllTextAsync(config, settings.Replace("Subsystem sftp internal-sftp",
-            $"Subsystem sftp ulimit -n {files} && exec /usr/lib/openssh/sftp-server"));
+        await File.WriteAllTextAsync(config, SubsystemReplaced(settings, $"ulimit -n {files} && exec /usr/lib/openssh/sftp-server"));
         await Stop();
         await Start();
     }

@@ -70,9 +70,9 @@ internal sealed class StallWatch : IDisposable
         if (Volatile.Read(ref _settingUp) > 0) return;
         if (Stalled || Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastMove)) < Limit) return;
         if (Interlocked.Exchange(ref _stalled, 1) == 1) return;
-        // On the timer's thread, where an exception would end the whole node: an attempt that ended meanwhile has
-        // disposed of the token source (nothing is left to stop), and what a step's cancellation callback threw is that
-        // step's own failure, which it reports; the connections are closed all the same.
+        // On the timer's thread, where an exception would end the whole node. An attempt that ended meanwhile has
+        // disposed of the token source: nothing is left to stop. What a cancellation callback threw is dropped: its step
+        // sees its token cancelled all the same, and the connections are closed below.
         try
         {
             _cancel.Cancel();

@@ -25,7 +25,8 @@ public sealed class StallWatchTests
     public async Task A_cancellation_callback_that_throws_neither_keeps_the_connections_open_nor_ends_the_process()
     {
         var severed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var watch = new StallWatch(TimeSpan.FromMilliseconds(300), CancellationToken.None, () => severed.TrySetResult());
+        // Long enough that the callback is registered before the stall, however busy the machine.
+        using var watch = new StallWatch(TimeSpan.FromSeconds(2), CancellationToken.None, () => severed.TrySetResult());
         using var failing = watch.Token.Register(() => throw new InvalidOperationException("a step's callback failed"));
 
         await severed.Task.WaitAsync(TimeSpan.FromSeconds(10));

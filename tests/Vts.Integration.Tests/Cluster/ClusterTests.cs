@@ -136,14 +136,54 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
 
             Assert.Equal(3, await paused.Exited(TimeSpan.FromSeconds(60)));
             Assert.Contains("vts-node: downed by the cluster", paused.Output);
-            nodes[2] = site.StartNode(3);
-            using var ems = new EmsClient(await nodes[2].WaitUntilReady(StartTimeout));
+            nodes.Add(site.StartNode(3)); // as systemd does after exit code 3
+            using var ems = new EmsClient(await nodes[3].WaitUntilReady(StartTimeout));
             await Wait.Until(async () => await Members(nodes[0]) == 3, TimeSpan.FromSeconds(60), "node 3 back in the cluster");
             var n = 0;
             foreach (var (pool, volser) in tapes)
                 await ems.SendUntilAcked(EmsClient.Dismount($"p-{n++}", pool, volser), TimeSpan.FromSeconds(30));
             await Wait.Until(() => Copied(site, tapes) == tapes.Count, TimeSpan.FromSeconds(60),
                 () => $"every tape sent through the rejoined node copied ({Copied(site, tapes)} of {tapes.Count})");
+        }
+        finally
+        {
+            await StopAll(nodes);
+        }
+    }
+
+    /// <summary>The first seed node, downed in a partition that left it alone, is restarted by its service manager while
+    /// the partition lasts. Hearing no other seed, it used to start a cluster of its own within a second: two clusters,
+    /// each running every pool, on one journal. Now it remembers it was downed (its state dir) and joins only the
+    /// others' cluster, once it can reach it.</summary>
+    [Fact]
+    public async Task The_first_seed_node_downed_and_restarted_while_cut_off_waits_for_the_others_cluster_rather_than_start_its_own()
+    {
+        await using var sshd = await Sshd.Create();
+        using var site = new ClusterSite(sshd, await postgres.Server.CreateDatabase());
+        var nodes = new List<NodeProcess>();
+        try
+        {
+            await StartThree(site, nodes);
+            var first = nodes[0];
+            await first.Pause();
+            await Wait.Until(async () => await Members(nodes[1]) == 2, TimeSpan.FromSeconds(60), "node 1 downed and removed");
+            // The partition: node 1 hears nothing from the others, nor they from it.
+            await nodes[1].Pause();
+            await nodes[2].Pause();
+            await first.Resume();
+            Assert.Equal(3, await first.Exited(TimeSpan.FromSeconds(60)));
+            Assert.True(File.Exists(Path.Combine(site.State(1), "downed.marker")));
+
+            nodes.Add(site.StartNode(1)); // as systemd does after exit code 3, the partition still there
+            var restarted = nodes[3];
+            await Wait.Until(() => restarted.Output.Contains("it joins only the cluster its other seed nodes"), TimeSpan.FromSeconds(60),
+                "the restarted node 1 waiting for the others' cluster");
+            await nodes[1].Resume();
+            await nodes[2].Resume();
+
+            await restarted.WaitUntilReady(StartTimeout);
+            await Wait.Until(async () => await Members(restarted) == 3, TimeSpan.FromSeconds(60), "node 1 a member of the others' cluster");
+            Assert.False(File.Exists(Path.Combine(site.State(1), "downed.marker")));
         }
         finally
         {
@@ -637,7 +677,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
             // A node that stopped by itself: the end of what it said, stack traces and all.
             var noted = node.HasExited
                 ? lines.TakeLast(60)
-                : lines.Where(l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail") || l.Contains("ready")).TakeLast(30);
+                : lines.Where(l => new[] { "warn", "fail", "error", "ready" }.Any(word => l.Contains(word, StringComparison.OrdinalIgnoreCase))).TakeLast(30);
             output.WriteLine($"node pid {node.ProcessId}{(node.HasExited ? ", stopped by itself" : "")}:\n{string.Join('\n', noted)}");
             await node.DisposeAsync();
         }

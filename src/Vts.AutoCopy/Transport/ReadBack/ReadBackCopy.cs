@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Renci.SshNet;
+using Renci.SshNet.Common;
 using Renci.SshNet.Sftp;
 
 namespace Vts.AutoCopy.Transport.ReadBack;
@@ -155,7 +156,7 @@ internal static class ReadBackCopy
     /// (else in <see cref="OneStream"/>). Each open is a request with a timeout of its own (SFTP's operation timeout): all
     /// go at once. A target may let a connection open fewer files than asked for (its SFTP server's limit, or its
     /// RLIMIT_NOFILE): the copy then goes on, slower, with as many of each kind as every connection opened, if that is
-    /// at least one; handle i stays over connection i mod n.</summary>
+    /// enough (<see cref="MinimumReaders"/>, one writer); handle i stays over connection i mod n.</summary>
     private static async Task<(List<SftpFileStream> Writers, List<SftpFileStream> Readers)> OpenHandles(IReadOnlyList<SftpClient> connections,
         string tempPath, StallWatch watch, bool throughHandles)
     {
@@ -170,21 +171,27 @@ internal static class ReadBackCopy
         var writers = Spread(opened, FileAccess.Write, connections.Count);
         // At a limit, one reader gives its place back to the one stream's upload, which opens its own handle later.
         var readers = Spread(opened, FileAccess.Read, connections.Count, spare: throughHandles || opened.Count == asked.Count ? 0 : 1);
-        if (readers.Count == 0 || (throughHandles && writers.Count == 0))
+        if (readers.Count < MinimumReaders || (throughHandles && writers.Count == 0))
         {
             await CloseQuietly(opened.Select(o => o.Handle));
             var refused = asked.First(a => !a.Opening.IsCompletedSuccessfully).Opening;
-            var cause = refused.Exception?.InnerException;
-            // The file cannot be opened at all, or the copy was cut: the cause as it is.
-            if (opened.Count == 0 || cause is null or OperationCanceledException) await refused;
-            // A limit too low for the copy: SFTP says no more than "Failure" of a file that cannot be opened.
+            // Only SFTP's bare "Failure" is a limit (a connection lost, a file not there or not ours has a type of its
+            // own), and only while the copy goes on: a cut attempt stays cut, not failed.
+            watch.Token.ThrowIfCancellationRequested();
+            var causes = asked.Select(a => a.Opening.Exception?.InnerException).OfType<Exception>();
+            if (causes.FirstOrDefault(e => e is not SftpException { StatusCode: StatusCode.Failure }) is { } other)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(other);
             throw new IOException($"the target let this copy open {opened.Count} of the {asked.Count} SFTP handles it asked for on " +
-                $"{tempPath}; it needs at least one to write and one to read back on each of its {connections.Count} connection(s): " +
-                cause!.Message, cause);
+                $"{tempPath}; it needs {MinimumReaders} to read back and, where it writes through handles, one to write on each " +
+                $"of its {connections.Count} connection(s): {refused.Exception!.InnerException!.Message}", refused.Exception.InnerException);
         }
         await CloseQuietly(opened.Select(o => o.Handle).Except(writers).Except(readers));
         return (writers, readers);
     }
+
+    /// <summary>Pairs go to the read handles in turn, and a handle must never be sent the pair after its last one (see
+    /// the remarks): with one handle every pair would be.</summary>
+    private const int MinimumReaders = 2;
 
     /// <summary><paramref name="writes"/> and <paramref name="reads"/> in one sequence, each kind spread evenly over it.</summary>
     internal static IEnumerable<FileAccess> Interleaved(int writes, int reads) =>
