@@ -73,14 +73,16 @@ public sealed class AutoCopyService(ActorSystem system, VtsSettings settings, Cl
         {
             // Asked before joining, so a node the cluster would refuse never becomes a member, not even for a moment.
             await RefuseIfConfigurationDiffers(shared, otherSeeds, SeedAskTimeout);
-            if (downed && otherSeeds.Count == 0)
-                throw new NodeRefusedException($"this node was downed by its cluster, and akka.cluster.seed-nodes names no other node to " +
-                    $"rejoin through: list the other nodes there too, or delete {DownedMarker.PathIn(settings.StateDir)} if this node " +
-                    "is to start a new cluster on its own");
             if (downed)
+            {
+                if (otherSeeds.Count == 0)
+                    throw new NodeRefusedException($"this node was downed by its cluster, and akka.cluster.seed-nodes names no other node to " +
+                        $"rejoin through: list the other nodes there too, or delete {DownedMarker.PathIn(settings.StateDir)} if this node " +
+                        "is to start a new cluster on its own");
                 log.LogWarning("this node was downed by its cluster ({Marker}): it joins only the cluster its other seed nodes " +
                                "({Others}) run, waiting for as long as they cannot be reached, and never starts one of its own",
                     DownedMarker.PathIn(settings.StateDir), string.Join(", ", otherSeeds));
+            }
             // The first seed node starts a cluster when no other seed answers; without itself in the list it only joins.
             cluster.JoinSeedNodes(downed ? otherSeeds : seeds.Addresses);
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Vts.AutoCopy.Cluster;
 using Vts.Integration.Tests.Fixtures;
 using Vts.Testing;
 using Xunit;
@@ -124,8 +125,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         {
             await StartThree(site, nodes);
             var paused = nodes[2];
-            await paused.Pause();
-            await Wait.Until(async () => await Members(nodes[0]) == 2, TimeSpan.FromSeconds(60), "node 3 downed and removed");
+            await PauseUntilRemoved(paused, survivor: nodes[0]);
             await Wait.Until(async () =>
             {
                 var pools = await VtsCtl.Run("--node", nodes[0].AdminNode, "--json", "autocopy", "pools");
@@ -165,14 +165,13 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         {
             await StartThree(site, nodes);
             var first = nodes[0];
-            await first.Pause();
-            await Wait.Until(async () => await Members(nodes[1]) == 2, TimeSpan.FromSeconds(60), "node 1 downed and removed");
+            await PauseUntilRemoved(first, survivor: nodes[1]);
             // The partition: node 1 hears nothing from the others, nor they from it.
             await nodes[1].Pause();
             await nodes[2].Pause();
             await first.Resume();
             Assert.Equal(3, await first.Exited(TimeSpan.FromSeconds(60)));
-            Assert.True(File.Exists(Path.Combine(site.State(1), "downed.marker")));
+            Assert.True(DownedMarker.IsIn(site.State(1)));
 
             nodes.Add(site.StartNode(1)); // as systemd does after exit code 3, the partition still there
             var restarted = nodes[3];
@@ -183,7 +182,7 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
 
             await restarted.WaitUntilReady(StartTimeout);
             await Wait.Until(async () => await Members(restarted) == 3, TimeSpan.FromSeconds(60), "node 1 a member of the others' cluster");
-            Assert.False(File.Exists(Path.Combine(site.State(1), "downed.marker")));
+            Assert.False(DownedMarker.IsIn(site.State(1)));
         }
         finally
         {
@@ -296,6 +295,13 @@ public sealed class ClusterTests(PostgresFixture postgres, ITestOutputHelper out
         return pools.ExitCode != 0 ? null : pools.Json.EnumerateArray().Select(p => p.GetProperty("node").GetString()).Distinct().Count() < 3
             ? null
             : pools.Json.EnumerateArray().Single(p => p.GetProperty("pool").GetString() == pool).GetProperty("node").GetString();
+    }
+
+    /// <summary>SIGSTOP, held until the cluster has downed and removed the node, as <paramref name="survivor"/> sees it.</summary>
+    private static async Task PauseUntilRemoved(NodeProcess node, NodeProcess survivor)
+    {
+        await node.Pause();
+        await Wait.Until(async () => await Members(survivor) == 2, TimeSpan.FromSeconds(60), $"node pid {node.ProcessId} downed and removed");
     }
 
     private static async Task<int> Members(NodeProcess node) =>

@@ -174,16 +174,15 @@ internal static class ReadBackCopy
         if (readers.Count < MinimumReaders || (throughHandles && writers.Count == 0))
         {
             await CloseQuietly(opened.Select(o => o.Handle));
-            var refused = asked.First(a => !a.Opening.IsCompletedSuccessfully).Opening;
             // Only SFTP's bare "Failure" is a limit (a connection lost, a file not there or not ours has a type of its
             // own), and only while the copy goes on: a cut attempt stays cut, not failed.
             watch.Token.ThrowIfCancellationRequested();
-            var causes = asked.Select(a => a.Opening.Exception?.InnerException).OfType<Exception>();
+            var causes = asked.Select(a => a.Opening.Exception?.InnerException).OfType<Exception>().ToList();
             if (causes.FirstOrDefault(e => e is not SftpException { StatusCode: StatusCode.Failure }) is { } other)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(other);
             throw new IOException($"the target let this copy open {opened.Count} of the {asked.Count} SFTP handles it asked for on " +
                 $"{tempPath}; it needs {MinimumReaders} to read back and, where it writes through handles, one to write on each " +
-                $"of its {connections.Count} connection(s): {refused.Exception!.InnerException!.Message}", refused.Exception.InnerException);
+                $"of its {connections.Count} connection(s): {causes[0].Message}", causes[0]);
         }
         await CloseQuietly(opened.Select(o => o.Handle).Except(writers).Except(readers));
         return (writers, readers);
